@@ -1,0 +1,125 @@
+package agent
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// The daemon answers on a unix socket in runtime_dir, mode 0600, so only
+// root asks it: one JSON request line, one JSON response line. This is how
+// `report` shows figures current to the last sample without waiting on the
+// database's lock, and how `sample` and `stop` reach a running daemon.
+
+// Requests the daemon answers.
+const (
+	OpReport = "report" // the report, from memory
+	OpSample = "sample" // sample now, commit and snapshot, then report
+	OpStop   = "stop"   // final sample and snapshot, remove our chains, exit
+)
+
+type request struct {
+	Op string `json:"op"`
+}
+
+// A Response is the daemon's answer.
+type Response struct {
+	Report *Report `json:"report,omitempty"`
+	Error  string  `json:"error,omitempty"`
+}
+
+// ErrNoDaemon means no daemon answers on the socket.
+var ErrNoDaemon = errors.New("no daemon is running")
+
+// Ask sends op to the daemon listening on socket.
+func Ask(socket, op string, timeout time.Duration) (*Response, error) {
+	conn, err := net.DialTimeout("unix", socket, timeout)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, ErrNoDaemon
+		}
+		return nil, fmt.Errorf("ask daemon at %s: %w", socket, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(timeout))
+	if err := json.NewEncoder(conn).Encode(request{Op: op}); err != nil {
+		return nil, fmt.Errorf("ask daemon at %s: %w", socket, err)
+	}
+	var resp Response
+	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&resp); err != nil {
+		return nil, fmt.Errorf("read daemon's answer from %s: %w", socket, err)
+	}
+	if resp.Error != "" {
+		return &resp, fmt.Errorf("daemon: %s", resp.Error)
+	}
+	return &resp, nil
+}
+
+// A call is one request handed to the daemon's loop, which owns the state.
+type call struct {
+	op    string
+	reply chan Response
+}
+
+// listen takes over socket, refusing if a daemon already answers there.
+func listen(socket string) (*net.UnixListener, error) {
+	if _, err := Ask(socket, OpReport, time.Second); err == nil {
+		return nil, fmt.Errorf("another daemon answers on %s", socket)
+	}
+	os.Remove(socket) // a daemon that was killed leaves its socket behind
+	old := syscall.Umask(0o077)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: socket, Net: "unix"})
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", socket, err)
+	}
+	if err := os.Chmod(socket, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("listen on %s: %w", socket, err)
+	}
+	return ln, nil
+}
+
+// serve hands each request to calls; a slow client only ever holds its own
+// connection, for at most the deadline.
+func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			var req request
+			if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&req); err != nil {
+				json.NewEncoder(conn).Encode(Response{Error: "malformed request: " + err.Error()})
+				return
+			}
+			switch req.Op {
+			case OpReport, OpSample, OpStop:
+			default:
+				json.NewEncoder(conn).Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
+				return
+			}
+			c := call{op: req.Op, reply: make(chan Response, 1)}
+			select {
+			case calls <- c:
+			case <-done:
+				json.NewEncoder(conn).Encode(Response{Error: "daemon is shutting down"})
+				return
+			}
+			select {
+			case resp := <-c.reply:
+				json.NewEncoder(conn).Encode(resp)
+			case <-done:
+				json.NewEncoder(conn).Encode(Response{Error: "daemon is shutting down"})
+			}
+		}()
+	}
+}

@@ -1,0 +1,149 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Run is the daemon: it samples every interval, commits the batch every
+// commit_interval, snapshots to flash every persist_interval, answers the
+// control socket, reloads the config on SIGHUP, and on SIGTERM, SIGINT or
+// ctx's end takes a last sample and snapshot before it returns. The rules
+// stay in place when it exits: the kernel keeps counting, and the next start
+// picks up exactly where this one stopped.
+func Run(ctx context.Context, configPath string, opts Options) error {
+	opts.defaults()
+	logf := opts.Logf
+	cfg, err := LoadConfig(configPath)
+	if err != nil {
+		return err
+	}
+	a, err := Open(cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := listen(cfg.SocketPath())
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	calls := make(chan call)
+	go serve(ln, calls, done)
+	defer func() {
+		close(done)
+		ln.Close() // also removes the socket file
+	}()
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	sample := func() {
+		if err := a.Sample(); err != nil {
+			logf("sample: %v", err)
+		}
+	}
+	commit := func() {
+		if err := a.Commit(); err != nil {
+			// The batch stays in memory and goes with the next commit.
+			logf("%v", err)
+		}
+	}
+	persist := func() {
+		n, err := a.Persist()
+		if err != nil {
+			logf("%v", err)
+			return
+		}
+		logf("snapshot written to %s (%d bytes)", a.Config().Database, n)
+	}
+
+	logf("started: %d meters, sampling every %s, committing every %s, snapshot every %s",
+		len(cfg.Meters), cfg.Interval, cfg.CommitInterval, cfg.PersistInterval)
+	sample()
+	commit()
+	if _, err := os.Stat(a.Config().Database); err != nil {
+		persist() // a first snapshot, so a reboot soon after start keeps the totals
+	}
+	lastCommit, lastPersist := time.Now(), time.Now()
+	ticker := time.NewTicker(cfg.Interval)
+	defer ticker.Stop()
+
+	for {
+		select {
+		case <-ticker.C:
+			sample()
+			if time.Since(lastCommit) >= a.Config().CommitInterval {
+				commit()
+				lastCommit = time.Now()
+			}
+			if time.Since(lastPersist) >= a.Config().PersistInterval {
+				persist()
+				lastPersist, lastCommit = time.Now(), time.Now()
+			}
+		case c := <-calls:
+			switch c.op {
+			case OpReport:
+				c.reply <- Response{Report: a.Report("daemon")}
+			case OpSample:
+				sample()
+				persist()
+				lastPersist, lastCommit = time.Now(), time.Now()
+				c.reply <- Response{Report: a.Report("daemon")}
+			case OpStop:
+				sample()
+				err := a.RemoveChains()
+				persist()
+				if err != nil {
+					c.reply <- Response{Error: err.Error()}
+					return err
+				}
+				c.reply <- Response{Report: a.Report("daemon")}
+				logf("stopped by request; our chains are removed")
+				return nil
+			}
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				if err := reload(a, configPath, logf); err != nil {
+					logf("reload: %v; keeping the old config", err)
+					continue
+				}
+				ticker.Reset(a.Config().Interval)
+				continue
+			}
+			logf("%s: taking a last sample and snapshot", s)
+			sample()
+			persist()
+			return nil
+		case <-ctx.Done():
+			sample()
+			persist()
+			return nil
+		}
+	}
+}
+
+// reload samples under the old config, so nothing counted so far is lost
+// to a changed meter, then switches.
+func reload(a *Agent, path string, logf func(string, ...any)) error {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	if err := a.Sample(); err != nil {
+		logf("sample before reload: %v", err)
+	}
+	if err := a.Reload(cfg); err != nil {
+		return err
+	}
+	if err := a.Sample(); err != nil {
+		return fmt.Errorf("sample after reload: %w", err)
+	}
+	logf("config reloaded: %d meters", len(cfg.Meters))
+	return a.Commit()
+}

@@ -1,0 +1,197 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// Options are the seams of an Agent: where things are and how time passes.
+type Options struct {
+	BootIDPath  string // default DefaultBootIDPath
+	Clock       Clock  // default SystemClock
+	Logf        func(format string, a ...any)
+	NewFirewall func(backend string, f Family) (Firewall, error) // default NewIptables
+	// LockWait bounds the wait for another process's hold on the live
+	// database.
+	LockWait time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.BootIDPath == "" {
+		o.BootIDPath = DefaultBootIDPath
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if o.NewFirewall == nil {
+		o.NewFirewall = NewIptables
+	}
+	if o.LockWait == 0 {
+		o.LockWait = 2 * time.Second
+	}
+}
+
+// An Agent is the config, the live database and the sampler, opened
+// together: what `run`, `sample`, `start` and `stop` work on.
+type Agent struct {
+	opts    Options
+	cfg     *Config
+	db      *store.DB
+	sampler *Sampler
+}
+
+// Open opens the live database (restoring it from the snapshot on flash
+// when tmpfs lost it) and the firewalls the config needs.
+func Open(cfg *Config, opts Options) (*Agent, error) {
+	opts.defaults()
+	fws, err := firewalls(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	live := cfg.LiveDatabase()
+	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create runtime_dir: %w", err)
+	}
+	if _, err := os.Stat(live); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(cfg.Database); err == nil {
+			if err := store.Restore(cfg.Database, live); err != nil {
+				return nil, err
+			}
+			opts.Logf("restored live database %s from snapshot %s", live, cfg.Database)
+		}
+	}
+	db, err := store.Open(live, opts.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.Load()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &Agent{opts: opts, cfg: cfg, db: db}
+	a.sampler = &Sampler{
+		Config:    cfg,
+		Firewalls: fws,
+		State:     st,
+		Clock:     opts.Clock,
+		Boot:      func() (string, error) { return BootID(opts.BootIDPath) },
+		NewGen:    NewGeneration,
+		Logf:      opts.Logf,
+		Commit:    a.Commit,
+	}
+	return a, nil
+}
+
+// firewalls opens one Firewall per family. A family no meter needs may be
+// missing (a box without ip6tables); one a meter needs may not.
+func firewalls(cfg *Config, opts Options) ([]Firewall, error) {
+	var fws []Firewall
+	for _, f := range Families {
+		if f == IPv6 && !cfg.IPv6 {
+			continue
+		}
+		fw, err := opts.NewFirewall(cfg.Backend, f)
+		if err != nil {
+			if len(cfg.MetersIn(f)) > 0 {
+				return nil, err
+			}
+			opts.Logf("no %s accounting: %v", f, err)
+			continue
+		}
+		fws = append(fws, fw)
+	}
+	return fws, nil
+}
+
+// Config returns the config in force.
+func (a *Agent) Config() *Config { return a.cfg }
+
+// State returns the state in memory, current to the last sample.
+func (a *Agent) State() *store.State { return a.sampler.State }
+
+// Sample reads the counters once and heals our chains.
+func (a *Agent) Sample() error { return a.sampler.Sample() }
+
+// Commit writes the in-memory batch to the live database, if it changed.
+func (a *Agent) Commit() error {
+	if !a.sampler.State.Dirty() {
+		return nil
+	}
+	return a.db.Commit(a.sampler.State)
+}
+
+// Persist commits, then writes the snapshot to flash; it returns the
+// snapshot's size.
+func (a *Agent) Persist() (int64, error) {
+	if err := a.Commit(); err != nil {
+		return 0, err
+	}
+	return a.db.Snapshot(a.cfg.Database)
+}
+
+// Reload switches to cfg: meters added or removed take effect at the next
+// sample, and totals of kept meters go on.
+func (a *Agent) Reload(cfg *Config) error {
+	if cfg.RuntimeDir != a.cfg.RuntimeDir {
+		return fmt.Errorf("runtime_dir changed from %s to %s: restart the daemon", a.cfg.RuntimeDir, cfg.RuntimeDir)
+	}
+	fws, err := firewalls(cfg, a.opts)
+	if err != nil {
+		return err
+	}
+	a.cfg = cfg
+	a.sampler.Config = cfg
+	a.sampler.Firewalls = fws
+	a.sampler.present = nil
+	return nil
+}
+
+// RemoveChains deletes our chains and jumps in every family, and records
+// that the rules are gone so that reinstalling them is no reset.
+func (a *Agent) RemoveChains() error {
+	err := RemoveAll(a.cfg, a.opts)
+	a.sampler.Retire()
+	return err
+}
+
+// Close closes the live database.
+func (a *Agent) Close() error { return a.db.Close() }
+
+// Report builds the report from the state in memory.
+func (a *Agent) Report(source string) *Report {
+	return BuildReport(a.cfg, a.sampler.State, a.opts.Clock.Now(), source)
+}
+
+// RemoveAll deletes our chains and jumps in every family whose iptables is
+// there, whatever the config's meters: what `stop` promises.
+func RemoveAll(cfg *Config, opts Options) error {
+	opts.defaults()
+	var errs []error
+	for _, f := range Families {
+		fw, err := opts.NewFirewall(cfg.Backend, f)
+		if err != nil {
+			if f == IPv4 {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		p, err := Remove(fw)
+		if p != nil {
+			for _, line := range p.Changes {
+				opts.Logf("%s", line)
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("remove %s chains: %w", f, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,209 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// A Sampler turns the kernel's counters into totals: one Sample reads each
+// family's filter table once, adds the deltas to State, then heals our
+// chains. It is not safe for concurrent use; the daemon calls it from one
+// goroutine.
+type Sampler struct {
+	Config    *Config
+	Firewalls []Firewall // one per family, IPv4 first
+	State     *store.State
+	Clock     Clock
+	Boot      func() (string, error)
+	NewGen    func() string
+	Logf      func(format string, a ...any)
+	// Commit, when set, writes State at the points where losing the batch in
+	// a crash would lose counts the kernel no longer has: after a reset is
+	// accounted and after our rules changed.
+	Commit func() error
+
+	// present remembers, per family, whether the last read found chains of
+	// ours: a family with no meters and none of our chains is not read.
+	present map[Family]bool
+}
+
+// Sample does one sample. Errors of one family do not stop the other.
+func (s *Sampler) Sample() error {
+	boot, err := s.Boot()
+	if err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	if s.present == nil {
+		s.present = map[Family]bool{}
+	}
+	type read struct {
+		fw     Firewall
+		rules  *Ruleset
+		reseed map[string]bool
+		found  map[string]bool
+	}
+	var reads []read
+	var errs []error
+	for _, fw := range s.Firewalls {
+		fam := fw.Family()
+		if len(s.Config.MetersIn(fam)) == 0 && s.seen(fam) && !s.present[fam] {
+			continue
+		}
+		rules, err := fw.Rules()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read %s counters: %w", fam, err))
+			continue
+		}
+		s.present[fam] = hasOurChains(rules)
+		reseed, found := s.account(fam, rules, boot, now)
+		reads = append(reads, read{fw: fw, rules: rules, reseed: reseed, found: found})
+	}
+	s.State.Boot = boot
+	s.State.LastSample = now
+	s.State.Touch()
+	if len(s.State.Pending) > 0 && s.Commit != nil {
+		// Commit the accounted reset before the canary is replaced, so a
+		// crash in between cannot account it twice.
+		if err := s.Commit(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	changed := false
+	for _, r := range reads {
+		fam := r.fw.Family()
+		plan, err := Reconcile(r.fw, r.rules, s.Config.MetersIn(fam), r.reseed, s.NewGen)
+		if plan != nil {
+			for _, line := range plan.Changes {
+				s.Logf("%s", line)
+			}
+			s.applyPlan(fam, plan, r.found, boot, now)
+			changed = changed || plan.Changed()
+			if plan.Changed() {
+				s.present[fam] = len(s.Config.MetersIn(fam)) > 0
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("install %s chains: %w", fam, err))
+		}
+	}
+	if changed && s.Commit != nil {
+		if err := s.Commit(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// seen reports whether family f was read before (so present[f] is known).
+func (s *Sampler) seen(f Family) bool {
+	_, ok := s.present[f]
+	return ok
+}
+
+func hasOurChains(rs *Ruleset) bool {
+	for name := range rs.Chains {
+		if len(name) >= len(chainPrefix) && name[:len(chainPrefix)] == chainPrefix {
+			return true
+		}
+	}
+	return false
+}
+
+// account adds the deltas of one family's readings to the totals. It returns
+// the chains whose canary was found zeroed (to be replaced) and the counters
+// it found a rule for.
+func (s *Sampler) account(fam Family, rs *Ruleset, boot string, now time.Time) (reseed, found map[string]bool) {
+	reseed, found = map[string]bool{}, map[string]bool{}
+	zeroed := map[string]bool{}
+	for _, b := range meterChains {
+		ours := OurChain(b)
+		for _, r := range rs.Chains[ours] {
+			o := parseComment(r.Comment)
+			if o.kind != kindCanary {
+				continue
+			}
+			key := store.CanaryKey(fam.String(), ours)
+			c := s.State.Canaries[key]
+			switch {
+			case c != nil && c.Generation == o.generation && c.Armed && r.Packets == 0:
+				zeroed[ours], reseed[ours] = true, true
+				c.Armed = false
+				s.Logf("counters of %s (%s) were zeroed by someone else; counting on from zero", ours, fam)
+			case r.Packets > 0 && (c == nil || c.Generation != o.generation || !c.Armed):
+				s.State.Canaries[key] = &store.Canary{Generation: o.generation, Armed: true}
+			case c == nil || c.Generation != o.generation:
+				// Never seen at one: this iptables did not honour -c, so
+				// the canary cannot tell a zeroing; the readings still can.
+				s.State.Canaries[key] = &store.Canary{Generation: o.generation}
+			}
+			break
+		}
+	}
+	for _, m := range s.Config.MetersIn(fam) {
+		ours := OurChain(m.Chain)
+		var rule *Rule
+		var gen string
+		for i, r := range rs.Chains[ours] {
+			if o := parseComment(r.Comment); o.kind == kindMeter && o.meter == m.Name {
+				rule, gen = &rs.Chains[ours][i], o.generation
+				break
+			}
+		}
+		if rule == nil {
+			continue
+		}
+		key := store.CounterKey(m.Name, fam.String())
+		found[key] = true
+		c := s.State.Counters[key]
+		var base *store.Baseline
+		if c == nil {
+			c = &store.Counter{Meter: m.Name, Family: fam.String(), Since: now}
+			s.State.Counters[key] = c
+		} else {
+			base = &c.Baseline
+		}
+		reading := Reading{Generation: gen, Counts: store.Counts{Packets: rule.Packets, Bytes: rule.Bytes}}
+		d, cause := delta(base, reading, boot, zeroed[ours])
+		c.Total = c.Total.Add(d)
+		c.Baseline = store.Baseline{Generation: gen, Boot: boot, Counts: reading.Counts}
+		if cause != "" {
+			s.State.AddEvent(store.Event{Time: now, Cause: cause, Meter: m.Name, Family: fam.String()})
+			s.Logf("meter %s (%s): counter restarted (%s); counted %d bytes from zero", m.Name, fam, cause, d.Bytes)
+		}
+	}
+	return reseed, found
+}
+
+// applyPlan gives every rule Reconcile installed a zero baseline under its
+// new generation, and records a reset where a counting rule had vanished.
+func (s *Sampler) applyPlan(fam Family, p *Plan, found map[string]bool, boot string, now time.Time) {
+	for _, in := range p.Installed {
+		key := store.CounterKey(in.Meter, fam.String())
+		c := s.State.Counters[key]
+		if c == nil {
+			c = &store.Counter{Meter: in.Meter, Family: fam.String(), Since: now}
+			s.State.Counters[key] = c
+		} else if !found[key] && c.Baseline.Generation != "" {
+			cause := store.CauseReinstalled
+			if c.Baseline.Boot != boot {
+				cause = store.CauseReboot
+			}
+			s.State.AddEvent(store.Event{Time: now, Cause: cause, Meter: in.Meter, Family: fam.String()})
+		}
+		c.Baseline = store.Baseline{Generation: in.Generation, Boot: boot}
+	}
+	s.State.Touch()
+}
+
+// Retire marks every counter's rule as removed by us (netmon-agent stop), so
+// that installing it again is not reported as a reset.
+func (s *Sampler) Retire() {
+	for _, c := range s.State.Counters {
+		c.Baseline.Generation = ""
+	}
+	s.State.Touch()
+}

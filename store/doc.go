@@ -1,0 +1,31 @@
+// Package store owns netmon-agent's database: the live bbolt file on tmpfs
+// that the daemon commits its in-memory batch to, and the compressed snapshot
+// of it on flash that survives a reboot.
+//
+// # Layout
+//
+// Buckets, all keyed by text except events:
+//
+//	counters  "METER/FAMILY" -> JSON Counter (total and baseline together)
+//	canaries  "FAMILY/CHAIN" -> JSON Canary
+//	events    8-byte big-endian unix nanoseconds + 4-byte sequence -> JSON Event
+//	meta      "boot", "created", "last_sample", "version"
+//
+// Values are JSON so the file means the same on a big-endian MIPS router and
+// on the machine a backup is read on (bbolt's own pages are native-endian,
+// which only matters to the page layout, not to what we store).
+//
+// # Invariants
+//
+// A counter's total and its baseline are written in the same transaction, so
+// every committed state is one the kernel's counters can continue exactly.
+// One Commit is one bbolt Update; nothing else writes.
+//
+// # Snapshots
+//
+// The snapshot on flash is the live file written by bbolt's WriteTo through
+// gzip into a temporary file beside the target, fsynced and renamed over it:
+// a reader sees the old snapshot or the new one, never half of one. bbolt
+// cannot open a file read-write on JFFS2 (no shared writable mmap), which is
+// why flash only ever sees these plain writes.
+package store

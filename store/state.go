@@ -1,0 +1,151 @@
+package store
+
+import (
+	"sort"
+	"time"
+)
+
+// Counts is a pair of packet and byte counts.
+type Counts struct {
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+// Add returns c + d.
+func (c Counts) Add(d Counts) Counts {
+	return Counts{Packets: c.Packets + d.Packets, Bytes: c.Bytes + d.Bytes}
+}
+
+// A Baseline is the last kernel reading a total was brought up to, with what
+// tells whether a later reading comes from the same counter: the generation
+// of the rule (from its comment) and the kernel's boot id.
+type Baseline struct {
+	Generation string `json:"generation"`
+	Boot       string `json:"boot"`
+	Counts
+}
+
+// A Counter is the running total of one meter in one family, and the baseline
+// that produced it. They are stored together, in one transaction, which is
+// what makes a crash cost nothing: the next reading minus this baseline is
+// exactly what the total is missing.
+type Counter struct {
+	Meter    string    `json:"meter"`
+	Family   string    `json:"family"`
+	Total    Counts    `json:"total"`
+	Since    time.Time `json:"since"`
+	Baseline Baseline  `json:"baseline"`
+}
+
+// CounterKey names the counter of meter m in family f ("ipv4", "ipv6").
+func CounterKey(m, family string) string { return m + "/" + family }
+
+// A Canary tracks the never-reached rule we install with a count of one at the
+// end of each of our chains. Zeroing the chain (iptables -Z) sets it to zero,
+// which nothing else can: that is how a zeroing followed by more traffic than
+// the old totals is still seen.
+type Canary struct {
+	Generation string `json:"generation"`
+	// Armed means this generation was seen at one packet, so a later zero is
+	// a zeroing. It is cleared once a zeroing is accounted.
+	Armed bool `json:"armed"`
+}
+
+// CanaryKey names the canary of chain in family ("ipv4", "ipv6").
+func CanaryKey(family, chain string) string { return family + "/" + chain }
+
+// Reset causes, as recorded in events.
+const (
+	CauseReboot      = "reboot"      // the kernel's boot id changed
+	CauseZeroed      = "zeroed"      // someone zeroed our counters
+	CauseReinstalled = "reinstalled" // our rules vanished and were put back
+)
+
+// An Event is a reset of a meter's counter: the kernel's count restarted, and
+// counting went on from zero.
+type Event struct {
+	Time   time.Time `json:"time"`
+	Cause  string    `json:"cause"`
+	Meter  string    `json:"meter,omitempty"`
+	Family string    `json:"family,omitempty"`
+}
+
+// MaxEvents bounds the events kept.
+const MaxEvents = 256
+
+// State is everything the agent keeps: totals with their baselines, canaries
+// and reset events. The daemon holds it in memory and commits it as one batch.
+type State struct {
+	Boot       string
+	Created    time.Time
+	LastSample time.Time
+	Counters   map[string]*Counter
+	Canaries   map[string]*Canary
+	Events     []Event // oldest first, at most MaxEvents
+	// Pending holds events not yet committed.
+	Pending []Event
+	// dirty marks a change since the last commit.
+	dirty bool
+}
+
+// Touch marks the state changed.
+func (s *State) Touch() { s.dirty = true }
+
+// NewState returns an empty state.
+func NewState() *State {
+	return &State{Counters: map[string]*Counter{}, Canaries: map[string]*Canary{}}
+}
+
+// Dirty reports whether the state changed since MarkCommitted.
+func (s *State) Dirty() bool { return s.dirty || len(s.Pending) > 0 }
+
+// MarkCommitted records that the store now holds the state.
+func (s *State) MarkCommitted() {
+	s.dirty = false
+	s.Pending = nil
+}
+
+// AddEvent records e, keeping at most MaxEvents.
+func (s *State) AddEvent(e Event) {
+	s.Events = append(s.Events, e)
+	if len(s.Events) > MaxEvents {
+		s.Events = s.Events[len(s.Events)-MaxEvents:]
+	}
+	s.Pending = append(s.Pending, e)
+	s.dirty = true
+}
+
+// LastReset returns the newest event for meter, or nil.
+func (s *State) LastReset(meter string) *Event {
+	for i := len(s.Events) - 1; i >= 0; i-- {
+		if s.Events[i].Meter == meter {
+			e := s.Events[i]
+			return &e
+		}
+	}
+	return nil
+}
+
+// MeterTotal sums a meter's counters over families; since is the earliest
+// start, zero when the meter has no counter yet.
+func (s *State) MeterTotal(meter string) (total Counts, since time.Time, perFamily map[string]Counts) {
+	perFamily = map[string]Counts{}
+	for _, c := range s.Counters {
+		if c.Meter != meter {
+			continue
+		}
+		total = total.Add(c.Total)
+		perFamily[c.Family] = c.Total
+		if since.IsZero() || c.Since.Before(since) {
+			since = c.Since
+		}
+	}
+	return total, since, perFamily
+}
+
+// SortedEvents returns events sorted by time, oldest first.
+func SortedEvents(ev []Event) []Event {
+	out := append([]Event(nil), ev...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}

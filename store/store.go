@@ -1,0 +1,303 @@
+package store
+
+import (
+	"compress/gzip"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+var (
+	bucketCounters = []byte("counters")
+	bucketCanaries = []byte("canaries")
+	bucketEvents   = []byte("events")
+	bucketMeta     = []byte("meta")
+)
+
+const schemaVersion = "1"
+
+// ErrLocked means another process holds the database open for writing.
+var ErrLocked = errors.New("database is in use by another process")
+
+// DB is an open live database.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Open opens or creates the live database at path for writing. It waits at
+// most timeout for another writer to let go.
+func Open(path string, timeout time.Duration) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if meta.Get([]byte("version")) == nil {
+			if err := meta.Put([]byte("version"), []byte(schemaVersion)); err != nil {
+				return err
+			}
+			return meta.Put([]byte("created"), []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+		}
+		return nil
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("initialise database %s: %w", path, err)
+	}
+	return &DB{bolt: b, path: path}, nil
+}
+
+// OpenReadOnly opens an existing database for reading, waiting at most
+// timeout for a writer's lock.
+func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	return &DB{bolt: b, path: path}, nil
+}
+
+func openError(path string, err error) error {
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return fmt.Errorf("open database %s: %w", path, ErrLocked)
+	}
+	return fmt.Errorf("open database %s: %w", path, err)
+}
+
+// Path is the file's path.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the file.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Load reads the whole state.
+func (db *DB) Load() (*State, error) {
+	s := NewState()
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketCounters); b != nil {
+			if err := b.ForEach(func(k, v []byte) error {
+				c := &Counter{}
+				if err := json.Unmarshal(v, c); err != nil {
+					return fmt.Errorf("counter %q: %w", k, err)
+				}
+				s.Counters[string(k)] = c
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bucketCanaries); b != nil {
+			if err := b.ForEach(func(k, v []byte) error {
+				c := &Canary{}
+				if err := json.Unmarshal(v, c); err != nil {
+					return fmt.Errorf("canary %q: %w", k, err)
+				}
+				s.Canaries[string(k)] = c
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bucketEvents); b != nil {
+			if err := b.ForEach(func(k, v []byte) error {
+				var e Event
+				if err := json.Unmarshal(v, &e); err != nil {
+					return fmt.Errorf("event %x: %w", k, err)
+				}
+				s.Events = append(s.Events, e)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bucketMeta); b != nil {
+			s.Boot = string(b.Get([]byte("boot")))
+			s.Created, _ = time.Parse(time.RFC3339Nano, string(b.Get([]byte("created"))))
+			s.LastSample, _ = time.Parse(time.RFC3339Nano, string(b.Get([]byte("last_sample"))))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", db.path, err)
+	}
+	if len(s.Events) > MaxEvents {
+		s.Events = s.Events[len(s.Events)-MaxEvents:]
+	}
+	return s, nil
+}
+
+// Commit writes the state in one transaction: every counter with its
+// baseline, the canaries, the pending events (pruning the oldest beyond
+// MaxEvents) and the boot id.
+func (db *DB) Commit(s *State) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		counters := tx.Bucket(bucketCounters)
+		for k, c := range s.Counters {
+			v, err := json.Marshal(c)
+			if err != nil {
+				return err
+			}
+			if err := counters.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		canaries := tx.Bucket(bucketCanaries)
+		for k, c := range s.Canaries {
+			v, err := json.Marshal(c)
+			if err != nil {
+				return err
+			}
+			if err := canaries.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		events := tx.Bucket(bucketEvents)
+		for _, e := range s.Pending {
+			v, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			seq, _ := events.NextSequence()
+			if err := events.Put(eventKey(e.Time, seq), v); err != nil {
+				return err
+			}
+		}
+		if n := events.Stats().KeyN - MaxEvents; n > 0 {
+			c := events.Cursor()
+			for k, _ := c.First(); k != nil && n > 0; k, _ = c.Next() {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n--
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put([]byte("boot"), []byte(s.Boot)); err != nil {
+			return err
+		}
+		return meta.Put([]byte("last_sample"), []byte(s.LastSample.UTC().Format(time.RFC3339Nano)))
+	})
+	if err != nil {
+		return fmt.Errorf("commit to %s: %w", db.path, err)
+	}
+	s.MarkCommitted()
+	return nil
+}
+
+func eventKey(t time.Time, seq uint64) []byte {
+	k := make([]byte, 12)
+	binary.BigEndian.PutUint64(k, uint64(t.UnixNano()))
+	binary.BigEndian.PutUint32(k[8:], uint32(seq))
+	return k
+}
+
+// Snapshot writes a compressed copy of the database to dest atomically and
+// returns the bytes written.
+func (db *DB) Snapshot(dest string) (int64, error) {
+	dir := filepath.Dir(dest)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("snapshot: create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, filepath.Base(dest)+".tmp-*")
+	if err != nil {
+		return 0, fmt.Errorf("snapshot: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this is a no-op
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return 0, fmt.Errorf("snapshot: %w", err)
+	}
+	zw, _ := gzip.NewWriterLevel(tmp, gzip.BestCompression)
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(zw)
+		return err
+	})
+	if err == nil {
+		err = zw.Close()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	size, _ := tmp.Seek(0, io.SeekCurrent)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("snapshot to %s: %w", dest, err)
+	}
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return 0, fmt.Errorf("snapshot: %w", err)
+	}
+	syncDir(dir)
+	return size, nil
+}
+
+// Restore unpacks the snapshot at src into a new live database at dest,
+// verifying that it opens before it takes dest's place.
+func Restore(src, dest string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("restore %s: not a netmon snapshot: %w", src, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), filepath.Base(dest)+".restore-*")
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = io.Copy(tmp, zr)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", src, err)
+	}
+	check, err := OpenReadOnly(tmp.Name(), time.Second)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", src, err)
+	}
+	_, err = check.Load()
+	check.Close()
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", src, err)
+	}
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
