@@ -1,0 +1,152 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// openTest opens a live database in a temporary directory.
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "live.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func sampleState() *State {
+	s := NewState()
+	s.Boot = "boot-1"
+	s.LastSample = t0
+	s.Counters[CounterKey("proxy", "ipv4")] = &Counter{
+		Meter: "proxy", Family: "ipv4", Total: Counts{Packets: 3, Bytes: 3000}, Since: t0,
+		Baseline: Baseline{Generation: "g1", Boot: "boot-1", Counts: Counts{Packets: 2, Bytes: 2000}},
+	}
+	s.Canaries[CanaryKey("ipv4", "netmon-INPUT")] = &Canary{Generation: "c1", Armed: true}
+	s.AddEvent(Event{Time: t0, Cause: CauseZeroed, Meter: "proxy", Family: "ipv4"})
+	return s
+}
+
+func TestStore_CommitThenLoad(t *testing.T) {
+	db := openTest(t)
+	s := sampleState()
+	if err := db.Commit(s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Dirty() {
+		t.Error("state still dirty after commit")
+	}
+	got, err := db.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := got.Counters["proxy/ipv4"]
+	if c == nil || c.Total.Bytes != 3000 || c.Baseline.Generation != "g1" || c.Baseline.Bytes != 2000 || !c.Since.Equal(t0) {
+		t.Errorf("counter %+v", c)
+	}
+	if got.Boot != "boot-1" || !got.LastSample.Equal(t0) || !got.Canaries["ipv4/netmon-INPUT"].Armed {
+		t.Errorf("meta %+v", got)
+	}
+	if len(got.Events) != 1 || got.Events[0].Cause != CauseZeroed {
+		t.Errorf("events %+v", got.Events)
+	}
+	// Events are written once: a second commit adds none.
+	if err := db.Commit(got); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := db.Load()
+	if len(again.Events) != 1 {
+		t.Errorf("%d events after a second commit, want 1", len(again.Events))
+	}
+}
+
+func TestStore_EventsAreBounded(t *testing.T) {
+	db := openTest(t)
+	s := NewState()
+	for i := 0; i < MaxEvents+50; i++ {
+		s.AddEvent(Event{Time: t0.Add(time.Duration(i) * time.Second), Cause: CauseReboot})
+		if i%7 == 0 {
+			if err := db.Commit(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := db.Commit(s); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.Load()
+	if len(got.Events) != MaxEvents {
+		t.Fatalf("%d events kept, want %d", len(got.Events), MaxEvents)
+	}
+	if want := t0.Add(49 * time.Second); !got.Events[0].Time.Equal(want.Add(time.Second)) {
+		t.Errorf("oldest kept %v, want %v", got.Events[0].Time, want.Add(time.Second))
+	}
+}
+
+func TestStore_SnapshotRestoreRoundTrip(t *testing.T) {
+	db := openTest(t)
+	if err := db.Commit(sampleState()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "flash", "netmon.db")
+	n, err := db.Snapshot(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(snap)
+	if err != nil || fi.Size() != n || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("snapshot %v, %v, reported %d bytes", fi, err, n)
+	}
+	// Compression pays: the snapshot is a fraction of the live file.
+	live, _ := os.Stat(db.Path())
+	if n*4 > live.Size() {
+		t.Errorf("snapshot %d bytes for a live file of %d", n, live.Size())
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "flash", "*tmp*"))
+	if len(leftovers) != 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+	restored := filepath.Join(dir, "run", "live.db")
+	if err := Restore(snap, restored); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := Open(restored, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	got, _ := db2.Load()
+	if got.Counters["proxy/ipv4"].Total.Bytes != 3000 || got.Counters["proxy/ipv4"].Baseline.Generation != "g1" {
+		t.Errorf("restored counter %+v", got.Counters["proxy/ipv4"])
+	}
+}
+
+func TestStore_RestoreRefusesGarbageAndKeepsTarget(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.db")
+	os.WriteFile(bad, []byte("not a snapshot"), 0o600)
+	target := filepath.Join(dir, "live.db")
+	os.WriteFile(target, []byte("precious"), 0o600)
+	if err := Restore(bad, target); err == nil {
+		t.Fatal("restored garbage")
+	}
+	if b, _ := os.ReadFile(target); string(b) != "precious" {
+		t.Error("target replaced by a failed restore")
+	}
+}
+
+func TestStore_SecondWriterTimesOut(t *testing.T) {
+	db := openTest(t)
+	_, err := Open(db.Path(), 50*time.Millisecond)
+	if !errors.Is(err, ErrLocked) {
+		t.Errorf("second writer: %v, want ErrLocked", err)
+	}
+}
