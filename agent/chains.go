@@ -97,7 +97,9 @@ type Plan struct {
 // Changed reports whether Reconcile touched the firewall.
 func (p *Plan) Changed() bool { return len(p.Changes) > 0 }
 
-func (p *Plan) note(format string, a ...any) { p.Changes = append(p.Changes, fmt.Sprintf(format, a...)) }
+func (p *Plan) note(format string, a ...any) {
+	p.Changes = append(p.Changes, fmt.Sprintf(format, a...))
+}
 
 // Reconcile brings our chains in fw to what meters ask for, touching only
 // what differs, given rs, the table as just read. Each change is safe to

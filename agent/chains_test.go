@@ -144,18 +144,26 @@ func TestReconcile_Heals(t *testing.T) {
 	cfg := chainStates[1].config
 	want := strings.TrimSpace(chainStates[1].want)
 	damage := map[string]func(fw *fakeFirewall){
-		"jump deleted":          func(fw *fakeFirewall) { fw.Delete("INPUT", "1") },
-		"jump moved down":       func(fw *fakeFirewall) { fw.Insert("INPUT", 1, "-p", "tcp", "--dport", "22", "-j", "ACCEPT"); fw.Delete("INPUT", "3") },
-		"jump duplicated":       func(fw *fakeFirewall) { fw.Append("INPUT", "-j", "netmon-INPUT") },
-		"meter deleted":         func(fw *fakeFirewall) { fw.Delete("netmon-INPUT", "1") },
-		"return deleted":        func(fw *fakeFirewall) { fw.Delete("netmon-INPUT", "3") },
-		"canary deleted":        func(fw *fakeFirewall) { fw.Delete("netmon-INPUT", "4") },
-		"chain flushed":         func(fw *fakeFirewall) { fw.ClearChain("netmon-INPUT") },
-		"foreign rule in ours":  func(fw *fakeFirewall) { fw.Insert("netmon-INPUT", 2, "-j", "DROP") },
-		"meter after return":    func(fw *fakeFirewall) { fw.Delete("netmon-INPUT", "1"); fw.Append("netmon-INPUT", "-s", "192.168.0.10/32", "-m", "comment", "--comment", "netmon:m:proxy:e0b44c3d:x") },
-		"stale chain of ours":   func(fw *fakeFirewall) { fw.NewChain("netmon-old"); fw.Append("OUTPUT", "-j", "netmon-old") },
-		"everything flushed":    func(fw *fakeFirewall) { fw.reboot(); fw.Append("INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT") },
-		"unknown meter present": func(fw *fakeFirewall) { fw.Insert("netmon-INPUT", 1, "-m", "comment", "--comment", "netmon:m:gone:1:2") },
+		"jump deleted": func(fw *fakeFirewall) { fw.Delete("INPUT", "1") },
+		"jump moved down": func(fw *fakeFirewall) {
+			fw.Insert("INPUT", 1, "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+			fw.Delete("INPUT", "3")
+		},
+		"jump duplicated":      func(fw *fakeFirewall) { fw.Append("INPUT", "-j", "netmon-INPUT") },
+		"meter deleted":        func(fw *fakeFirewall) { fw.Delete("netmon-INPUT", "1") },
+		"return deleted":       func(fw *fakeFirewall) { fw.Delete("netmon-INPUT", "3") },
+		"canary deleted":       func(fw *fakeFirewall) { fw.Delete("netmon-INPUT", "4") },
+		"chain flushed":        func(fw *fakeFirewall) { fw.ClearChain("netmon-INPUT") },
+		"foreign rule in ours": func(fw *fakeFirewall) { fw.Insert("netmon-INPUT", 2, "-j", "DROP") },
+		"meter after return": func(fw *fakeFirewall) {
+			fw.Delete("netmon-INPUT", "1")
+			fw.Append("netmon-INPUT", "-s", "192.168.0.10/32", "-m", "comment", "--comment", "netmon:m:proxy:e0b44c3d:x")
+		},
+		"stale chain of ours": func(fw *fakeFirewall) { fw.NewChain("netmon-old"); fw.Append("OUTPUT", "-j", "netmon-old") },
+		"everything flushed":  func(fw *fakeFirewall) { fw.reboot(); fw.Append("INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT") },
+		"unknown meter present": func(fw *fakeFirewall) {
+			fw.Insert("netmon-INPUT", 1, "-m", "comment", "--comment", "netmon:m:gone:1:2")
+		},
 	}
 	for name, f := range damage {
 		t.Run(name, func(t *testing.T) {
