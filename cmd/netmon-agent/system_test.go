@@ -1,0 +1,309 @@
+package main
+
+import (
+	"math/rand"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Each test runs once per iptables backend, in a lab of its own.
+func forEachBackend(t *testing.T, f func(t *testing.T, l *lab)) {
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) { f(t, newLab(t, b)) })
+	}
+}
+
+// saveStripped is iptables-save of the router without counters and comments
+// lines: what must be identical before start and after stop.
+func (l *lab) saveStripped(cmd string) string {
+	l.t.Helper()
+	out := l.must("r", cmd+"-"+l.backend+"-save", "-t", "filter")
+	var keep []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		keep = append(keep, regexp.MustCompile(`\[\d+:\d+\]`).ReplaceAllString(line, "[]"))
+	}
+	return strings.Join(keep, "\n")
+}
+
+func TestLab_StartIsIdempotentAndStopRemovesExactlyOurs(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		// Someone else's firewall, which we must not disturb.
+		for _, cmd := range []string{"iptables", "ip6tables"} {
+			ipt := cmd + "-" + l.backend
+			l.must("r", ipt, "-A", "INPUT", "-p", "tcp", "--dport", "22", "-m", "comment", "--comment", "ssh in", "-j", "ACCEPT")
+			l.must("r", ipt, "-N", "zone_wan")
+			l.must("r", ipt, "-A", "zone_wan", "-j", "ACCEPT")
+			l.must("r", ipt, "-A", "FORWARD", "-i", "wan", "-j", "zone_wan")
+			l.must("r", ipt, "-A", "OUTPUT", "-o", "lo", "-j", "ACCEPT")
+		}
+		before4, before6 := l.saveStripped("iptables"), l.saveStripped("ip6tables")
+
+		l.agent("start")
+		once4, once6 := l.saveStripped("iptables"), l.saveStripped("ip6tables")
+		if !firstRuleIsOurs(once4, "INPUT") || !firstRuleIsOurs(once4, "FORWARD") || !firstRuleIsOurs(once6, "FORWARD") {
+			t.Errorf("our jumps are not rule 1:\n%s\n%s", once4, once6)
+		}
+		l.agent("init")
+		if twice4, twice6 := l.saveStripped("iptables"), l.saveStripped("ip6tables"); twice4 != once4 || twice6 != once6 {
+			t.Errorf("a second start changed the firewall:\n%s\nwas:\n%s", twice4, once4)
+		}
+		l.agent("stop")
+		if after4, after6 := l.saveStripped("iptables"), l.saveStripped("ip6tables"); after4 != before4 || after6 != before6 {
+			t.Errorf("after stop:\n%s\n%s\nbefore start:\n%s\n%s", after4, after6, before4, before6)
+		}
+		l.agent("flush") // nothing left to remove is fine
+	})
+}
+
+func firstRuleIsOurs(save, chain string) bool {
+	for _, line := range strings.Split(save, "\n") {
+		if strings.Contains(line, "-A "+chain+" ") {
+			return strings.Contains(line, "-j netmon-"+chain)
+		}
+	}
+	return false
+}
+
+// Case 1: SIGTERM and start again while traffic flows: the kernel kept
+// counting, and every byte is in the totals once.
+func TestLab_ExactAcrossRestart(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		l.startDaemon()
+		l.traffic(1)
+		l.expectExact("while running")
+		l.traffic(1)
+		l.stopDaemon(syscall.SIGTERM)
+		l.traffic(2) // nobody is sampling
+		if src := l.reportSource(); src != "database" {
+			t.Errorf("report without a daemon came from %q, want database", src)
+		}
+		l.startDaemon()
+		l.traffic(1)
+		got := l.expectExact("after a restart")
+		for name, m := range got {
+			if m.LastReset != nil {
+				t.Errorf("meter %s: a clean restart recorded a reset (%s)", name, m.LastReset.Cause)
+			}
+		}
+		text := l.agent("report")
+		if !strings.Contains(text, "proxy") || strings.Contains(text, "RESET DETECTED") {
+			t.Errorf("report:\n%s", text)
+		}
+	})
+}
+
+// Case 2: SIGKILL at random moments under steady traffic, restarting each
+// time: nothing lost, nothing doubled.
+func TestLab_ExactAcrossKills(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		l.startDaemon()
+		self := selfPath()
+		flood := exec.Command("ip", "netns", "exec", l.ns("a"), self, "flood", "198.18.1.1:9000", "4")
+		flood.Env = append(flood.Environ(), "NETMON_LAB_HELPER=flood")
+		if err := flood.Start(); err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+		for i := 0; i < 6; i++ {
+			time.Sleep(time.Duration(50+rng.Intn(450)) * time.Millisecond)
+			l.stopDaemon(syscall.SIGKILL)
+			l.startDaemon()
+		}
+		if err := flood.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		l.traffic(1)
+		l.expectExact("after six SIGKILLs")
+	})
+}
+
+// Case 3: someone deletes our jump, and then our chain, under the running
+// daemon: it puts them back within an interval and counts on.
+func TestLab_HealsDeletedChains(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		ipt := "iptables-" + l.backend
+		l.startDaemon()
+		l.traffic(1)
+		l.agent("sample")
+		l.must("r", ipt, "-D", "INPUT", "1") // the jump only
+		l.waitFor(func() bool { return firstRuleIsOurs(l.saveStripped("iptables"), "INPUT") }, "jump restored")
+		l.traffic(1)
+		l.agent("sample")
+		// Now the whole chain, as a firewall reload that flushes everything would.
+		l.must("r", ipt, "-F")
+		l.must("r", ipt, "-X")
+		l.waitFor(func() bool { return firstRuleIsOurs(l.saveStripped("iptables"), "INPUT") }, "chain restored")
+		l.traffic(1)
+		got := l.expectExact("after healing")
+		if r := got["proxy"].LastReset; r == nil || r.Cause != "reinstalled" {
+			t.Errorf("proxy's last reset %+v, want reinstalled", r)
+		}
+		if !strings.Contains(l.log.String(), "installed meter proxy in netmon-INPUT") {
+			t.Errorf("reinstall not logged:\n%s", l.log.String())
+		}
+	})
+}
+
+func (l *lab) waitFor(cond func() bool, what string) {
+	l.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			l.t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Case 4: our chains vanish while the daemon is stopped and come back (here:
+// a second agent with its own database installs them) with counts already
+// larger than the stored ones. Counted from zero, not as new minus old.
+func TestLab_RecreatedChainsCountFromZero(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		l.startDaemon()
+		l.traffic(1)
+		l.agent("sample")
+		l.stopDaemon(syscall.SIGTERM)
+		for _, cmd := range []string{"iptables", "ip6tables"} {
+			l.must("r", cmd+"-"+l.backend, "-F")
+			l.must("r", cmd+"-"+l.backend, "-X")
+		}
+		mine := l.config
+		l.config = l.config + "-other"
+		l.writeConfigData(l.dir+"/other", labMeters)
+		l.agent("start")
+		l.config = mine
+		l.traffic(4) // more than everything before
+		l.startDaemon()
+		got := l.expectExact("after chains were recreated")
+		if r := got["proxy"].LastReset; r == nil || r.Cause != "reinstalled" {
+			t.Errorf("proxy's last reset %+v, want reinstalled", r)
+		}
+	})
+}
+
+// Case 5a: iptables -Z by someone else, then more traffic than the counters
+// held, before our next sample.
+func TestLab_ZeroedCountersAreAResetNotALoss(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		// Sample only on request, so the zeroing and the traffic after it
+		// fall between two samples.
+		l.interval = "3600"
+		l.writeConfig(labMeters)
+		l.startDaemon()
+		l.traffic(1)
+		l.agent("sample")
+		l.must("r", "iptables-"+l.backend, "-Z")
+		l.must("r", "ip6tables-"+l.backend, "-Z")
+		// The oracle must not count what the zeroing destroyed: nothing
+		// was sent since the last sample, so nothing was.
+		if l.backend == "legacy" {
+			l.traffic(3)
+		} else {
+			// ip6tables-nft ignores -c, so our IPv6 canary is never armed
+			// there and only a reading below the old one shows a zeroing
+			// (README, "Known limits"): more IPv4 traffic than before the
+			// zeroing, less IPv6.
+			l.trafficV4Heavy()
+		}
+		got := l.expectExact("after iptables -Z")
+		if r := got["proxy"].LastReset; r == nil || r.Cause != "zeroed" {
+			t.Errorf("proxy's last reset %+v, want zeroed", r)
+		}
+		if text := l.agent("report"); !strings.Contains(text, "RESET DETECTED") {
+			t.Errorf("no RESET DETECTED notice:\n%s", text)
+		}
+	})
+}
+
+// trafficV4Heavy sends more IPv4 traffic than traffic(1) through every
+// IPv4 meter, and a little IPv6.
+func (l *lab) trafficV4Heavy() {
+	l.helper("a", "tcp", "198.18.1.1:7000", "300000")
+	l.helper("i", "udp", "198.19.0.1:9000", "50", "1000")
+	l.helper("i", "tcp", "198.18.1.2:7000", "300000")
+	l.must("i", "ping", "-q", "-6", "-c", "1", "2001:db8:1::2")
+	l.helper("a", "udp", "[2001:db8:ff::2]:9000", "1", "10")
+}
+
+// Case 5b: a reboot: the daemon stops, the kernel forgets every rule and
+// counter, tmpfs is emptied, the boot id changes. The totals come back from
+// the snapshot on flash and counting starts from zero.
+func TestLab_RebootRestoresFromFlash(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		l.startDaemon()
+		l.traffic(1)
+		l.stopDaemon(syscall.SIGTERM) // writes the snapshot
+		for _, cmd := range []string{"iptables", "ip6tables"} {
+			l.must("r", cmd+"-"+l.backend, "-F")
+			l.must("r", cmd+"-"+l.backend, "-X")
+		}
+		l.must("r", "rm", "-rf", l.dir+"/run")
+		l.setBoot("22222222-2222-2222-2222-222222222222")
+		if src := l.reportSource(); src != "snapshot" {
+			t.Errorf("report before the daemon restored came from %q, want snapshot", src)
+		}
+		l.startDaemon()
+		l.traffic(1)
+		got := l.expectExact("after a reboot")
+		if r := got["proxy"].LastReset; r == nil || r.Cause != "reboot" {
+			t.Errorf("proxy's last reset %+v, want reboot", r)
+		}
+		if !strings.Contains(l.log.String(), "restored live database") {
+			t.Errorf("no restore logged:\n%s", l.log.String())
+		}
+	})
+}
+
+// SIGHUP: a meter removed and one added take effect; kept totals go on.
+func TestLab_ReloadOnSIGHUP(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		l.startDaemon()
+		l.traffic(1)
+		before := l.expectExact("before reload")
+		l.writeConfig(labMeters + `
+config meter 'icmp_in'
+	option chain 'INPUT'
+	option proto 'icmp'
+`)
+		l.daemon.Process.Signal(syscall.SIGHUP)
+		l.waitFor(func() bool { return strings.Contains(l.log.String(), "config reloaded: 5 meters") }, "reload")
+		l.must("a", "ping", "-q", "-c", "3", "-i", "0.01", "-s", "64", "198.18.1.1")
+		l.agent("sample")
+		got := l.report()
+		if got["icmp_in"].Packets != 3 || got["icmp_in"].Bytes != 3*92 {
+			t.Errorf("new meter icmp_in: %+v, want 3 packets of 92 bytes", got["icmp_in"])
+		}
+		if got["proxy"].Bytes != before["proxy"].Bytes+3*92 {
+			t.Errorf("proxy %d bytes, want %d + 276", got["proxy"].Bytes, before["proxy"].Bytes)
+		}
+	})
+}
+
+func TestLab_BadInput(t *testing.T) {
+	requireLab(t)
+	l := newLab(t, "legacy")
+	l.writeConfig("config meter 'x'\n\toption chain 'INPUT'\n\toption src '198.18.1.300'\n")
+	out, err := l.exec("r", agentBin, "--config", l.config, "start")
+	if err == nil || !strings.Contains(out, l.config+":10: meter x: malformed address \"198.18.1.300\"") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Errorf("bad address: %v\n%s", err, out)
+	}
+	l.writeConfig(labMeters)
+	out, err = l.exec("r", "env", "PATH=/nonexistent", agentBin, "--config", l.config, "start")
+	if err == nil || !strings.Contains(out, "iptables-legacy (backend legacy): iptables binary not found") {
+		t.Errorf("missing iptables: %v\n%s", err, out)
+	}
+}
+
+func selfPath() string {
+	p, _ := os.Executable()
+	return p
+}
