@@ -43,7 +43,10 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
+	samples := 0
+	defer func() { logf("exiting after %d samples", samples) }()
 	sample := func() {
+		samples++
 		if err := a.Sample(); err != nil {
 			logf("sample: %v", err)
 		}

@@ -91,7 +91,7 @@ func (fw *fakeFirewall) Rules() (*Ruleset, error) {
 	if err := fw.fail("rules"); err != nil {
 		return nil, err
 	}
-	return parseSave([]byte(fw.save()))
+	return parseSave([]byte(fw.save()), false)
 }
 
 func (fw *fakeFirewall) NewChain(c string) error {

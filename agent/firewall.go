@@ -89,7 +89,7 @@ func (fw *iptablesFirewall) Rules() (*Ruleset, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("run %s: %v: %s", fw.save, err, strings.TrimSpace(stderr.String()))
 	}
-	rs, err := parseSave(stdout.Bytes())
+	rs, err := parseSave(stdout.Bytes(), false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fw.save, err)
 	}

@@ -3,6 +3,7 @@ package agent
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -12,7 +13,7 @@ func readCapture(t *testing.T, name string) *Ruleset {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := parseSave(b)
+	rs, err := parseSave(b, true)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -93,7 +94,7 @@ func TestParseSave_OtherTablesIgnored(t *testing.T) {
 }
 
 func TestParseSave_WithoutCounters(t *testing.T) {
-	rs, err := parseSave([]byte("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n"))
+	rs, err := parseSave([]byte("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n"), true)
 	if err != nil || len(rs.Chains["INPUT"]) != 1 || rs.Chains["INPUT"][0].Target != "ACCEPT" {
 		t.Fatalf("got %+v, %v", rs, err)
 	}
@@ -101,7 +102,7 @@ func TestParseSave_WithoutCounters(t *testing.T) {
 
 func TestParseSave_EmptyOutputIsAnEmptyTable(t *testing.T) {
 	// iptables-nft-save prints nothing while the filter table does not exist.
-	rs, err := parseSave(nil)
+	rs, err := parseSave(nil, true)
 	if err != nil || len(rs.Chains) != 0 {
 		t.Fatalf("got %+v, %v", rs, err)
 	}
@@ -115,8 +116,33 @@ func TestParseSave_Malformed(t *testing.T) {
 		"*filter\n-A INPUT -m comment --comment \"open\n",
 		"*filter\n:\n",
 	} {
-		if _, err := parseSave([]byte(in)); err == nil {
-			t.Errorf("parseSave(%q) succeeded", in)
+		if _, err := parseSave([]byte(in), true); err == nil {
+			t.Errorf("parseSave(%q, true) succeeded", in)
+		}
+	}
+}
+
+// Sampling skips splitting foreign rules, but must see the same rules of
+// ours and the same number of rules in every chain.
+func TestParseSave_FastPathKeepsOursAndPlaces(t *testing.T) {
+	for _, name := range []string{"iptables-legacy-1.8.9.save", "iptables-nft-1.8.9.save", "iptables-1.6-multitable.save"} {
+		b, _ := os.ReadFile("testdata/" + name)
+		full, err1 := parseSave(b, true)
+		fast, err2 := parseSave(b, false)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		for chain, rules := range full.Chains {
+			if len(fast.Chains[chain]) != len(rules) {
+				t.Errorf("%s: %s has %d rules, fast path %d", name, chain, len(rules), len(fast.Chains[chain]))
+				continue
+			}
+			for i, r := range rules {
+				f := fast.Chains[chain][i]
+				if strings.Contains(strings.Join(r.Args, " "), "netmon") && !slices.Equal(f.Args, r.Args) || f.Comment != "" && f.Comment != r.Comment {
+					t.Errorf("%s: %s rule %d: fast %+v, full %+v", name, chain, i+1, f, r)
+				}
+			}
 		}
 	}
 }

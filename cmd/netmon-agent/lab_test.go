@@ -60,6 +60,9 @@ func TestMain(m *testing.M) {
 // requireLab skips, or with CI set fails, when the lab cannot be built.
 func requireLab(t *testing.T) {
 	t.Helper()
+	if testing.Short() && os.Getenv("CI") == "" {
+		t.Skip("lab tests are not short")
+	}
 	var missing []string
 	if runtime.GOOS != "linux" {
 		missing = append(missing, "linux")

@@ -1,0 +1,79 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// BenchmarkSample is the Go side of one sample with four meters in two
+// families: parsing both tables, deltas, healing checks. The iptables-save
+// processes it replaces with a fake are measured by scripts/bench.sh.
+func BenchmarkSample(b *testing.B) {
+	cfg := mustConfigB(b, `
+config meter 'proxy'
+	option chain 'INPUT'
+	option src '192.0.2.10'
+config meter 'offnet'
+	option chain 'INPUT'
+	option src '!192.0.2.0/24'
+config meter 'wan_in'
+	option chain 'FORWARD'
+	option in 'wan'
+config meter 'wan_out'
+	option chain 'FORWARD'
+	option out 'wan'
+`)
+	fw4, fw6 := newFakeFirewall(IPv4), newFakeFirewall(IPv6)
+	// A router's own firewall: fw3/fw4-sized rule sets beside ours.
+	for _, fw := range []*fakeFirewall{fw4, fw6} {
+		for i := 0; i < 150; i++ {
+			fw.Append("FORWARD", "-i", "br-lan", "-p", "tcp", "--dport", fmt.Sprint(1000+i), "-m", "comment", "--comment", "!fw3: rule", "-j", "ACCEPT")
+		}
+	}
+	clock := &fakeClock{t: time.Now()}
+	s := &Sampler{Config: cfg, Firewalls: []Firewall{fw4, fw6}, State: store.NewState(), Clock: clock,
+		Boot: func() (string, error) { return "b", nil }, NewGen: NewGeneration, Logf: func(string, ...any) {}}
+	if err := s.Sample(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fw4.count("wan_in", 10, 10000)
+		clock.advance(30 * time.Second)
+		if err := s.Sample(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseSave(b *testing.B) {
+	fw := newFakeFirewall(IPv4)
+	for i := 0; i < 500; i++ {
+		fw.Append("FORWARD", "-s", fmt.Sprintf("10.0.%d.%d/32", i/256, i%256), "-m", "comment", "--comment", "a rule", "-j", "ACCEPT")
+	}
+	out := []byte(fw.save())
+	b.SetBytes(int64(len(out)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := parseSave(out, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func mustConfigB(b *testing.B, text string) *Config {
+	secs, err := parseUCI("bench.conf", strings.NewReader(text))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := configFromSections("bench.conf", secs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# make demo: the main job on a throwaway lab. Builds nothing itself; give it
+# the binary. Creates the namespaces of scripts/lab.sh, runs the daemon in
+# the router, pushes traffic, shows the report, zeroes the counters behind
+# the daemon's back, shows the reset being caught, and tears it all down.
+set -euo pipefail
+bin=$(realpath "${1:-bin/netmon-agent}")
+here=$(cd "$(dirname "$0")" && pwd)
+if [[ $EUID -ne 0 ]]; then
+	echo "demo: needs root (network namespaces and iptables); try sudo make demo" >&2
+	exit 1
+fi
+p=nmdemo$$
+p=${p:0:10}
+work=$(mktemp -d)
+daemon=
+cleanup() {
+	[[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+	"$here/lab.sh" down "$p"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+"$here/lab.sh" up "$p"
+
+cat >"$work/netmon" <<CONF
+config agent 'main'
+	option interval '1'
+	option database '$work/flash/netmon.db'
+	option runtime_dir '$work/run'
+
+config meter 'proxy'            # what our proxy (LAN host 198.18.1.2) sends us
+	option chain 'INPUT'
+	option src '198.18.1.2'
+
+config meter 'offnet'           # what reaches us from outside our network
+	option chain 'INPUT'
+	option src '!198.18.1.0/24'
+
+config meter 'wan_in'           # forwarded from the internet, IPv4 and IPv6
+	option chain 'FORWARD'
+	option in 'wan'
+CONF
+
+r() { ip netns exec "$p-r" "$@"; }
+agent() { r "$bin" --config "$work/netmon" "$@"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "config ($work/netmon)"
+grep -v '^\s*$' "$work/netmon"
+# ip netns exec execs the agent, so $! is the daemon itself.
+ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$work/daemon.log" 2>&1 &
+daemon=$!
+sleep 1
+
+say "traffic: the proxy pings the router, the internet pings it and sends to a LAN host"
+ip netns exec "$p-a" ping -q -c 20 -i 0.02 -s 1400 198.18.1.1 | tail -2
+ip netns exec "$p-i" ping -q -c 10 -i 0.02 198.19.0.1 | tail -2
+ip netns exec "$p-i" bash -c 'for i in $(seq 100); do printf "%1000s" x >/dev/udp/198.18.1.2/9000; done'
+ip netns exec "$p-i" ping -6 -q -c 10 -i 0.02 -s 1200 2001:db8:1::2 | tail -2
+agent sample
+
+say "netmon-agent report"
+agent report
+
+say "our rules in the router (iptables-save -c)"
+r iptables-save -c -t filter | grep -E 'netmon' || true
+
+say "someone runs iptables -Z, then more traffic arrives before our next sample"
+agent sample
+r iptables -Z
+ip netns exec "$p-a" ping -q -c 40 -i 0.02 -s 1400 198.18.1.1 | tail -1
+agent sample
+agent report
+
+say "netmon-agent report --json (first meter)"
+agent report --json | head -24
+
+say "daemon log"
+cat "$work/daemon.log"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need, on Debian, only when missing:
+# iproute2 (ip netns), both iptables backends, ping. Needs root.
+set -euo pipefail
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+for b in iptables-legacy iptables-nft ip6tables-legacy ip6tables-nft; do
+	command -v "$b" >/dev/null || { need+=(iptables); break; }
+done
+command -v ping >/dev/null || need+=(iputils-ping)
+if ((${#need[@]})); then
+	if [[ $EUID -ne 0 ]]; then
+		echo "deps: missing ${need[*]}; run as root to install them" >&2
+		exit 1
+	fi
+	echo "deps: installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
