@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/store"
@@ -106,7 +107,7 @@ func (s *Sampler) seen(f Family) bool {
 
 func hasOurChains(rs *Ruleset) bool {
 	for name := range rs.Chains {
-		if len(name) >= len(chainPrefix) && name[:len(chainPrefix)] == chainPrefix {
+		if strings.HasPrefix(name, chainPrefix) {
 			return true
 		}
 	}

@@ -68,8 +68,13 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 // OpenReadOnly opens an existing database for reading, waiting at most
 // timeout for a writer's lock.
 func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if fi.Size() == 0 {
+		// bbolt would try to initialise it, which a read-only open cannot.
+		return nil, fmt.Errorf("open database %s: the file is empty", path)
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
 	if err != nil {
