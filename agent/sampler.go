@@ -56,6 +56,13 @@ func (s *Sampler) Sample() error {
 		}
 		rules, err := fw.Rules()
 		if err != nil {
+			if len(s.Config.MetersIn(fam)) == 0 && !s.seen(fam) {
+				// A family nobody meters, unreadable (a kernel without
+				// IPv6, say): say so once, then leave it alone.
+				s.present[fam] = false
+				s.Logf("not reading %s: %v", fam, err)
+				continue
+			}
 			errs = append(errs, fmt.Errorf("read %s counters: %w", fam, err))
 			continue
 		}

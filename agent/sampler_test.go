@@ -3,6 +3,7 @@ package agent
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netmon-agent/netmon-agent/store"
 )
@@ -356,4 +357,23 @@ func logged(r *fakeRig, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestSample_UnreadableFamilyWithoutMetersIsLeftAlone(t *testing.T) {
+	r := newFakeRig(t, `
+config meter 'proxy'
+	option chain 'INPUT'
+	option src '192.0.2.10'
+`)
+	r.fw6.failOn = "rules"
+	r.sample()
+	r.sample()
+	if r.fw6.calls != 1 {
+		t.Errorf("ip6tables-save ran %d times, want once", r.fw6.calls)
+	}
+	r.fw4.failOn = "rules"
+	r.clock.advance(time.Second)
+	if err := r.sampler.Sample(); err == nil || !strings.Contains(err.Error(), "read ipv4 counters") {
+		t.Errorf("a metered family's read error: %v", err)
+	}
 }
