@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 // families: parsing both tables, deltas, healing checks. The iptables-save
 // processes it replaces with a fake are measured by scripts/bench.sh.
 func BenchmarkSample(b *testing.B) {
-	cfg := mustConfigB(b, `
+	cfg := mustConfig(b, `
 config meter 'proxy'
 	option chain 'INPUT'
 	option src '192.0.2.10'
@@ -64,16 +63,4 @@ func BenchmarkParseSave(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func mustConfigB(b *testing.B, text string) *Config {
-	secs, err := parseUCI("bench.conf", strings.NewReader(text))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := configFromSections("bench.conf", secs)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return cfg
 }

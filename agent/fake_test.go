@@ -394,7 +394,7 @@ func (r *fakeRig) total(meter string) store.Counts {
 	return c
 }
 
-func mustConfig(t *testing.T, text string) *Config {
+func mustConfig(t testing.TB, text string) *Config {
 	t.Helper()
 	secs, err := parseUCI("test.conf", strings.NewReader(text))
 	if err != nil {
