@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -69,29 +68,12 @@ func cmdRun(c *cli.Context) error {
 	return agent.Run(context.Background(), c.String("config"), options(stderrLogger(c, true)))
 }
 
-// sampleOnce samples through the daemon if one runs, else by itself.
 func sampleOnce(c *cli.Context) (*agent.Report, error) {
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := agent.Ask(cfg.SocketPath(), agent.OpSample, 30*time.Second)
-	if err == nil {
-		return resp.Report, nil
-	}
-	if !errors.Is(err, agent.ErrNoDaemon) {
-		return nil, err
-	}
-	a, err := agent.Open(cfg, options(stderrLogger(c, false)))
-	if err != nil {
-		return nil, err
-	}
-	defer a.Close()
-	serr := a.Sample()
-	if _, err := a.Persist(); err != nil {
-		return nil, errors.Join(serr, err)
-	}
-	return a.Report("database"), serr
+	return agent.SampleOnce(cfg, options(stderrLogger(c, false)))
 }
 
 func cmdStart(c *cli.Context) error {
@@ -113,23 +95,7 @@ func cmdStop(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	logger := stderrLogger(c, false)
-	if _, err := agent.Ask(cfg.SocketPath(), agent.OpStop, 30*time.Second); !errors.Is(err, agent.ErrNoDaemon) {
-		return err
-	}
-	a, err := agent.Open(cfg, options(logger))
-	if err != nil {
-		// Removing our rules matters more than the last few seconds of counts.
-		logger.Printf("no last sample: %v", err)
-		return agent.RemoveAll(cfg, options(logger))
-	}
-	defer a.Close()
-	if err := a.Sample(); err != nil {
-		logger.Printf("last sample: %v", err)
-	}
-	rerr := a.RemoveChains()
-	_, perr := a.Persist()
-	return errors.Join(rerr, perr)
+	return agent.Stop(cfg, options(stderrLogger(c, false)))
 }
 
 func cmdReport(c *cli.Context) error {
