@@ -8,7 +8,7 @@ BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLA
 STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build demo test deps check unit bench size clean
+.PHONY: all build demo test deps check unit bench size cross clean
 
 all: build
 
@@ -34,19 +34,30 @@ check:
 unit:
 	$(GO) test -short ./...
 
+# The unit tests run again as big-endian 32-bit mips and as arm under
+# qemu-user, so endianness and 32-bit bugs show up here, not on a router.
 test: deps check
 	$(GO) test -count=1 ./...
+	GOARCH=mips GOMIPS=softfloat $(GO) test -count=1 -exec qemu-mips-static ./agent/ ./store/
+	GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static ./agent/ ./store/
 
 bench: build
 	./scripts/bench.sh bin/netmon-agent
 
-# Stripped static binaries for the router architectures, with their sizes.
-size:
-	@for t in amd64: mipsle:GOMIPS=softfloat mips:GOMIPS=softfloat arm:GOARM=7 arm64:; do \
-		arch=$${t%%:*}; extra=$${t#*:}; \
-		env GOOS=linux GOARCH=$$arch $$extra $(BUILD) -o dist/netmon-agent-$$arch ./cmd/netmon-agent || exit 1; \
-		printf '%-8s %9d bytes\n' $$arch $$(stat -c %s dist/netmon-agent-$$arch); \
+# Stripped static binaries for the routers, named by OpenWrt architecture,
+# with their sizes. No UPX: it breaks Go on MIPS and costs RAM, and the
+# routers' filesystems compress anyway.
+OPENWRT_ARCHS := mips_24kc:mips:GOMIPS=softfloat mipsel_24kc:mipsle:GOMIPS=softfloat \
+	arm_cortex-a7_neon-vfpv4:arm:GOARM=7 aarch64_generic:arm64: x86_64:amd64:
+cross:
+	@mkdir -p dist
+	@for t in $(OPENWRT_ARCHS); do \
+		owrt=$${t%%:*}; rest=$${t#*:}; goarch=$${rest%%:*}; extra=$${rest#*:}; \
+		env GOOS=linux GOARCH=$$goarch $$extra $(BUILD) -o dist/netmon-agent-$$owrt ./cmd/netmon-agent || exit 1; \
+		printf '%-26s %-7s %9d bytes\n' $$owrt $$goarch $$(stat -c %s dist/netmon-agent-$$owrt); \
 	done
+
+size: cross
 
 clean:
 	rm -rf bin dist

@@ -103,6 +103,9 @@ type lab struct {
 	dir      string
 	config   string
 	interval string // the daemon's sampling interval
+	// agentCmd runs netmon-agent: the host build, or a cross build under
+	// qemu-user.
+	agentCmd []string
 	bootFile string
 	daemon   *exec.Cmd
 	log      *lockedBuffer
@@ -152,6 +155,7 @@ func newLab(t *testing.T, backend string) *lab {
 		backend:  backend,
 		dir:      t.TempDir(),
 		interval: "200ms",
+		agentCmd: []string{agentBin},
 	}
 	t.Cleanup(l.teardown)
 	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "lab.sh"), "up", l.prefix).CombinedOutput(); err != nil {
@@ -231,7 +235,12 @@ func (l *lab) must(host string, args ...string) string {
 // agent runs netmon-agent in the router.
 func (l *lab) agent(args ...string) string {
 	l.t.Helper()
-	return l.must("r", append([]string{agentBin, "--config", l.config}, args...)...)
+	return l.must("r", l.agentArgs(args...)...)
+}
+
+// agentArgs is the command line of netmon-agent with args, on l's config.
+func (l *lab) agentArgs(args ...string) []string {
+	return append(append(append([]string{}, l.agentCmd...), "--config", l.config), args...)
 }
 
 func (l *lab) startDaemon() {
@@ -239,7 +248,7 @@ func (l *lab) startDaemon() {
 	if l.log == nil {
 		l.log = &lockedBuffer{}
 	}
-	cmd := exec.Command("ip", "netns", "exec", l.ns("r"), agentBin, "--config", l.config, "run")
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns("r")}, l.agentArgs("run")...)...)
 	cmd.Env = append(os.Environ(), "NETMON_BOOT_ID_FILE="+l.bootFile)
 	cmd.Stdout, cmd.Stderr = l.log, l.log
 	if err := cmd.Start(); err != nil {
@@ -265,7 +274,7 @@ func (l *lab) startDaemon() {
 
 // reportSource says where report got its figures: daemon, database, ...
 func (l *lab) reportSource() string {
-	out, err := l.exec("r", agentBin, "--config", l.config, "report", "--json")
+	out, err := l.exec("r", l.agentArgs("report", "--json")...)
 	if err != nil {
 		return ""
 	}

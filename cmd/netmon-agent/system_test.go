@@ -4,6 +4,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -292,12 +293,12 @@ func TestLab_BadInput(t *testing.T) {
 	requireLab(t)
 	l := newLab(t, "legacy")
 	l.writeConfig("config meter 'x'\n\toption chain 'INPUT'\n\toption src '198.18.1.300'\n")
-	out, err := l.exec("r", agentBin, "--config", l.config, "start")
+	out, err := l.exec("r", l.agentArgs("start")...)
 	if err == nil || !strings.Contains(out, l.config+":10: meter x: malformed address \"198.18.1.300\"") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
 		t.Errorf("bad address: %v\n%s", err, out)
 	}
 	l.writeConfig(labMeters)
-	out, err = l.exec("r", "env", "PATH=/nonexistent", agentBin, "--config", l.config, "start")
+	out, err = l.exec("r", append([]string{"env", "PATH=/nonexistent"}, l.agentArgs("start")...)...)
 	if err == nil || !strings.Contains(out, "iptables-legacy (backend legacy): iptables binary not found") {
 		t.Errorf("missing iptables: %v\n%s", err, out)
 	}
@@ -306,4 +307,40 @@ func TestLab_BadInput(t *testing.T) {
 func selfPath() string {
 	p, _ := os.Executable()
 	return p
+}
+
+// The big-endian MIPS build, as a router runs it, under qemu-user: the
+// binary that ships is exact too. (It runs this machine's iptables.)
+func TestLab_MipsBinaryUnderQemu(t *testing.T) {
+	requireLab(t)
+	qemu, err := exec.LookPath("qemu-mips-static")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("qemu-mips-static missing (make test installs qemu-user-static)")
+		}
+		t.Skip("qemu-mips-static missing")
+	}
+	mips := filepath.Join(t.TempDir(), "netmon-agent-mips")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", mips, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=mips", "GOMIPS=softfloat")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build for mips: %v\n%s", err, out)
+	}
+	l := newLab(t, "nft")
+	l.agentCmd = []string{qemu, mips}
+	l.interval = "1"
+	l.writeConfig(labMeters)
+	l.agent("start")
+	l.startDaemon()
+	l.traffic(1)
+	l.stopDaemon(syscall.SIGTERM)
+	l.traffic(1)
+	l.startDaemon()
+	l.expectExact("mips binary under qemu")
+	l.stopDaemon(syscall.SIGTERM)
+	before := l.saveStripped("iptables")
+	l.agent("stop")
+	if after := l.saveStripped("iptables"); strings.Contains(after, "netmon") || after == before {
+		t.Errorf("stop left:\n%s", after)
+	}
 }
