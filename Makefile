@@ -1,14 +1,16 @@
 # netmon-agent. `make demo` shows it on a throwaway lab; `make test` installs
 # what the tests need and runs them all (root for the lab tests).
 GO        ?= go
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# opkg wants a version that starts with a digit: the release, then the commit.
+RELEASE   := 0.1.0
+VERSION   ?= $(RELEASE)-$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 TAGS      := urfave_cli_no_docs
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLAGS)"
 STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build demo test deps check unit bench size cross clean
+.PHONY: all build demo test deps check unit bench size cross ipk clean
 
 all: build
 
@@ -22,13 +24,16 @@ demo: build
 deps:
 	./scripts/deps.sh
 
-# gofmt, go vet and staticcheck, as CI runs them.
+# gofmt, go vet, staticcheck and shellcheck, as CI runs them.
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
+	shellcheck scripts/*.sh .ci/run
+	shellcheck -s sh openwrt/files/etc/init.d/netmon-agent openwrt/files/etc/uci-defaults/90-netmon-agent \
+		openwrt/files/usr/share/netmon-agent/firewall.include openwrt/control/postinst openwrt/control/prerm
 
 # Unit tests only: no root, no lab.
 unit:
@@ -40,6 +45,9 @@ test: deps check
 	$(GO) test -count=1 ./...
 	GOARCH=mips GOMIPS=softfloat $(GO) test -count=1 -exec qemu-mips-static ./agent/ ./store/
 	GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static ./agent/ ./store/
+	rm -rf dist
+	$(MAKE) ipk
+	./scripts/test-ipk.sh
 
 bench: build
 	./scripts/bench.sh bin/netmon-agent
@@ -58,6 +66,12 @@ cross:
 	done
 
 size: cross
+
+# OpenWrt packages: `make ipk` for every architecture, `make ipk ARCH=mipsel_24kc`
+# for one.
+ARCH ?= $(foreach t,$(OPENWRT_ARCHS),$(firstword $(subst :, ,$(t))))
+ipk: cross
+	@for a in $(ARCH); do ./scripts/ipk.sh $$a dist/netmon-agent-$$a $(VERSION) dist || exit 1; done
 
 clean:
 	rm -rf bin dist

@@ -39,6 +39,12 @@ type Config struct {
 	Backend string // auto, nft or legacy: which iptables binaries to run
 	IPv6    bool   // meter IPv6 with ip6tables
 
+	// GOGC and GOMemLimit tune the Go runtime of the daemon for small
+	// routers, as the GOGC and GOMEMLIMIT variables would (-1: unset;
+	// GOGC 0 means off).
+	GOGC       int
+	GOMemLimit int64
+
 	Meters []Meter
 }
 
@@ -84,6 +90,8 @@ func configFromSections(path string, sections []uciSection) (*Config, error) {
 		Leases:          "/tmp/dhcp.leases",
 		Backend:         "auto",
 		IPv6:            true,
+		GOGC:            -1,
+		GOMemLimit:      -1,
 	}
 	bad := func(line int, format string, a ...any) error {
 		return fmt.Errorf("%s:%d: %s", path, line, fmt.Sprintf(format, a...))
@@ -167,6 +175,22 @@ func (c *Config) setAgentOption(o uciOption) error {
 		default:
 			return fmt.Errorf("option backend: %q is not auto, nft or legacy", v)
 		}
+	case "gogc":
+		if v == "off" {
+			c.GOGC = 0
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("option gogc: %q is not a positive percentage or off", v)
+		}
+		c.GOGC = n
+	case "gomemlimit":
+		n, err := parseSize(v)
+		if err != nil {
+			return fmt.Errorf("option gomemlimit: %v", err)
+		}
+		c.GOMemLimit = n
 	case "ipv6":
 		b, err := parseBool(v)
 		if err != nil {
@@ -204,6 +228,27 @@ func setPath(p *string, o uciOption) error {
 	}
 	*p = o.Value
 	return nil
+}
+
+// parseSize reads a byte count as GOMEMLIMIT writes it: digits and an
+// optional B, KiB, MiB or GiB.
+func parseSize(v string) (int64, error) {
+	t := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSuffix(t, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 48MiB", v)
+	}
+	return n * mult, nil
 }
 
 func parseBool(v string) (bool, error) {

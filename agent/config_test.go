@@ -123,6 +123,8 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"config agent\n\toption backend 'ebtables'\n", `:2: option backend: "ebtables" is not auto, nft or legacy`},
 		{"config agent\n\toption bogus '1'\n", `:2: unknown option "bogus" in the agent section`},
 		{"config rule\n", `:1: unknown section type "rule"`},
+		{"config agent\n\toption gogc 'lots'\n", `:2: option gogc: "lots" is not a positive percentage or off`},
+		{"config agent\n\toption gomemlimit '48MB'\n", `:2: option gomemlimit: "48MB" is not a size such as 48MiB`},
 		{"option x 'y'\n", `:1: option "x" outside a config section`},
 		{"config meter 'm'\n\toption chain 'INPUT\n", `:2: unterminated single quote`},
 		{"config meter 'm'\n\toption chain 'INPUT' extra\n", `:2: option takes a name and one value`},
@@ -215,6 +217,21 @@ func TestMeter_Families(t *testing.T) {
 		m := mustConfig(t, "config meter 'm'\n\toption chain 'FORWARD'\n\t"+opt+"\n").Meters[0]
 		if got := m.Families(); !slices.Equal(got, want) {
 			t.Errorf("%q: families %v, want %v", opt, got, want)
+		}
+	}
+}
+
+func TestLoadConfig_RuntimeTuning(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, "config agent\n\toption gogc '50'\n\toption gomemlimit '48MiB'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GOGC != 50 || cfg.GOMemLimit != 48<<20 {
+		t.Errorf("gogc %d gomemlimit %d", cfg.GOGC, cfg.GOMemLimit)
+	}
+	for v, want := range map[string]int64{"1000": 1000, "2KiB": 2048, "1GiB": 1 << 30, "7B": 7} {
+		if n, err := parseSize(v); err != nil || n != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", v, n, err, want)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 // Requests the daemon answers.
 const (
 	OpReport = "report" // the report, from memory
+	OpStart  = "start"  // sample now (which heals our chains) and commit
 	OpSample = "sample" // sample now, commit and snapshot, then report
 	OpStop   = "stop"   // final sample and snapshot, remove our chains, exit
 )
@@ -102,7 +103,7 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 				return
 			}
 			switch req.Op {
-			case OpReport, OpSample, OpStop:
+			case OpReport, OpStart, OpSample, OpStop:
 			default:
 				json.NewEncoder(conn).Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 				return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,7 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 		return err
 	}
 	defer a.Close()
+	tuneRuntime(cfg)
 	ln, err := listen(cfg.SocketPath())
 	if err != nil {
 		return err
@@ -93,6 +95,11 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 			switch c.op {
 			case OpReport:
 				c.reply <- Response{Report: a.Report("daemon")}
+			case OpStart:
+				sample()
+				commit()
+				lastCommit = time.Now()
+				c.reply <- Response{Report: a.Report("daemon")}
 			case OpSample:
 				sample()
 				persist()
@@ -117,6 +124,7 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 					continue
 				}
 				ticker.Reset(a.Config().Interval)
+				tuneRuntime(a.Config())
 				continue
 			}
 			logf("%s: taking a last sample and snapshot", s)
@@ -149,4 +157,18 @@ func reload(a *Agent, path string, logf func(string, ...any)) error {
 	}
 	logf("config reloaded: %d meters", len(cfg.Meters))
 	return a.Commit()
+}
+
+// tuneRuntime applies the config's gogc and gomemlimit, where set.
+func tuneRuntime(cfg *Config) {
+	if cfg.GOGC >= 0 {
+		gc := cfg.GOGC
+		if gc == 0 {
+			gc = -1 // off
+		}
+		debug.SetGCPercent(gc)
+	}
+	if cfg.GOMemLimit > 0 {
+		debug.SetMemoryLimit(cfg.GOMemLimit)
+	}
 }

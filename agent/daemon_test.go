@@ -70,6 +70,9 @@ func TestRun_AnswersOnItsSocket(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("socket %v, %v: want mode 0600", fi, err)
 	}
+	if resp, err := Ask(cfg.SocketPath(), OpStart, 5*time.Second); err != nil || resp.Report.LastSample == nil {
+		t.Errorf("start: %+v, %v", resp, err)
+	}
 	if _, err := Ask(cfg.SocketPath(), "format-disk", time.Second); err == nil {
 		t.Error("an unknown request was accepted")
 	}

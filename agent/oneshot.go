@@ -5,11 +5,13 @@ import (
 	"time"
 )
 
-// SampleOnce samples, commits and snapshots: through the daemon when one
-// answers (it holds the database), else by itself. `start` and `sample` are
-// this.
-func SampleOnce(cfg *Config, opts Options) (*Report, error) {
-	resp, err := Ask(cfg.SocketPath(), OpSample, 30*time.Second)
+// SampleOnce samples (which installs or heals our chains), commits and
+// snapshots: through the daemon when one answers (it holds the database),
+// else by itself. `sample` is this; `start` too, except that a running
+// daemon is asked for no snapshot (the firewall include runs it at every
+// firewall reload, and flash should not pay for those).
+func SampleOnce(cfg *Config, opts Options, op string) (*Report, error) {
+	resp, err := Ask(cfg.SocketPath(), op, 30*time.Second)
 	if err == nil {
 		return resp.Report, nil
 	}

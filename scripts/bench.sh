@@ -15,7 +15,10 @@ p=nmbench
 work=$(mktemp -d)
 daemon=
 cleanup() {
-	[[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+	if [[ -n $daemon ]]; then
+		kill "$daemon" 2>/dev/null || true
+		wait "$daemon" 2>/dev/null || true
+	fi
 	"$here/lab.sh" down "$p"
 	rm -rf "$work"
 }

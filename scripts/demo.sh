@@ -15,7 +15,10 @@ p=${p:0:10}
 work=$(mktemp -d)
 daemon=
 cleanup() {
-	[[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+	if [[ -n $daemon ]]; then
+		kill "$daemon" 2>/dev/null || true
+		wait "$daemon" 2>/dev/null || true
+	fi
 	"$here/lab.sh" down "$p"
 	rm -rf "$work"
 }
@@ -55,6 +58,7 @@ sleep 1
 say "traffic: the proxy pings the router, the internet pings it and sends to a LAN host"
 ip netns exec "$p-a" ping -q -c 20 -i 0.02 -s 1400 198.18.1.1 | tail -2
 ip netns exec "$p-i" ping -q -c 10 -i 0.02 198.19.0.1 | tail -2
+# shellcheck disable=SC2016 # expanded by the inner bash
 ip netns exec "$p-i" bash -c 'for i in $(seq 100); do printf "%1000s" x >/dev/udp/198.18.1.2/9000; done'
 ip netns exec "$p-i" ping -6 -q -c 10 -i 0.02 -s 1200 2001:db8:1::2 | tail -2
 agent sample

@@ -68,16 +68,16 @@ func cmdRun(c *cli.Context) error {
 	return agent.Run(context.Background(), c.String("config"), options(stderrLogger(c, true)))
 }
 
-func sampleOnce(c *cli.Context) (*agent.Report, error) {
+func sampleOnce(c *cli.Context, op string) (*agent.Report, error) {
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return nil, err
 	}
-	return agent.SampleOnce(cfg, options(stderrLogger(c, false)))
+	return agent.SampleOnce(cfg, options(stderrLogger(c, false)), op)
 }
 
 func cmdStart(c *cli.Context) error {
-	r, err := sampleOnce(c)
+	r, err := sampleOnce(c, agent.OpStart)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func cmdStart(c *cli.Context) error {
 }
 
 func cmdSample(c *cli.Context) error {
-	_, err := sampleOnce(c)
+	_, err := sampleOnce(c, agent.OpSample)
 	return err
 }
 
