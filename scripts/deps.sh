@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, on Debian, only when missing:
-# iproute2 (ip netns), both iptables backends, ping, qemu-user (the mips and
+# iproute2 (ip netns), both iptables backends, nft, ping, qemu-user (the mips and
 # arm builds' tests), shellcheck. Needs root.
 set -euo pipefail
 need=()
@@ -9,6 +9,7 @@ for b in iptables-legacy iptables-nft ip6tables-legacy ip6tables-nft; do
 	command -v "$b" >/dev/null || { need+=(iptables); break; }
 done
 command -v ping >/dev/null || need+=(iputils-ping)
+command -v nft >/dev/null || need+=(nftables)
 command -v qemu-mips-static >/dev/null && command -v qemu-arm-static >/dev/null || need+=(qemu-user-static)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 if ((${#need[@]})); then

@@ -153,6 +153,25 @@ func TestLab_HealsDeletedChains(t *testing.T) {
 	})
 }
 
+// OpenWrt's `firewall stop` deletes every nftables table, ours included
+// (iptables-nft keeps its rules in tables ip filter and ip6 filter).
+func TestLab_HealsAfterNftRulesetFlush(t *testing.T) {
+	requireLab(t)
+	l := newLab(t, "nft")
+	l.startDaemon()
+	l.traffic(1)
+	l.agent("sample")
+	l.must("r", "nft", "flush", "ruleset")
+	l.waitFor(func() bool {
+		return firstRuleIsOurs(l.saveStripped("iptables"), "INPUT") && firstRuleIsOurs(l.saveStripped("ip6tables"), "FORWARD")
+	}, "chains restored after nft flush ruleset")
+	l.traffic(1)
+	got := l.expectExact("after nft flush ruleset")
+	if r := got["v6up"].LastReset; r == nil || r.Cause != "reinstalled" {
+		t.Errorf("v6up's last reset %+v, want reinstalled", r)
+	}
+}
+
 func (l *lab) waitFor(cond func() bool, what string) {
 	l.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
