@@ -18,7 +18,8 @@ chmod 0755 "$data/etc/init.d/netmon-agent" "$data/etc/uci-defaults/90-netmon-age
 	"$data/usr/share/netmon-agent/firewall.include"
 chmod 0600 "$data/etc/config/netmon"
 chmod 0700 "$data/etc/netmon"
-chmod 0644 "$data/lib/upgrade/keep.d/netmon-agent"
+chmod 0644 "$data/lib/upgrade/keep.d/netmon-agent" "$data/usr/share/luci/menu.d/luci-app-netmon.json" \
+	"$data/usr/share/rpcd/acl.d/luci-app-netmon.json" "$data/www/luci-static/resources/view/netmon/overview.js"
 
 ctl="$work/control"
 mkdir -p "$ctl"

@@ -54,6 +54,12 @@ for pkg in "${pkgs[@]}"; do
 	check "keep.d mode" test "$(mode lib/upgrade/keep.d/netmon-agent)" = "-rw-r--r--"
 	check "database directory mode" test "$(mode etc/netmon/)" = "drwx------"
 	check "binary is for $arch" bash -c "file '$w/d/usr/sbin/netmon-agent' | grep -Eq '${want_file[$arch]:-unknown}.*statically linked'"
+	for f in usr/share/luci/menu.d/luci-app-netmon.json usr/share/rpcd/acl.d/luci-app-netmon.json; do
+		check "$f mode" test "$(mode "$f")" = "-rw-r--r--"
+		check "$f is JSON" python3 -m json.tool "$w/d/$f"
+	done
+	check "rpcd ACL lets LuCI run report --json" grep -q '"/usr/sbin/netmon-agent report --json": \[ "exec" \]' "$w/d/usr/share/rpcd/acl.d/luci-app-netmon.json"
+	check "LuCI view is JavaScript" node --check "$w/d/www/luci-static/resources/view/netmon/overview.js"
 	check "init script is procd's" grep -q '^USE_PROCD=1' "$w/d/etc/init.d/netmon-agent"
 	check "keep.d keeps the config and the database" bash -c "grep -qx /etc/config/netmon '$w/d/lib/upgrade/keep.d/netmon-agent' && grep -qx /etc/netmon/ '$w/d/lib/upgrade/keep.d/netmon-agent'"
 	check "the packaged config loads" bash -c "[ \"\$(uname -m)\" != x86_64 ] || [ '$arch' != x86_64 ] || '$w/d/usr/sbin/netmon-agent' --config '$w/d/etc/config/netmon' report --json | grep -q '\"name\": \"download\"'"
