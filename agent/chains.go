@@ -15,13 +15,14 @@ import (
 //
 //	netmon-jump:GEN               the jump at position 1 of a built-in chain
 //	netmon:m:METER:HASH:GEN       a meter's counting rule (no target)
-//	netmon-return                 the end of the meters
+//	netmon:h:ROLE:HASH:GEN        a per-host rule (hosts.go)
+//	netmon-return                 the end of the rules above
 //	netmon-canary:GEN             a rule after the return, never reached,
 //	                              installed with a count of one
 //
 // GEN is a random generation, new each time a rule is installed: a reading
 // under another generation comes from a counter that started at zero. HASH
-// names the meter's match, so a redefined meter's rule is replaced.
+// names the rule's match, so a redefined meter's rule is replaced.
 const chainPrefix = "netmon"
 
 // OurChain names our chain for a built-in chain.
@@ -33,15 +34,26 @@ func canaryComment(gen string) string { return "netmon-canary:" + gen }
 const returnComment = "netmon-return"
 
 func meterComment(meter, hash, gen string) string {
-	return "netmon:m:" + meter + ":" + hash + ":" + gen
+	return ruleComment(classMeter, meter, hash, gen)
 }
+
+func ruleComment(class, name, hash, gen string) string {
+	return "netmon:" + class + ":" + name + ":" + hash + ":" + gen
+}
+
+// Classes of the rules in our chains above the return.
+const (
+	classMeter = "m" // a meter's counting rule
+	classHost  = "h" // a per-host rule
+)
 
 type ruleKind int
 
 const (
 	kindForeign ruleKind = iota
 	kindJump
-	kindMeter
+	kindMeter // classMeter
+	kindHost  // classHost
 	kindReturn
 	kindCanary
 )
@@ -49,10 +61,20 @@ const (
 // ourRule is what a rule comment says about a rule of ours.
 type ourRule struct {
 	kind       ruleKind
-	meter      string
+	name       string
 	hash       string
 	generation string
 }
+
+func (o ourRule) class() string {
+	if o.kind == kindHost {
+		return classHost
+	}
+	return classMeter
+}
+
+// key names what the rule is, whatever its generation.
+func (o ourRule) key() string { return o.class() + ":" + o.name + ":" + o.hash }
 
 func parseComment(c string) ourRule {
 	switch {
@@ -62,10 +84,14 @@ func parseComment(c string) ourRule {
 		return ourRule{kind: kindJump, generation: strings.TrimPrefix(c, "netmon-jump:")}
 	case strings.HasPrefix(c, "netmon-canary:"):
 		return ourRule{kind: kindCanary, generation: strings.TrimPrefix(c, "netmon-canary:")}
-	case strings.HasPrefix(c, "netmon:m:"):
-		f := strings.Split(strings.TrimPrefix(c, "netmon:m:"), ":")
-		if len(f) == 3 {
-			return ourRule{kind: kindMeter, meter: f[0], hash: f[1], generation: f[2]}
+	case strings.HasPrefix(c, "netmon:m:"), strings.HasPrefix(c, "netmon:h:"):
+		f := strings.Split(c, ":")
+		if len(f) == 5 {
+			kind := kindMeter
+			if f[1] == classHost {
+				kind = kindHost
+			}
+			return ourRule{kind: kind, name: f[2], hash: f[3], generation: f[4]}
 		}
 	}
 	return ourRule{kind: kindForeign}
@@ -80,13 +106,43 @@ func NewGeneration() string {
 	return hex.EncodeToString(b[:])
 }
 
-// An Installed is a counting rule Reconcile added: its counter starts at zero
-// under Generation. Replaced says an earlier rule of the meter was missing or
-// redefined.
+// A Want is one rule of ours that a chain of ours must hold, in order, above
+// its return: a meter's, or one of the per-host rules.
+type Want struct {
+	Chain string   // the built-in chain whose chain of ours holds it
+	Class string   // classMeter or classHost
+	Name  string   // the meter's name, or the host rule's role
+	Match []string // the rule without its comment, target included
+	// Counted rules have their counters read into totals named Name.
+	Counted bool
+}
+
+// meterWant is the rule of meter m in family f.
+func meterWant(m Meter, f Family) Want {
+	return Want{Chain: m.Chain, Class: classMeter, Name: m.Name, Match: m.Match(f), Counted: true}
+}
+
+func (w Want) key() string { return w.Class + ":" + w.Name + ":" + matchHash(w.Match) }
+
+func (w Want) comment(gen string) string {
+	return ruleComment(w.Class, w.Name, matchHash(w.Match), gen)
+}
+
+func targetOf(args []string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "-j" || args[i] == "-g" {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// An Installed is a rule Reconcile added: a counted one's counter starts at
+// zero under Generation.
 type Installed struct {
-	Meter      string
+	Want       Want
 	Generation string
-	Missing    bool // the meter's rule was gone from a chain that had held it
+	Missing    bool // a rule of the same name was gone from a chain that had held it
 }
 
 // A Plan is what Reconcile changed, for the log and for baselines.
@@ -102,29 +158,29 @@ func (p *Plan) note(format string, a ...any) {
 	p.Changes = append(p.Changes, fmt.Sprintf(format, a...))
 }
 
-// Reconcile brings our chains in fw to what meters ask for, touching only
+// Reconcile brings our chains in fw to what wants asks for, touching only
 // what differs, given rs, the table as just read. Each change is safe to
 // repeat: a second call on the result changes nothing. Chains in reseed get a
 // fresh canary (theirs read zero and was accounted). Rules we do not own are
 // never touched, except to insert our jump above them.
-func Reconcile(fw Firewall, rs *Ruleset, meters []Meter, reseed map[string]bool, newGen func() string) (*Plan, error) {
+func Reconcile(fw Firewall, rs *Ruleset, wants []Want, reseed map[string]bool, newGen func() string) (*Plan, error) {
 	p := &Plan{}
-	want := map[string][]Meter{}
-	for _, m := range meters {
-		want[m.Chain] = append(want[m.Chain], m)
+	byChain := map[string][]Want{}
+	for _, w := range wants {
+		byChain[w.Chain] = append(byChain[w.Chain], w)
 	}
 	for _, b := range meterChains {
-		if len(want[b]) == 0 {
+		if len(byChain[b]) == 0 {
 			continue
 		}
-		if err := reconcileChain(fw, rs, b, want[b], reseed[OurChain(b)], newGen, p); err != nil {
+		if err := reconcileChain(fw, rs, b, byChain[b], reseed[OurChain(b)], newGen, p); err != nil {
 			return p, err
 		}
 	}
-	// Any other chain of ours (a built-in chain no meter uses any more, or a
+	// Any other chain of ours (a built-in chain nothing uses any more, or a
 	// name from another version) goes, with its jumps.
 	for name := range rs.Chains {
-		if strings.HasPrefix(name, chainPrefix) && len(want[strings.TrimPrefix(name, chainPrefix+"-")]) == 0 {
+		if strings.HasPrefix(name, chainPrefix) && len(byChain[strings.TrimPrefix(name, chainPrefix+"-")]) == 0 {
 			if err := removeChain(fw, rs, name, p); err != nil {
 				return p, err
 			}
@@ -133,7 +189,7 @@ func Reconcile(fw Firewall, rs *Ruleset, meters []Meter, reseed map[string]bool,
 	return p, nil
 }
 
-func reconcileChain(fw Firewall, rs *Ruleset, builtin string, meters []Meter, reseed bool, newGen func() string, p *Plan) error {
+func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, reseed bool, newGen func() string, p *Plan) error {
 	fam := fw.Family()
 	ours := OurChain(builtin)
 	rules, exists := rs.Chains[ours]
@@ -144,26 +200,30 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, meters []Meter, re
 		p.note("created chain %s (%s)", ours, fam)
 	}
 
-	wanted := map[string]string{} // meter name -> match hash
-	for _, m := range meters {
-		wanted[m.Name] = matchHash(m.Match(fam))
+	index := map[string]int{}
+	for i, w := range wants {
+		index[w.key()] = i
 	}
-	// Keep the first valid rule of each kind in its place; everything else in
-	// our chain goes: duplicates, stale meters, rules others put there, and a
-	// meter or canary on the wrong side of the return.
+	// Keep the rules that stand in the wanted order; everything else in our
+	// chain goes: duplicates, stale or misplaced rules, rules others put
+	// there, and a canary on the wrong side of the return. Order matters:
+	// a host's address must be added to its set before the rule that counts
+	// it.
 	kept := map[string]bool{}
-	held := map[string]bool{} // meters that had some rule here
+	held := map[string]bool{} // names that had some rule here
 	var drop []int
+	last := -1
 	keptReturn, keptCanary := false, false
 	for i, r := range rules {
 		o := parseComment(r.Comment)
 		ok := false
 		switch o.kind {
-		case kindMeter:
-			held[o.meter] = true
-			ok = !keptReturn && !kept[o.meter] && wanted[o.meter] == o.hash && r.Target == ""
+		case kindMeter, kindHost:
+			held[o.class()+":"+o.name] = true
+			j, known := index[o.key()]
+			ok = known && !keptReturn && j > last && r.Target == targetOf(wants[j].Match)
 			if ok {
-				kept[o.meter] = true
+				kept[o.key()], last = true, j
 			}
 		case kindReturn:
 			ok = !keptReturn && r.Target == "RETURN"
@@ -194,20 +254,18 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, meters []Meter, re
 		}
 		p.note("deleted %s rule %d (%s) %q", ours, i+1, fam, rules[i].Comment)
 	}
-	// Meters are inserted at the top, above the return.
-	for j := len(meters) - 1; j >= 0; j-- {
-		m := meters[j]
-		if kept[m.Name] {
+	// What is kept is in order; put each missing rule in its place.
+	for pos, w := range wants {
+		if kept[w.key()] {
 			continue
 		}
 		gen := newGen()
-		match := m.Match(fam)
-		spec := append(append([]string{}, match...), "-m", "comment", "--comment", meterComment(m.Name, matchHash(match), gen))
-		if err := fw.Insert(ours, 1, spec...); err != nil {
-			return fmt.Errorf("add meter %s to %s (%s): %w", m.Name, ours, fam, err)
+		spec := append(append([]string{}, w.Match...), "-m", "comment", "--comment", w.comment(gen))
+		if err := fw.Insert(ours, pos+1, spec...); err != nil {
+			return fmt.Errorf("add %s %s to %s (%s): %w", className(w.Class), w.Name, ours, fam, err)
 		}
-		p.Installed = append(p.Installed, Installed{Meter: m.Name, Generation: gen, Missing: exists && !held[m.Name]})
-		p.note("installed meter %s in %s (%s)", m.Name, ours, fam)
+		p.Installed = append(p.Installed, Installed{Want: w, Generation: gen, Missing: exists && !held[w.Class+":"+w.Name]})
+		p.note("installed %s %s in %s (%s)", className(w.Class), w.Name, ours, fam)
 	}
 	if !keptReturn {
 		if err := fw.Append(ours, "-m", "comment", "--comment", returnComment, "-j", "RETURN"); err != nil {
@@ -224,6 +282,13 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, meters []Meter, re
 		p.note("added canary to %s (%s)", ours, fam)
 	}
 	return reconcileJump(fw, rs, builtin, newGen, p)
+}
+
+func className(class string) string {
+	if class == classHost {
+		return "host rule"
+	}
+	return "meter"
 }
 
 // reconcileJump makes the first rule of builtin our jump, and the only one.

@@ -13,7 +13,11 @@ func install(t *testing.T, fw *fakeFirewall, meters []Meter) *Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Reconcile(fw, rs, meters, nil, counterGen())
+	var wants []Want
+	for _, m := range meters {
+		wants = append(wants, meterWant(m, fw.Family()))
+	}
+	p, err := Reconcile(fw, rs, wants, nil, counterGen())
 	if err != nil {
 		t.Fatalf("reconcile: %v", err)
 	}
@@ -187,7 +191,7 @@ func TestReconcile_KeepsCountersOfUntouchedRules(t *testing.T) {
 	install(t, fw, meters)
 	rs, _ := fw.Rules()
 	for _, r := range rs.Chains["netmon-INPUT"] {
-		if o := parseComment(r.Comment); o.meter == "proxy" && r.Bytes != 300 {
+		if o := parseComment(r.Comment); o.name == "proxy" && r.Bytes != 300 {
 			t.Errorf("proxy's counter %d after healing offnet, want 300", r.Bytes)
 		}
 	}
@@ -197,7 +201,7 @@ func TestReconcile_ReportsErrors(t *testing.T) {
 	fw := seededFirewall()
 	fw.failOn = "insert"
 	rs, _ := fw.Rules()
-	_, err := Reconcile(fw, rs, mustConfig(t, chainStates[1].config).MetersIn(IPv4), nil, counterGen())
+	_, err := Reconcile(fw, rs, []Want{meterWant(mustConfig(t, chainStates[1].config).Meters[0], IPv4)}, nil, counterGen())
 	if err == nil || !strings.Contains(err.Error(), "netmon-INPUT") {
 		t.Errorf("error %v, want one naming the chain", err)
 	}

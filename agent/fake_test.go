@@ -234,7 +234,7 @@ func (fw *fakeFirewall) Delete(c string, spec ...string) error {
 func (fw *fakeFirewall) count(meter string, packets, bytes uint64) {
 	for c, rules := range fw.chains {
 		for i, r := range rules {
-			if o := parseComment(commentOf(r.args)); o.kind == kindMeter && o.meter == meter {
+			if o := parseComment(commentOf(r.args)); (o.kind == kindMeter || o.kind == kindHost) && o.name == meter {
 				fw.chains[c][i].packets += packets
 				fw.chains[c][i].bytes += bytes
 			}
@@ -291,8 +291,8 @@ func stripGenerations(s string) string {
 			f[i] = "netmon-jump:GEN"
 		case kindCanary:
 			f[i] = "netmon-canary:GEN"
-		case kindMeter:
-			f[i] = meterComment(o.meter, o.hash, "GEN")
+		case kindMeter, kindHost:
+			f[i] = ruleComment(o.class(), o.name, o.hash, "GEN")
 		}
 	}
 	return strings.Join(f, " ")

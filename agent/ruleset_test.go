@@ -51,7 +51,7 @@ func TestParseSave_Captures189(t *testing.T) {
 			if len(ours) != 4 {
 				t.Fatalf("netmon-INPUT has %d rules, want 4", len(ours))
 			}
-			if got := parseComment(ours[1].Comment); got.kind != kindMeter || got.meter != "offnet" || got.generation != "ec05d98d" {
+			if got := parseComment(ours[1].Comment); got.kind != kindMeter || got.name != "offnet" || got.generation != "ec05d98d" {
 				t.Errorf("negated meter rule parsed as %+v", got)
 			}
 			if !slices.Equal(ours[1].Args[:3], []string{"!", "-s", "198.18.1.0/24"}) {
@@ -71,7 +71,7 @@ func TestParseSave_IPv6Captures(t *testing.T) {
 	for name, want := range map[string]uint64{"ip6tables-legacy-1.8.9.save": 700, "ip6tables-nft-1.8.9.save": 0} {
 		rs := readCapture(t, name)
 		r := rs.Chains["netmon-FORWARD"][0]
-		if r.Bytes != want || parseComment(r.Comment).meter != "down6" {
+		if r.Bytes != want || parseComment(r.Comment).name != "down6" {
 			t.Errorf("%s: meter rule %+v, want %d bytes", name, r, want)
 		}
 	}

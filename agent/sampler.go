@@ -83,7 +83,7 @@ func (s *Sampler) Sample() error {
 	changed := false
 	for _, r := range reads {
 		fam := r.fw.Family()
-		plan, err := Reconcile(r.fw, r.rules, s.Config.MetersIn(fam), r.reseed, s.NewGen)
+		plan, err := Reconcile(r.fw, r.rules, s.wants(fam), r.reseed, s.NewGen)
 		if plan != nil {
 			for _, line := range plan.Changes {
 				s.Logf("%s", line)
@@ -151,12 +151,15 @@ func (s *Sampler) account(fam Family, rs *Ruleset, boot string, now time.Time) (
 			break
 		}
 	}
-	for _, m := range s.Config.MetersIn(fam) {
-		ours := OurChain(m.Chain)
+	for _, w := range s.wants(fam) {
+		if !w.Counted {
+			continue
+		}
+		ours := OurChain(w.Chain)
 		var rule *Rule
 		var gen string
 		for i, r := range rs.Chains[ours] {
-			if o := parseComment(r.Comment); o.kind == kindMeter && o.meter == m.Name {
+			if o := parseComment(r.Comment); o.class() == w.Class && o.kind != kindForeign && o.name == w.Name {
 				rule, gen = &rs.Chains[ours][i], o.generation
 				break
 			}
@@ -164,12 +167,12 @@ func (s *Sampler) account(fam Family, rs *Ruleset, boot string, now time.Time) (
 		if rule == nil {
 			continue
 		}
-		key := store.CounterKey(m.Name, fam.String())
+		key := store.CounterKey(w.Name, fam.String())
 		found[key] = true
 		c := s.State.Counters[key]
 		var base *store.Baseline
 		if c == nil {
-			c = &store.Counter{Meter: m.Name, Family: fam.String(), Since: now}
+			c = &store.Counter{Meter: w.Name, Family: fam.String(), Since: now}
 			s.State.Counters[key] = c
 		} else {
 			base = &c.Baseline
@@ -179,28 +182,41 @@ func (s *Sampler) account(fam Family, rs *Ruleset, boot string, now time.Time) (
 		c.Total = c.Total.Add(d)
 		c.Baseline = store.Baseline{Generation: gen, Boot: boot, Counts: reading.Counts}
 		if cause != "" {
-			s.State.AddEvent(store.Event{Time: now, Cause: cause, Meter: m.Name, Family: fam.String()})
-			s.Logf("meter %s (%s): counter restarted (%s); counted %d bytes from zero", m.Name, fam, cause, d.Bytes)
+			s.State.AddEvent(store.Event{Time: now, Cause: cause, Meter: w.Name, Family: fam.String()})
+			s.Logf("%s %s (%s): counter restarted (%s); counted %d bytes from zero", className(w.Class), w.Name, fam, cause, d.Bytes)
 		}
 	}
 	return reseed, found
+}
+
+// wants lists the rules family f must hold, in order: the meters'.
+func (s *Sampler) wants(f Family) []Want {
+	var ws []Want
+	for _, m := range s.Config.MetersIn(f) {
+		ws = append(ws, meterWant(m, f))
+	}
+	return ws
 }
 
 // applyPlan gives every rule Reconcile installed a zero baseline under its
 // new generation, and records a reset where a counting rule had vanished.
 func (s *Sampler) applyPlan(fam Family, p *Plan, found map[string]bool, boot string, now time.Time) {
 	for _, in := range p.Installed {
-		key := store.CounterKey(in.Meter, fam.String())
+		if !in.Want.Counted {
+			continue
+		}
+		name := in.Want.Name
+		key := store.CounterKey(name, fam.String())
 		c := s.State.Counters[key]
 		if c == nil {
-			c = &store.Counter{Meter: in.Meter, Family: fam.String(), Since: now}
+			c = &store.Counter{Meter: name, Family: fam.String(), Since: now}
 			s.State.Counters[key] = c
 		} else if !found[key] && c.Baseline.Generation != "" {
 			cause := store.CauseReinstalled
 			if c.Baseline.Boot != boot {
 				cause = store.CauseReboot
 			}
-			s.State.AddEvent(store.Event{Time: now, Cause: cause, Meter: in.Meter, Family: fam.String()})
+			s.State.AddEvent(store.Event{Time: now, Cause: cause, Meter: name, Family: fam.String()})
 		}
 		c.Baseline = store.Baseline{Generation: in.Generation, Boot: boot}
 	}

@@ -255,7 +255,7 @@ func TestSample_ReadingBelowBaselineIsAZeroing(t *testing.T) {
 	r.fw4.count("proxy", 5, 5000)
 	r.sample()
 	for i, rule := range r.fw4.chains["netmon-INPUT"] {
-		if parseComment(commentOf(rule.args)).meter == "proxy" {
+		if parseComment(commentOf(rule.args)).name == "proxy" {
 			r.fw4.chains["netmon-INPUT"][i].packets = 1
 			r.fw4.chains["netmon-INPUT"][i].bytes = 100
 		}
