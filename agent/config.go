@@ -35,6 +35,14 @@ type Config struct {
 	LAN    string
 	WAN    string
 	Leases string
+	Ethers string
+
+	// Hosts turns per-host accounting on: every LAN device's download and
+	// upload, through ipsets (hosts.go).
+	Hosts bool
+	// HostNames are the names `config host` sections give MACs; they win
+	// over leases and /etc/ethers.
+	HostNames map[string]string
 
 	Backend string // auto, nft or legacy: which iptables binaries to run
 	IPv6    bool   // meter IPv6 with ip6tables
@@ -88,6 +96,9 @@ func configFromSections(path string, sections []uciSection) (*Config, error) {
 		LAN:             "br-lan",
 		WAN:             "wan",
 		Leases:          "/tmp/dhcp.leases",
+		Ethers:          "/etc/ethers",
+		Hosts:           true,
+		HostNames:       map[string]string{},
 		Backend:         "auto",
 		IPv6:            true,
 		GOGC:            -1,
@@ -129,8 +140,30 @@ func configFromSections(path string, sections []uciSection) (*Config, error) {
 				return nil, err
 			}
 			c.Meters = append(c.Meters, m)
+		case "host":
+			mac, name := "", ""
+			for _, o := range s.Options {
+				switch {
+				case o.List:
+					return nil, bad(o.Line, "host: option %s takes one value, not a list", o.Name)
+				case o.Name == "mac":
+					if mac = normalMAC(o.Value); mac == "" {
+						return nil, bad(o.Line, "host: malformed MAC %q", o.Value)
+					}
+				case o.Name == "name":
+					if name = cleanName(o.Value); name == "" {
+						return nil, bad(o.Line, "host: empty name %q", o.Value)
+					}
+				default:
+					return nil, bad(o.Line, "host: unknown option %q", o.Name)
+				}
+			}
+			if mac == "" || name == "" {
+				return nil, bad(s.Line, "a host section needs option mac and option name")
+			}
+			c.HostNames[mac] = name
 		default:
-			return nil, bad(s.Line, "unknown section type %q (want agent or meter)", s.Type)
+			return nil, bad(s.Line, "unknown section type %q (want agent, meter or host)", s.Type)
 		}
 	}
 	if c.CommitInterval < c.Interval {
@@ -168,6 +201,14 @@ func (c *Config) setAgentOption(o uciOption) error {
 		c.WAN = v
 	case "leases":
 		c.Leases = v
+	case "ethers":
+		c.Ethers = v
+	case "hosts":
+		b, err := parseBool(v)
+		if err != nil {
+			return fmt.Errorf("option hosts: %v", err)
+		}
+		c.Hosts = b
 	case "backend":
 		switch v {
 		case "auto", "nft", "legacy":

@@ -123,6 +123,8 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"config agent\n\toption backend 'ebtables'\n", `:2: option backend: "ebtables" is not auto, nft or legacy`},
 		{"config agent\n\toption bogus '1'\n", `:2: unknown option "bogus" in the agent section`},
 		{"config rule\n", `:1: unknown section type "rule"`},
+		{"config host\n\toption mac '02:00:00:00:01:zz'\n\toption name 'x'\n", `:2: host: malformed MAC "02:00:00:00:01:zz"`},
+		{"config host\n\toption name 'x'\n", `:1: a host section needs option mac and option name`},
 		{"config agent\n\toption gogc 'lots'\n", `:2: option gogc: "lots" is not a positive percentage or off`},
 		{"config agent\n\toption gomemlimit '48MB'\n", `:2: option gomemlimit: "48MB" is not a size such as 48MiB`},
 		{"option x 'y'\n", `:1: option "x" outside a config section`},

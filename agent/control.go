@@ -22,6 +22,7 @@ const (
 	OpStart  = "start"  // sample now (which heals our chains) and commit
 	OpSample = "sample" // sample now, commit and snapshot, then report
 	OpStop   = "stop"   // final sample and snapshot, remove our chains, exit
+	OpHosts  = "hosts"  // the host table, from memory
 )
 
 type request struct {
@@ -30,8 +31,9 @@ type request struct {
 
 // A Response is the daemon's answer.
 type Response struct {
-	Report *Report `json:"report,omitempty"`
-	Error  string  `json:"error,omitempty"`
+	Report *Report      `json:"report,omitempty"`
+	Hosts  *HostsReport `json:"hosts,omitempty"`
+	Error  string       `json:"error,omitempty"`
 }
 
 // ErrNoDaemon means no daemon answers on the socket.
@@ -103,7 +105,7 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 				return
 			}
 			switch req.Op {
-			case OpReport, OpStart, OpSample, OpStop:
+			case OpReport, OpStart, OpSample, OpStop, OpHosts:
 			default:
 				json.NewEncoder(conn).Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 				return

@@ -95,6 +95,8 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 			switch c.op {
 			case OpReport:
 				c.reply <- Response{Report: a.Report("daemon")}
+			case OpHosts:
+				c.reply <- Response{Hosts: a.Hosts("daemon")}
 			case OpStart:
 				sample()
 				commit()

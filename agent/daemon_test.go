@@ -32,6 +32,9 @@ config meter 'proxy'
 	opts := Options{
 		BootIDPath: boot,
 		Logf:       t.Logf,
+		// Never the real ipset: this test runs in the root namespace.
+		NewSets:    func() (Sets, error) { return newFakeSets(), nil },
+		NewSources: func(*Config) HostSources { return &fakeSources{} },
 		NewFirewall: func(_ string, f Family) (Firewall, error) {
 			if f == IPv6 {
 				return nil, ErrNoIptables
@@ -99,7 +102,11 @@ func TestRun_SampleRequestSnapshots(t *testing.T) {
 func TestRun_SecondDaemonRefused(t *testing.T) {
 	cfg, stop := runFake(t)
 	defer stop()
-	err := Run(context.Background(), cfg.Path, Options{NewFirewall: func(string, Family) (Firewall, error) { return newFakeFirewall(IPv4), nil }, LockWait: 50 * time.Millisecond})
+	err := Run(context.Background(), cfg.Path, Options{
+		NewFirewall: func(string, Family) (Firewall, error) { return newFakeFirewall(IPv4), nil },
+		NewSets:     func() (Sets, error) { return newFakeSets(), nil },
+		LockWait:    50 * time.Millisecond,
+	})
 	if err == nil {
 		t.Fatal("a second daemon started")
 	}

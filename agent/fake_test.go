@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -168,7 +169,7 @@ func (fw *fakeFirewall) checkRule(c string, args []string) error {
 	if _, ok := fw.chains[c]; !ok {
 		return fmt.Errorf("iptables: No chain/target/match by that name.")
 	}
-	if t := target(args); t != "" && t != "RETURN" && t != "ACCEPT" && t != "DROP" {
+	if t := target(args); t != "" && t != "RETURN" && t != "ACCEPT" && t != "DROP" && t != "SET" {
 		if _, ok := fw.chains[t]; !ok {
 			return fmt.Errorf("iptables: No chain/target/match by that name.")
 		}
@@ -327,6 +328,9 @@ type fakeRig struct {
 	logs    []string
 	// restarts counts daemon processes, to keep generations unique.
 	restarts int
+	// sets and sources, when set, turn per-host accounting on.
+	sets    *fakeSets
+	sources *fakeSources
 }
 
 func newFakeRig(t *testing.T, config string) *fakeRig {
@@ -367,6 +371,9 @@ func (r *fakeRig) restart() {
 		Logf:      func(f string, a ...any) { r.logs = append(r.logs, fmt.Sprintf(f, a...)) },
 		Commit:    func() error { return r.db.Commit(r.sampler.State) },
 	}
+	if r.sets != nil {
+		r.sampler.Sets, r.sampler.Sources = r.sets, r.sources
+	}
 	// Generations must differ across processes, as random ones do.
 	r.restarts++
 	prefix := fmt.Sprintf("p%d-", r.restarts)
@@ -406,3 +413,95 @@ func mustConfig(t testing.TB, text string) *Config {
 	}
 	return cfg
 }
+
+// fakeSets behaves like ipset for our sets: hash:ip sets with counters,
+// elements a test adds traffic to, the same failures (an unknown set, a
+// set in use is not checked).
+type fakeSets struct {
+	sets  map[string]*IPSet
+	calls int
+}
+
+func newFakeSets() *fakeSets { return &fakeSets{sets: map[string]*IPSet{}} }
+
+func (fs *fakeSets) List() (map[string]*IPSet, error) {
+	fs.calls++
+	out := map[string]*IPSet{}
+	for n, s := range fs.sets {
+		c := &IPSet{Name: s.Name, Family: s.Family, Counters: s.Counters, Elements: map[netip.Addr]store.Counts{}}
+		for a, v := range s.Elements {
+			c.Elements[a] = v
+		}
+		out[n] = c
+	}
+	return out, nil
+}
+
+func (fs *fakeSets) Create(name string, f Family) error {
+	fs.calls++
+	if _, ok := fs.sets[name]; !ok {
+		fs.sets[name] = &IPSet{Name: name, Family: f, Counters: true, Elements: map[netip.Addr]store.Counts{}}
+	}
+	return nil
+}
+
+func (fs *fakeSets) Destroy(name string) error {
+	fs.calls++
+	if _, ok := fs.sets[name]; !ok {
+		return fmt.Errorf("ipset v7.17: The set with the given name does not exist")
+	}
+	delete(fs.sets, name)
+	return nil
+}
+
+func (fs *fakeSets) Add(name string, a netip.Addr) error {
+	fs.calls++
+	s, ok := fs.sets[name]
+	if !ok {
+		return fmt.Errorf("ipset v7.17: The set with the given name does not exist")
+	}
+	if _, ok := s.Elements[a]; !ok {
+		s.Elements[a] = store.Counts{}
+	}
+	return nil
+}
+
+func (fs *fakeSets) Del(name string, a netip.Addr) error {
+	fs.calls++
+	if s, ok := fs.sets[name]; ok {
+		delete(s.Elements, a)
+	}
+	return nil
+}
+
+// traffic is what the kernel does for a forwarded packet of a LAN address:
+// the match counts an existing element, or the add creates it with the
+// packet.
+func (fs *fakeSets) traffic(dir, addr string, packets, bytes uint64) {
+	a := netip.MustParseAddr(addr)
+	f := IPv4
+	if a.Is6() {
+		f = IPv6
+	}
+	s := fs.sets[setName(dir, f)]
+	if s == nil {
+		panic("traffic before the sets exist")
+	}
+	s.Elements[a] = s.Elements[a].Add(store.Counts{Packets: packets, Bytes: bytes})
+}
+
+// fakeSources is a settable neighbour table and name list.
+type fakeSources struct {
+	neigh map[netip.Addr]string
+	names map[string]string
+}
+
+func (s *fakeSources) Neighbours() (map[netip.Addr]string, error) {
+	out := map[netip.Addr]string{}
+	for a, m := range s.neigh {
+		out[a] = m
+	}
+	return out, nil
+}
+
+func (s *fakeSources) Names() map[string]string { return s.names }

@@ -28,6 +28,23 @@ func ReadReport(cfg *Config, now time.Time) (*Report, error) {
 	return BuildReport(cfg, st, now, source), nil
 }
 
+// ReadHosts is ReadReport for the host table; rates come only from a
+// running daemon.
+func ReadHosts(cfg *Config, now time.Time) (*HostsReport, error) {
+	resp, err := Ask(cfg.SocketPath(), OpHosts, 5*time.Second)
+	if err == nil {
+		return resp.Hosts, nil
+	}
+	if !errors.Is(err, ErrNoDaemon) {
+		return nil, err
+	}
+	st, source, err := readState(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return BuildHosts(st, nil, now, source), nil
+}
+
 func readState(cfg *Config) (*store.State, string, error) {
 	live := cfg.LiveDatabase()
 	if _, err := os.Stat(live); err == nil {

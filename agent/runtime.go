@@ -15,6 +15,8 @@ type Options struct {
 	Clock       Clock  // default SystemClock
 	Logf        func(format string, a ...any)
 	NewFirewall func(backend string, f Family) (Firewall, error) // default NewIptables
+	NewSets     func() (Sets, error)                             // default NewIpset
+	NewSources  func(cfg *Config) HostSources                    // default NewHostSources
 	// LockWait bounds the wait for another process's hold on the live
 	// database.
 	LockWait time.Duration
@@ -32,6 +34,12 @@ func (o *Options) defaults() {
 	}
 	if o.NewFirewall == nil {
 		o.NewFirewall = NewIptables
+	}
+	if o.NewSets == nil {
+		o.NewSets = NewIpset
+	}
+	if o.NewSources == nil {
+		o.NewSources = NewHostSources
 	}
 	if o.LockWait == 0 {
 		o.LockWait = 2 * time.Second
@@ -87,7 +95,23 @@ func Open(cfg *Config, opts Options) (*Agent, error) {
 		Logf:      opts.Logf,
 		Commit:    a.Commit,
 	}
+	a.setupHosts(cfg)
 	return a, nil
+}
+
+// setupHosts turns per-host accounting on when the config asks for it and
+// ipset is there, and says once why not otherwise.
+func (a *Agent) setupHosts(cfg *Config) {
+	a.sampler.Sets, a.sampler.Sources = nil, nil
+	if !cfg.Hosts {
+		return
+	}
+	sets, err := a.opts.NewSets()
+	if err != nil {
+		a.opts.Logf("per-host accounting off: %v", err)
+		return
+	}
+	a.sampler.Sets, a.sampler.Sources = sets, a.opts.NewSources(cfg)
 }
 
 // firewalls opens one Firewall per family. A family no meter needs may be
@@ -151,6 +175,7 @@ func (a *Agent) Reload(cfg *Config) error {
 	a.sampler.Config = cfg
 	a.sampler.Firewalls = fws
 	a.sampler.present = nil
+	a.setupHosts(cfg)
 	return nil
 }
 
@@ -168,6 +193,11 @@ func (a *Agent) Close() error { return a.db.Close() }
 // Report builds the report from the state in memory.
 func (a *Agent) Report(source string) *Report {
 	return BuildReport(a.cfg, a.sampler.State, a.opts.Clock.Now(), source)
+}
+
+// Hosts builds the host table from the state in memory, with rates.
+func (a *Agent) Hosts(source string) *HostsReport {
+	return BuildHosts(a.sampler.State, a.sampler.Rates(), a.opts.Clock.Now(), source)
 }
 
 // RemoveAll deletes our chains and jumps in every family whose iptables is
@@ -191,6 +221,20 @@ func RemoveAll(cfg *Config, opts Options) error {
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("remove %s chains: %w", f, err))
+		}
+	}
+	// The sets go once no rule names them.
+	if sets, err := opts.NewSets(); err == nil && len(errs) == 0 {
+		have, err := sets.List()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for name := range have {
+			if err := sets.Destroy(name); err != nil {
+				errs = append(errs, fmt.Errorf("destroy set %s: %w", name, err))
+				continue
+			}
+			opts.Logf("destroyed set %s", name)
 		}
 	}
 	return errors.Join(errs...)

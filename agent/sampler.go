@@ -26,10 +26,27 @@ type Sampler struct {
 	// accounted and after our rules changed.
 	Commit func() error
 
+	// Sets and Sources, when Sets is set and Config.Hosts is on, meter every
+	// LAN host (hosts.go).
+	Sets    Sets
+	Sources HostSources
+
 	// present remembers, per family, whether the last read found chains of
 	// ours: a family with no meters and none of our chains is not read.
 	present map[Family]bool
+	// hostsReady says our sets were listed (and made) this sample, so the
+	// host rules that name them can go in.
+	hostsReady bool
+	rates      map[string]Rate
+	last       time.Time // the previous sample, for rates
 }
+
+// IdleElement is how long an address may send nothing before it leaves our
+// sets.
+const IdleElement = 48 * time.Hour
+
+// Rates returns each host's rate over the last two samples, by MAC.
+func (s *Sampler) Rates() map[string]Rate { return s.rates }
 
 // Sample does one sample. Errors of one family do not stop the other.
 func (s *Sampler) Sample() error {
@@ -51,12 +68,12 @@ func (s *Sampler) Sample() error {
 	var errs []error
 	for _, fw := range s.Firewalls {
 		fam := fw.Family()
-		if len(s.Config.MetersIn(fam)) == 0 && s.seen(fam) && !s.present[fam] {
+		if len(s.wants(fam)) == 0 && s.seen(fam) && !s.present[fam] {
 			continue
 		}
 		rules, err := fw.Rules()
 		if err != nil {
-			if len(s.Config.MetersIn(fam)) == 0 && !s.seen(fam) {
+			if len(s.wants(fam)) == 0 && !s.seen(fam) {
 				// A family nobody meters, unreadable (a kernel without
 				// IPv6, say): say so once, then leave it alone.
 				s.present[fam] = false
@@ -70,8 +87,12 @@ func (s *Sampler) Sample() error {
 		reseed, found := s.account(fam, rules, boot, now)
 		reads = append(reads, read{fw: fw, rules: rules, reseed: reseed, found: found})
 	}
+	if err := s.sampleHosts(boot, now); err != nil {
+		errs = append(errs, err)
+	}
 	s.State.Boot = boot
 	s.State.LastSample = now
+	s.last = now
 	s.State.Touch()
 	if len(s.State.Pending) > 0 && s.Commit != nil {
 		// Commit the accounted reset before the canary is replaced, so a
@@ -91,7 +112,7 @@ func (s *Sampler) Sample() error {
 			s.applyPlan(fam, plan, r.found, boot, now)
 			changed = changed || plan.Changed()
 			if plan.Changed() {
-				s.present[fam] = len(s.Config.MetersIn(fam)) > 0
+				s.present[fam] = len(s.wants(fam)) > 0
 			}
 		}
 		if err != nil {
@@ -189,13 +210,44 @@ func (s *Sampler) account(fam Family, rs *Ruleset, boot string, now time.Time) (
 	return reseed, found
 }
 
-// wants lists the rules family f must hold, in order: the meters'.
+// wants lists the rules family f must hold, in order: the meters', then
+// the per-host rules.
 func (s *Sampler) wants(f Family) []Want {
 	var ws []Want
 	for _, m := range s.Config.MetersIn(f) {
 		ws = append(ws, meterWant(m, f))
 	}
+	if s.hostsOn() && s.hostsReady && (f == IPv4 || s.Config.IPv6) {
+		ws = append(ws, hostWants(s.Config.LAN, f)...)
+	}
 	return ws
+}
+
+// sampleHosts reads our sets and credits their growth to hosts.
+func (s *Sampler) sampleHosts(boot string, now time.Time) error {
+	s.hostsReady = false
+	if !s.hostsOn() {
+		return nil
+	}
+	have, err := s.Sets.List()
+	if err != nil {
+		return fmt.Errorf("read host counters: %w", err)
+	}
+	if err := ensureSets(s.Sets, have, s.hostFamilies()); err != nil {
+		return err
+	}
+	s.hostsReady = true
+	neigh, err := s.Sources.Neighbours()
+	if err != nil {
+		s.Logf("%v", err) // what is known still attributes; the rest waits in unattributed
+	}
+	var elapsed time.Duration
+	if !s.last.IsZero() {
+		elapsed = now.Sub(s.last)
+	}
+	s.accountHosts(have, neigh, s.Sources.Names(), boot, now, elapsed)
+	s.pruneIdle(now, IdleElement)
+	return nil
 }
 
 // applyPlan gives every rule Reconcile installed a zero baseline under its

@@ -9,6 +9,8 @@
 //	counters  "METER/FAMILY" -> JSON Counter (total and baseline together)
 //	canaries  "FAMILY/CHAIN" -> JSON Canary
 //	events    8-byte big-endian unix nanoseconds + 4-byte sequence -> JSON Event
+//	elements  "dl/ADDR", "ul/ADDR" -> JSON Element (an ipset element's baseline)
+//	hosts     MAC or "unattributed" -> JSON Host
 //	meta      "boot", "created", "last_sample", "version"
 //
 // Values are JSON so the file means the same on a big-endian MIPS router and
@@ -17,7 +19,8 @@
 //
 // # Invariants
 //
-// A counter's total and its baseline are written in the same transaction, so
+// A counter's total and its baseline are written in the same transaction, and
+// so are the hosts' totals and their elements' baselines, so
 // every committed state is one the kernel's counters can continue exactly.
 // One Commit is one bbolt Update; nothing else writes.
 //

@@ -73,6 +73,39 @@ type Event struct {
 // MaxEvents bounds the events kept.
 const MaxEvents = 256
 
+// An Element is the baseline of one address in one of our ipsets: the
+// counters the set held for it at the last sample, and the host it was
+// credited to.
+type Element struct {
+	Counts
+	Boot    string    `json:"boot"`
+	MAC     string    `json:"mac,omitempty"`
+	Changed time.Time `json:"changed"` // when its counters last grew
+}
+
+// Unattributed is the host key of traffic of addresses with no known MAC.
+const Unattributed = "unattributed"
+
+// A Host is one LAN device, keyed by MAC, with its totals. Download is what
+// the router forwarded to it from outside the LAN, upload the reverse.
+type Host struct {
+	MAC       string    `json:"mac"`
+	Name      string    `json:"name,omitempty"`
+	Addresses []string  `json:"addresses"`
+	Download  Counts    `json:"download"`
+	Upload    Counts    `json:"upload"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	// Day and Month name the periods the Day* and Month* totals are of
+	// ("2026-11-25", "2026-11"), in local time.
+	Day           string `json:"day"`
+	DayDownload   Counts `json:"day_download"`
+	DayUpload     Counts `json:"day_upload"`
+	Month         string `json:"month"`
+	MonthDownload Counts `json:"month_download"`
+	MonthUpload   Counts `json:"month_upload"`
+}
+
 // State is everything the agent keeps: totals with their baselines, canaries
 // and reset events. The daemon holds it in memory and commits it as one batch.
 type State struct {
@@ -81,7 +114,9 @@ type State struct {
 	LastSample time.Time
 	Counters   map[string]*Counter
 	Canaries   map[string]*Canary
-	Events     []Event // oldest first, at most MaxEvents
+	Events     []Event             // oldest first, at most MaxEvents
+	Elements   map[string]*Element // "dl/ADDR" or "ul/ADDR"
+	Hosts      map[string]*Host    // by MAC, and Unattributed
 	// Pending holds events not yet committed.
 	Pending []Event
 	// dirty marks a change since the last commit.
@@ -93,7 +128,8 @@ func (s *State) Touch() { s.dirty = true }
 
 // NewState returns an empty state.
 func NewState() *State {
-	return &State{Counters: map[string]*Counter{}, Canaries: map[string]*Canary{}}
+	return &State{Counters: map[string]*Counter{}, Canaries: map[string]*Canary{},
+		Elements: map[string]*Element{}, Hosts: map[string]*Host{}}
 }
 
 // Dirty reports whether the state changed since MarkCommitted.

@@ -20,6 +20,8 @@ var (
 	bucketCanaries = []byte("canaries")
 	bucketEvents   = []byte("events")
 	bucketMeta     = []byte("meta")
+	bucketElements = []byte("elements")
+	bucketHosts    = []byte("hosts")
 )
 
 const schemaVersion = "1"
@@ -44,7 +46,7 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 		return nil, openError(path, err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta} {
+		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -124,6 +126,20 @@ func (db *DB) Load() (*State, error) {
 				return err
 			}
 		}
+		if err := loadJSON(tx, bucketElements, func(k string) any {
+			e := &Element{}
+			s.Elements[k] = e
+			return e
+		}); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketHosts, func(k string) any {
+			h := &Host{}
+			s.Hosts[k] = h
+			return h
+		}); err != nil {
+			return err
+		}
 		if b := tx.Bucket(bucketEvents); b != nil {
 			if err := b.ForEach(func(k, v []byte) error {
 				var e Event
@@ -177,6 +193,12 @@ func (db *DB) Commit(s *State) error {
 				return err
 			}
 		}
+		if err := replaceJSON(tx, bucketElements, s.Elements); err != nil {
+			return err
+		}
+		if err := replaceJSON(tx, bucketHosts, s.Hosts); err != nil {
+			return err
+		}
 		events := tx.Bucket(bucketEvents)
 		for _, e := range s.Pending {
 			v, err := json.Marshal(e)
@@ -207,6 +229,50 @@ func (db *DB) Commit(s *State) error {
 		return fmt.Errorf("commit to %s: %w", db.path, err)
 	}
 	s.MarkCommitted()
+	return nil
+}
+
+// loadJSON decodes every value of bucket into the value newValue returns
+// for its key. A database from before the bucket existed has none.
+func loadJSON(tx *bolt.Tx, bucket []byte, newValue func(k string) any) error {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		if err := json.Unmarshal(v, newValue(string(k))); err != nil {
+			return fmt.Errorf("%s %q: %w", bucket, k, err)
+		}
+		return nil
+	})
+}
+
+// replaceJSON makes bucket hold exactly m: elements come and go.
+func replaceJSON[T any](tx *bolt.Tx, bucket []byte, m map[string]*T) error {
+	b := tx.Bucket(bucket)
+	var stale [][]byte
+	if err := b.ForEach(func(k, _ []byte) error {
+		if _, ok := m[string(k)]; !ok {
+			stale = append(stale, append([]byte(nil), k...))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range stale {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	for k, v := range m {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(k), data); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

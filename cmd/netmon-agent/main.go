@@ -34,6 +34,9 @@ func main() {
 			{Name: "report", Usage: "show each meter's total", Action: cmdReport, Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON (fields documented in README)"},
 			}},
+			{Name: "hosts", Usage: "show every LAN host's download and upload, busiest first", Action: cmdHosts, Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "json", Usage: "print JSON (fields documented in README)"},
+			}},
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {},
 	}
@@ -113,4 +116,21 @@ func cmdReport(c *cli.Context) error {
 		return enc.Encode(r)
 	}
 	return r.WriteText(c.App.Writer, time.Local)
+}
+
+func cmdHosts(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.ReadHosts(cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return r.WriteText(c.App.Writer)
 }

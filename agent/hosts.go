@@ -1,0 +1,322 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// Per-host accounting. For each family, two ipsets with per-element
+// counters hold every address seen on the LAN side of forwarded traffic:
+// netmon-dl4/6 by destination (download: from outside the LAN to a host) and
+// netmon-ul4/6 by source (upload). Our FORWARD chain has, per direction, a
+// rule that matches the set (counting the element) and then a rule that
+// adds the address to the set. In that order, a new address's first packet
+// is counted exactly once: the add gives the new element that packet, and
+// once it exists the match counts every later one (an add of an existing
+// element is a no-op). The cost per packet is two hash lookups, flat in the
+// number of hosts.
+//
+// A sample reads all sets with one `ipset save`, credits each element's
+// growth to the MAC the neighbour table (or a lease) gives its address, or
+// to "unattributed" while none is known, so hosts plus unattributed add up to
+// all forwarded LAN traffic.
+
+// Host rule roles: the "@" keeps them apart from meter names.
+const (
+	roleDownloadMatch = "@dl-match"
+	roleDownload      = "@download" // the add rule: its counter is all download
+	roleUploadMatch   = "@ul-match"
+	roleUpload        = "@upload"
+)
+
+// Directions of host traffic, as element keys and set names have them.
+const (
+	dirDownload = "dl"
+	dirUpload   = "ul"
+)
+
+// setName names our set for direction dir in family f.
+func setName(dir string, f Family) string {
+	if f == IPv6 {
+		return setPrefix + dir + "6"
+	}
+	return setPrefix + dir + "4"
+}
+
+// hostWants are the per-host rules of family f, in their order.
+func hostWants(lan string, f Family) []Want {
+	dl, ul := setName(dirDownload, f), setName(dirUpload, f)
+	toLAN := []string{"-o", lan, "!", "-i", lan}
+	fromLAN := []string{"-i", lan, "!", "-o", lan}
+	with := func(base []string, more ...string) []string { return append(slices.Clone(base), more...) }
+	return []Want{
+		{Chain: "FORWARD", Class: classHost, Name: roleDownloadMatch, Match: with(toLAN, "-m", "set", "--match-set", dl, "dst")},
+		{Chain: "FORWARD", Class: classHost, Name: roleDownload, Match: with(toLAN, "-j", "SET", "--add-set", dl, "dst"), Counted: true},
+		{Chain: "FORWARD", Class: classHost, Name: roleUploadMatch, Match: with(fromLAN, "-m", "set", "--match-set", ul, "src")},
+		{Chain: "FORWARD", Class: classHost, Name: roleUpload, Match: with(fromLAN, "-j", "SET", "--add-set", ul, "src"), Counted: true},
+	}
+}
+
+// HostSources tell who an address is and what a MAC is called.
+type HostSources interface {
+	// Neighbours maps LAN addresses to MACs (the kernel's neighbour tables
+	// and the DHCP leases).
+	Neighbours() (map[netip.Addr]string, error)
+	// Names maps MACs to names: config host sections, then /etc/ethers,
+	// then the leases.
+	Names() map[string]string
+}
+
+// systemSources reads /proc/net/arp, `ip -6 neigh`, the leases file,
+// /etc/ethers and the config.
+type systemSources struct {
+	cfg *Config
+	arp string // /proc/net/arp
+}
+
+// NewHostSources returns the sources of the running system for cfg.
+func NewHostSources(cfg *Config) HostSources {
+	return &systemSources{cfg: cfg, arp: "/proc/net/arp"}
+}
+
+func (s *systemSources) Neighbours() (map[netip.Addr]string, error) {
+	out := map[netip.Addr]string{}
+	for _, l := range s.leases() {
+		out[l.addr] = l.mac
+	}
+	var errs []error
+	if f, err := os.Open(s.arp); err == nil {
+		for a, m := range parseARP(f, s.cfg.LAN) {
+			out[a] = m
+		}
+		f.Close()
+	} else {
+		errs = append(errs, fmt.Errorf("read IPv4 neighbours: %w", err))
+	}
+	if s.cfg.IPv6 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "ip", "-6", "neigh", "show", "dev", s.cfg.LAN)
+		var stdout bytes.Buffer
+		cmd.Stdout = &stdout
+		if err := cmd.Run(); err == nil {
+			for a, m := range parseIPNeigh(stdout.Bytes(), "") {
+				out[a] = m
+			}
+		} else {
+			errs = append(errs, fmt.Errorf("read IPv6 neighbours (ip -6 neigh): %w", err))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func (s *systemSources) leases() []lease {
+	f, err := os.Open(s.cfg.Leases)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	return parseLeases(f)
+}
+
+func (s *systemSources) Names() map[string]string {
+	names := map[string]string{}
+	for _, l := range s.leases() {
+		if l.name != "" {
+			names[l.mac] = l.name
+		}
+	}
+	if f, err := os.Open(s.cfg.Ethers); err == nil {
+		for m, n := range parseEthers(f) {
+			names[m] = n
+		}
+		f.Close()
+	}
+	for m, n := range s.cfg.HostNames {
+		names[m] = n
+	}
+	return names
+}
+
+// Rate is a host's current download and upload, in bytes per second, from
+// the last two samples.
+type Rate struct {
+	Download float64
+	Upload   float64
+}
+
+// ensureSets creates the sets the host rules of fams need and lists are
+// missing; the rules cannot go in before them.
+func ensureSets(sets Sets, have map[string]*IPSet, fams []Family) error {
+	for _, f := range fams {
+		for _, dir := range []string{dirDownload, dirUpload} {
+			name := setName(dir, f)
+			if s, ok := have[name]; ok && s.Counters && s.Family == f {
+				continue
+			} else if ok {
+				return fmt.Errorf("set %s exists but is not a %s set with counters: destroy it (netmon-agent stop)", name, f)
+			}
+			if err := sets.Create(name, f); err != nil {
+				return fmt.Errorf("create set %s: %w", name, err)
+			}
+			have[name] = &IPSet{Name: name, Family: f, Counters: true, Elements: map[netip.Addr]store.Counts{}}
+		}
+	}
+	return nil
+}
+
+// accountHosts credits the growth of every element of our sets to its host.
+// elapsed is the time since the previous sample, for rates (0: none).
+func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]string, names map[string]string, boot string, now time.Time, elapsed time.Duration) {
+	st := s.State
+	day, month := now.Format("2006-01-02"), now.Format("2006-01")
+	grown := map[string]*Rate{}
+	for _, f := range s.hostFamilies() {
+		for _, dir := range []string{dirDownload, dirUpload} {
+			set := have[setName(dir, f)]
+			if set == nil {
+				continue
+			}
+			seen := map[string]bool{}
+			for addr, c := range set.Elements {
+				key := dir + "/" + addr.String()
+				seen[key] = true
+				e := st.Elements[key]
+				d := c
+				if e != nil && e.Boot == boot && c.Packets >= e.Packets && c.Bytes >= e.Bytes {
+					d = store.Counts{Packets: c.Packets - e.Packets, Bytes: c.Bytes - e.Bytes}
+				}
+				if e == nil {
+					e = &store.Element{Changed: now}
+					st.Elements[key] = e
+				}
+				mac := neigh[addr]
+				if mac == "" {
+					mac = e.MAC // the last one known: neighbour entries expire
+				}
+				e.Counts, e.Boot, e.MAC = c, boot, mac
+				if d.Packets == 0 && d.Bytes == 0 {
+					continue
+				}
+				e.Changed = now
+				hostKey := mac
+				if hostKey == "" {
+					hostKey = store.Unattributed
+				}
+				h := st.Hosts[hostKey]
+				if h == nil {
+					h = &store.Host{MAC: hostKey, FirstSeen: now}
+					st.Hosts[hostKey] = h
+				}
+				h.LastSeen = now
+				if h.Day != day {
+					h.Day, h.DayDownload, h.DayUpload = day, store.Counts{}, store.Counts{}
+				}
+				if h.Month != month {
+					h.Month, h.MonthDownload, h.MonthUpload = month, store.Counts{}, store.Counts{}
+				}
+				r := grown[hostKey]
+				if r == nil {
+					r = &Rate{}
+					grown[hostKey] = r
+				}
+				if dir == dirDownload {
+					h.Download, h.DayDownload, h.MonthDownload = h.Download.Add(d), h.DayDownload.Add(d), h.MonthDownload.Add(d)
+					r.Download += float64(d.Bytes)
+				} else {
+					h.Upload, h.DayUpload, h.MonthUpload = h.Upload.Add(d), h.DayUpload.Add(d), h.MonthUpload.Add(d)
+					r.Upload += float64(d.Bytes)
+				}
+			}
+			// An element gone from its set (pruned, or the set was
+			// recreated) counts from zero when it comes back.
+			for key := range st.Elements {
+				if strings.HasPrefix(key, dir+"/") && !seen[key] && elementFamily(key) == f {
+					delete(st.Elements, key)
+				}
+			}
+		}
+	}
+	// Addresses and names, folded into each host.
+	addrs := map[string][]string{}
+	for key, e := range st.Elements {
+		if e.MAC != "" {
+			_, a, _ := strings.Cut(key, "/")
+			if !slices.Contains(addrs[e.MAC], a) {
+				addrs[e.MAC] = append(addrs[e.MAC], a)
+			}
+		}
+	}
+	for mac, h := range st.Hosts {
+		if mac == store.Unattributed {
+			continue
+		}
+		slices.Sort(addrs[mac])
+		h.Addresses = addrs[mac]
+		if n := names[mac]; n != "" {
+			h.Name = n
+		}
+	}
+	s.rates = map[string]Rate{}
+	if elapsed > 0 {
+		for k, r := range grown {
+			s.rates[k] = Rate{Download: r.Download / elapsed.Seconds(), Upload: r.Upload / elapsed.Seconds()}
+		}
+	}
+}
+
+func elementFamily(key string) Family {
+	_, a, _ := strings.Cut(key, "/")
+	if strings.Contains(a, ":") {
+		return IPv6
+	}
+	return IPv4
+}
+
+// pruneIdle deletes elements idle for longer than idle from our sets, so
+// sets stay bounded as devices come and go (IPv6 privacy addresses change
+// daily). Their counts were taken at this sample; a packet in the moment
+// between that read and the delete would be lost, which is why only
+// elements idle for so long go.
+func (s *Sampler) pruneIdle(now time.Time, idle time.Duration) {
+	for key, e := range s.State.Elements {
+		if now.Sub(e.Changed) < idle {
+			continue
+		}
+		dir, a, _ := strings.Cut(key, "/")
+		addr, err := netip.ParseAddr(a)
+		if err != nil {
+			delete(s.State.Elements, key)
+			continue
+		}
+		if err := s.Sets.Del(setName(dir, elementFamily(key)), addr); err != nil {
+			s.Logf("prune %s: %v", key, err)
+			continue
+		}
+		delete(s.State.Elements, key)
+	}
+}
+
+// hostFamilies are the families per-host accounting runs in.
+func (s *Sampler) hostFamilies() []Family {
+	if !s.hostsOn() {
+		return nil
+	}
+	var out []Family
+	for _, fw := range s.Firewalls {
+		out = append(out, fw.Family())
+	}
+	return out
+}
+
+func (s *Sampler) hostsOn() bool { return s.Config.Hosts && s.Sets != nil }

@@ -1,0 +1,277 @@
+package agent
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+const lanConfig = `
+config agent 'main'
+	option lan 'br-lan'
+`
+
+// newHostRig is a fakeRig with per-host accounting: hosts a (two
+// addresses) and b known to the neighbour table, and a name for a.
+func newHostRig(t *testing.T) *fakeRig {
+	r := newFakeRig(t, lanConfig)
+	r.sets = newFakeSets()
+	r.sources = &fakeSources{
+		neigh: map[netip.Addr]string{
+			netip.MustParseAddr("192.0.2.2"):   "02:00:00:00:00:0a",
+			netip.MustParseAddr("2001:db8::2"): "02:00:00:00:00:0a",
+			netip.MustParseAddr("192.0.2.3"):   "02:00:00:00:00:0b",
+		},
+		names: map[string]string{"02:00:00:00:00:0a": "laptop"},
+	}
+	r.restart()
+	r.sample() // makes the sets and installs the rules
+	return r
+}
+
+func (r *fakeRig) host(key string) *store.Host {
+	h := r.sampler.State.Hosts[key]
+	if h == nil {
+		return &store.Host{}
+	}
+	return h
+}
+
+func TestHosts_RulesAndSets(t *testing.T) {
+	r := newHostRig(t)
+	for _, name := range []string{"netmon-dl4", "netmon-ul4", "netmon-dl6", "netmon-ul6"} {
+		if r.sets.sets[name] == nil {
+			t.Errorf("set %s not created", name)
+		}
+	}
+	got := r.fw4.rendered()
+	for _, want := range []string{
+		"netmon-FORWARD 1 -o br-lan ! -i br-lan -m set --match-set netmon-dl4 dst -m comment --comment netmon:h:@dl-match:",
+		"netmon-FORWARD 2 -o br-lan ! -i br-lan -j SET --add-set netmon-dl4 dst -m comment --comment netmon:h:@download:",
+		"netmon-FORWARD 3 -i br-lan ! -o br-lan -m set --match-set netmon-ul4 src",
+		"netmon-FORWARD 4 -i br-lan ! -o br-lan -j SET --add-set netmon-ul4 src",
+		"netmon-FORWARD 5 -m comment --comment netmon-return -j RETURN",
+		"FORWARD 1 -m comment --comment netmon-jump:GEN -j netmon-FORWARD",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+}
+
+// A host is one row by MAC, its addresses folded in, and every byte lands
+// with a host or in unattributed.
+func TestHosts_CountsPerMACAcrossFamilies(t *testing.T) {
+	r := newHostRig(t)
+	r.sets.traffic(dirDownload, "192.0.2.2", 10, 10000)
+	r.sets.traffic(dirDownload, "2001:db8::2", 5, 6000)
+	r.sets.traffic(dirUpload, "192.0.2.2", 8, 800)
+	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
+	r.sets.traffic(dirDownload, "192.0.2.99", 2, 200) // no MAC known
+	r.sample()
+	a := r.host("02:00:00:00:00:0a")
+	if a.Download.Bytes != 16000 || a.Download.Packets != 15 || a.Upload.Bytes != 800 || a.Name != "laptop" {
+		t.Errorf("host a %+v", a)
+	}
+	if strings.Join(a.Addresses, ",") != "192.0.2.2,2001:db8::2" {
+		t.Errorf("host a addresses %v", a.Addresses)
+	}
+	if b := r.host("02:00:00:00:00:0b"); b.Download.Bytes != 100 {
+		t.Errorf("host b %+v", b)
+	}
+	if u := r.host(store.Unattributed); u.Download.Bytes != 200 {
+		t.Errorf("unattributed %+v", u)
+	}
+	// Growth only, the next time.
+	r.sets.traffic(dirDownload, "192.0.2.2", 1, 1000)
+	r.sample()
+	if a := r.host("02:00:00:00:00:0a"); a.Download.Bytes != 17000 {
+		t.Errorf("host a after more traffic: %d", a.Download.Bytes)
+	}
+}
+
+// An address whose MAC turns up later: what it sent before stays in
+// unattributed, what it sends after goes to its host, nothing twice.
+func TestHosts_LateMACNothingLostNothingTwice(t *testing.T) {
+	r := newHostRig(t)
+	r.sets.traffic(dirUpload, "192.0.2.50", 3, 300)
+	r.sample()
+	r.sources.neigh[netip.MustParseAddr("192.0.2.50")] = "02:00:00:00:00:50"
+	r.sets.traffic(dirUpload, "192.0.2.50", 1, 50)
+	r.sample()
+	if u := r.host(store.Unattributed); u.Upload.Bytes != 300 {
+		t.Errorf("unattributed %d", u.Upload.Bytes)
+	}
+	if h := r.host("02:00:00:00:00:50"); h.Upload.Bytes != 50 {
+		t.Errorf("late host %d", h.Upload.Bytes)
+	}
+	// The neighbour entry expires; the address keeps its last MAC.
+	delete(r.sources.neigh, netip.MustParseAddr("192.0.2.50"))
+	r.sets.traffic(dirUpload, "192.0.2.50", 1, 7)
+	r.sample()
+	if h := r.host("02:00:00:00:00:50"); h.Upload.Bytes != 57 {
+		t.Errorf("after the neighbour expired %d, want 57", h.Upload.Bytes)
+	}
+}
+
+// A crash: the committed element baselines and the kernel's set counters
+// make up the difference.
+func TestHosts_CrashLosesNothing(t *testing.T) {
+	r := newHostRig(t)
+	r.sets.traffic(dirDownload, "192.0.2.2", 1, 1000)
+	r.sample()
+	r.commit()
+	r.sets.traffic(dirDownload, "192.0.2.2", 1, 500)
+	r.sample() // in memory only
+	r.sets.traffic(dirDownload, "192.0.2.2", 1, 250)
+	r.restart()
+	r.sample()
+	if a := r.host("02:00:00:00:00:0a"); a.Download.Bytes != 1750 {
+		t.Errorf("after a crash %d, want 1750", a.Download.Bytes)
+	}
+}
+
+// An element that left its set (pruned, or the set was recreated) counts
+// from zero when it comes back, even with more than it had.
+func TestHosts_ElementBackCountsFromZero(t *testing.T) {
+	r := newHostRig(t)
+	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
+	r.sample()
+	delete(r.sets.sets["netmon-dl4"].Elements, netip.MustParseAddr("192.0.2.3"))
+	r.sample()
+	r.sets.traffic(dirDownload, "192.0.2.3", 5, 5000)
+	r.sample()
+	if b := r.host("02:00:00:00:00:0b"); b.Download.Bytes != 5100 {
+		t.Errorf("host b %d, want 5100", b.Download.Bytes)
+	}
+}
+
+func TestHosts_RebootStartsElementsFromZero(t *testing.T) {
+	r := newHostRig(t)
+	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
+	r.sample()
+	r.commit()
+	r.boot = "boot-2"
+	r.sets.sets["netmon-dl4"].Elements[netip.MustParseAddr("192.0.2.3")] = store.Counts{Packets: 9, Bytes: 900}
+	r.restart()
+	r.sample()
+	if b := r.host("02:00:00:00:00:0b"); b.Download.Bytes != 1000 {
+		t.Errorf("host b %d, want 1000", b.Download.Bytes)
+	}
+}
+
+func TestHosts_IdleElementsArePruned(t *testing.T) {
+	r := newHostRig(t)
+	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
+	r.sets.traffic(dirDownload, "192.0.2.2", 1, 100)
+	r.sample()
+	r.clock.advance(IdleElement - time.Hour)
+	r.sets.traffic(dirDownload, "192.0.2.2", 1, 100)
+	r.sample()
+	r.clock.advance(2 * time.Hour)
+	r.sample()
+	els := r.sets.sets["netmon-dl4"].Elements
+	if _, ok := els[netip.MustParseAddr("192.0.2.3")]; ok {
+		t.Error("an element idle for two days is still in its set")
+	}
+	if _, ok := els[netip.MustParseAddr("192.0.2.2")]; !ok {
+		t.Error("an active element was pruned")
+	}
+	if b := r.host("02:00:00:00:00:0b"); b.Download.Bytes != 100 {
+		t.Errorf("pruning lost the host's total: %d", b.Download.Bytes)
+	}
+}
+
+func TestHosts_TodayAndThisMonthRollOver(t *testing.T) {
+	r := newHostRig(t)
+	r.clock.t = time.Date(2026, 1, 31, 23, 59, 10, 0, time.UTC)
+	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
+	r.sample()
+	r.sets.traffic(dirDownload, "192.0.2.3", 1, 40)
+	r.sample() // 2026-02-01 00:00:10 now
+	b := r.host("02:00:00:00:00:0b")
+	if b.Day != "2026-02-01" || b.DayDownload.Bytes != 40 || b.Month != "2026-02" || b.MonthDownload.Bytes != 40 || b.Download.Bytes != 140 {
+		t.Errorf("after midnight on the month's last day: %+v", b)
+	}
+}
+
+func TestHosts_RatesFromTheLastTwoSamples(t *testing.T) {
+	r := newHostRig(t)
+	r.sets.traffic(dirDownload, "192.0.2.2", 1, 3000)
+	r.sets.traffic(dirUpload, "192.0.2.2", 1, 300)
+	r.sample() // 30 s after the previous one
+	rate := r.sampler.Rates()["02:00:00:00:00:0a"]
+	if rate.Download != 100 || rate.Upload != 10 {
+		t.Errorf("rate %+v, want 100 and 10 bytes/s", rate)
+	}
+	hr := BuildHosts(r.sampler.State, r.sampler.Rates(), r.clock.Now(), "daemon")
+	if hr.Hosts[0].MAC != "02:00:00:00:00:0a" || hr.Hosts[0].DownloadRate != 100 {
+		t.Errorf("busiest host first: %+v", hr.Hosts)
+	}
+	r.sample()
+	if rate := r.sampler.Rates()["02:00:00:00:00:0a"]; rate.Download != 0 {
+		t.Errorf("rate of an idle host %+v", rate)
+	}
+}
+
+func TestHosts_TextFits100Columns(t *testing.T) {
+	r := newHostRig(t)
+	r.sources.names["02:00:00:00:00:0b"] = strings.Repeat("n", 63)
+	r.sets.traffic(dirDownload, "192.0.2.3", 1, 1<<40)
+	r.sets.traffic(dirDownload, "2001:db8::2", 1, 100)
+	r.sample()
+	var b strings.Builder
+	BuildHosts(r.sampler.State, r.sampler.Rates(), r.clock.Now(), "daemon").WriteText(&b)
+	for _, line := range strings.Split(b.String(), "\n") {
+		if len(line) > 100 {
+			t.Errorf("%d columns: %q", len(line), line)
+		}
+	}
+	if !strings.Contains(b.String(), "laptop") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+func TestHosts_OneIpsetProcessPerSample(t *testing.T) {
+	r := newHostRig(t)
+	r.sample()
+	r.sets.calls = 0
+	r.sample()
+	if r.sets.calls != 1 {
+		t.Errorf("%d ipset processes in a sample, want 1", r.sets.calls)
+	}
+}
+
+func TestParseIpsetSave(t *testing.T) {
+	in := []byte(`create netmon-dl4 hash:ip family inet hashsize 1024 maxelem 65536 counters bucketsize 12 initval 0x92429c90
+add netmon-dl4 198.18.1.3 packets 10 bytes 10280
+add netmon-dl4 198.18.1.2 packets 7 bytes 3696
+create netmon-ul6 hash:ip family inet6 hashsize 1024 maxelem 65536 timeout 600 counters bucketsize 12 initval 0x1
+add netmon-ul6 2001:db8:1::2 timeout 599 packets 18446744073709551615 bytes 18446744073709551615
+create other hash:ip family inet hashsize 1024 maxelem 65536
+add other 10.0.0.1
+`)
+	sets, err := parseIpsetSave(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) != 2 || sets["other"] != nil {
+		t.Fatalf("sets %v", sets)
+	}
+	dl := sets["netmon-dl4"]
+	if !dl.Counters || dl.Family != IPv4 || dl.Elements[netip.MustParseAddr("198.18.1.3")].Bytes != 10280 {
+		t.Errorf("dl4 %+v", dl)
+	}
+	ul := sets["netmon-ul6"]
+	if ul.Family != IPv6 || ul.Elements[netip.MustParseAddr("2001:db8:1::2")].Packets != 18446744073709551615 {
+		t.Errorf("ul6 %+v", ul)
+	}
+	for _, bad := range []string{"add netmon-x 1.2.3.4\n", "create netmon-a hash:ip\nadd netmon-a 1.2.3\n", "create netmon-a hash:ip\nadd netmon-a 1.2.3.4 packets x bytes 1\n"} {
+		if _, err := parseIpsetSave([]byte(bad)); err == nil {
+			t.Errorf("parsed %q", bad)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// A HostsReport is what `netmon-agent hosts` shows. Its JSON field names are
+// a contract (README, "JSON output").
+type HostsReport struct {
+	Generated  time.Time    `json:"generated"`
+	LastSample *time.Time   `json:"last_sample"`
+	Source     string       `json:"source"`
+	Hosts      []HostReport `json:"hosts"`
+}
+
+// A HostReport is one host's row. Bytes are totals since first seen;
+// rates are bytes per second over the last two samples (0 without a daemon).
+type HostReport struct {
+	MAC             string    `json:"mac"` // or "unattributed"
+	Name            string    `json:"name"`
+	Addresses       []string  `json:"addresses"`
+	DownloadBytes   uint64    `json:"download_bytes"`
+	UploadBytes     uint64    `json:"upload_bytes"`
+	DownloadPackets uint64    `json:"download_packets"`
+	UploadPackets   uint64    `json:"upload_packets"`
+	DownloadRate    float64   `json:"download_rate"`
+	UploadRate      float64   `json:"upload_rate"`
+	TodayDownload   uint64    `json:"today_download_bytes"`
+	TodayUpload     uint64    `json:"today_upload_bytes"`
+	MonthDownload   uint64    `json:"month_download_bytes"`
+	MonthUpload     uint64    `json:"month_upload_bytes"`
+	FirstSeen       time.Time `json:"first_seen"`
+	LastSeen        time.Time `json:"last_seen"`
+	Blocked         bool      `json:"blocked"`
+}
+
+// BuildHosts builds the host table from st, busiest first.
+func BuildHosts(st *store.State, rates map[string]Rate, now time.Time, source string) *HostsReport {
+	r := &HostsReport{Generated: now.UTC(), Source: source, Hosts: []HostReport{}}
+	if !st.LastSample.IsZero() {
+		t := st.LastSample.UTC()
+		r.LastSample = &t
+	}
+	day, month := now.Format("2006-01-02"), now.Format("2006-01")
+	for key, h := range st.Hosts {
+		hr := HostReport{
+			MAC: key, Name: h.Name, Addresses: append([]string{}, h.Addresses...),
+			DownloadBytes: h.Download.Bytes, UploadBytes: h.Upload.Bytes,
+			DownloadPackets: h.Download.Packets, UploadPackets: h.Upload.Packets,
+			DownloadRate: rates[key].Download, UploadRate: rates[key].Upload,
+			FirstSeen: h.FirstSeen.UTC(), LastSeen: h.LastSeen.UTC(),
+		}
+		if h.Day == day {
+			hr.TodayDownload, hr.TodayUpload = h.DayDownload.Bytes, h.DayUpload.Bytes
+		}
+		if h.Month == month {
+			hr.MonthDownload, hr.MonthUpload = h.MonthDownload.Bytes, h.MonthUpload.Bytes
+		}
+		r.Hosts = append(r.Hosts, hr)
+	}
+	sort.Slice(r.Hosts, func(i, j int) bool {
+		a, b := r.Hosts[i], r.Hosts[j]
+		if ra, rb := a.DownloadRate+a.UploadRate, b.DownloadRate+b.UploadRate; ra != rb {
+			return ra > rb
+		}
+		if ta, tb := a.DownloadBytes+a.UploadBytes, b.DownloadBytes+b.UploadBytes; ta != tb {
+			return ta > tb
+		}
+		return a.MAC < b.MAC
+	})
+	return r
+}
+
+// humanRate renders bytes per second.
+func humanRate(r float64) string {
+	if r < 0.5 {
+		return "-"
+	}
+	return HumanBytes(uint64(r+0.5)) + "/s"
+}
+
+// WriteText prints the host table within 100 columns.
+func (r *HostsReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-15s %-17s %-15s %11s %11s %10s %10s\n", "HOST", "MAC", "ADDRESS", "DOWN", "UP", "TODAY", "TOTAL")
+	for _, h := range r.Hosts {
+		name := h.Name
+		if name == "" {
+			name = "-"
+		}
+		if len(name) > 15 {
+			name = name[:14] + "~"
+		}
+		addr := "-"
+		if len(h.Addresses) > 0 {
+			addr = shortestFirst(h.Addresses)
+			if len(addr) > 15 {
+				addr = addr[:14] + "~"
+			}
+		}
+		fmt.Fprintf(&b, "%-15s %-17s %-15s %11s %11s %10s %10s\n", name, h.MAC, addr,
+			humanRate(h.DownloadRate), humanRate(h.UploadRate),
+			HumanBytes(h.TodayDownload+h.TodayUpload), HumanBytes(h.DownloadBytes+h.UploadBytes))
+	}
+	if len(r.Hosts) == 0 {
+		b.WriteString("No hosts seen yet.\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// shortestFirst picks the address to show: an IPv4 one if any.
+func shortestFirst(addrs []string) string {
+	best := addrs[0]
+	for _, a := range addrs {
+		if len(a) < len(best) {
+			best = a
+		}
+	}
+	return best
+}
