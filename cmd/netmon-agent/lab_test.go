@@ -70,7 +70,7 @@ func requireLab(t *testing.T) {
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root")
 	}
-	for _, bin := range []string{"ip", "iptables-legacy", "iptables-nft", "ip6tables-legacy", "ip6tables-nft", "iptables-legacy-save", "iptables-nft-save", "ping", "nft"} {
+	for _, bin := range []string{"ip", "iptables-legacy", "iptables-nft", "ip6tables-legacy", "ip6tables-nft", "iptables-legacy-save", "iptables-nft-save", "ping", "nft", "ipset"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, bin)
 		}

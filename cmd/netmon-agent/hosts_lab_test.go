@@ -1,0 +1,160 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+type hostJSON struct {
+	MAC             string   `json:"mac"`
+	Name            string   `json:"name"`
+	Addresses       []string `json:"addresses"`
+	DownloadBytes   uint64   `json:"download_bytes"`
+	UploadBytes     uint64   `json:"upload_bytes"`
+	DownloadPackets uint64   `json:"download_packets"`
+	UploadPackets   uint64   `json:"upload_packets"`
+	DownloadRate    float64  `json:"download_rate"`
+	FirstSeen       string   `json:"first_seen"`
+	LastSeen        string   `json:"last_seen"`
+	Blocked         bool     `json:"blocked"`
+}
+
+func (l *lab) hosts() map[string]hostJSON {
+	l.t.Helper()
+	var r struct {
+		Hosts []hostJSON `json:"hosts"`
+	}
+	out := l.agent("hosts", "--json")
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		l.t.Fatalf("hosts --json: %v\n%s", err, out)
+	}
+	m := map[string]hostJSON{}
+	for _, h := range r.Hosts {
+		m[h.MAC] = h
+	}
+	return m
+}
+
+// hostOracle adds, in LAN host h, counters of every unicast packet it
+// receives from and sends to lab addresses outside the LAN, both families,
+// with the other backend. (Multicast, such as a host's own MLD reports, is
+// not forwarded and so is no one's upload.)
+func (l *lab) hostOracle(h string) {
+	for _, x := range []struct{ cmd, lan, lab string }{
+		{"iptables", "198.18.1.0/24", "198.18.0.0/15"},
+		{"ip6tables", "2001:db8:1::/64", "2001:db8::/32"},
+	} {
+		ipt := x.cmd + "-" + other(l.backend)
+		l.must(h, ipt, "-A", "INPUT", "-s", x.lan, "-j", "ACCEPT")
+		l.must(h, ipt, "-A", "INPUT", "-s", x.lab, "-m", "comment", "--comment", "oracle-hostdl")
+		l.must(h, ipt, "-A", "OUTPUT", "-d", x.lan, "-j", "ACCEPT")
+		l.must(h, ipt, "-A", "OUTPUT", "-d", x.lab, "-m", "comment", "--comment", "oracle-hostul")
+	}
+}
+
+// hostOracleCounts sums host h's oracle rules: download and upload.
+func (l *lab) hostOracleCounts(h string) (dl, ul [2]uint64) {
+	l.t.Helper()
+	for _, cmd := range []string{"iptables", "ip6tables"} {
+		out := l.must(h, cmd+"-"+other(l.backend)+"-save", "-c", "-t", "filter")
+		for _, line := range strings.Split(out, "\n") {
+			var p, b uint64
+			if _, err := fmt.Sscanf(line, "[%d:%d]", &p, &b); err != nil {
+				continue
+			}
+			switch {
+			case strings.Contains(line, "oracle-hostdl"):
+				dl[0], dl[1] = dl[0]+p, dl[1]+b
+			case strings.Contains(line, "oracle-hostul"):
+				ul[0], ul[1] = ul[0]+p, ul[1]+b
+			}
+		}
+	}
+	return dl, ul
+}
+
+const (
+	macA = "02:00:00:00:01:02"
+	macB = "02:00:00:00:01:03"
+)
+
+// Two LAN hosts pull and push TCP, UDP and ICMP, IPv4 and IPv6, through
+// the router while the daemon runs; each host's download and upload equal
+// its own counters of non-LAN traffic, exactly.
+func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		leases := filepath.Join(l.dir, "dhcp.leases")
+		os.WriteFile(leases, []byte("2000000000 "+macA+" 198.18.1.2 laptop *\n2000000000 "+macB+" 198.18.1.3 * *\n"), 0o600)
+		os.WriteFile(filepath.Join(l.dir, "ethers"), []byte(macB+" phone\n"), 0o600)
+		l.writeConfig(labMeters)
+		cfg, _ := os.ReadFile(l.config)
+		cfg = []byte(strings.Replace(string(cfg), "config agent 'main'\n", "config agent 'main'\n\toption leases '"+leases+"'\n\toption ethers '"+l.dir+"/ethers'\n", 1))
+		os.WriteFile(l.config, cfg, 0o600)
+		l.hostOracle("a")
+		l.hostOracle("b")
+		l.startSink("b")
+		l.startDaemon()
+
+		// a: both ways, both families.
+		l.helper("a", "tcp", "198.19.0.2:7000", "200000")
+		l.helper("i", "tcp", "198.18.1.2:7000", "150000")
+		l.helper("a", "udp", "198.19.0.2:9000", "20", "1200")
+		l.helper("i", "udp", "[2001:db8:1::2]:9000", "10", "900")
+		l.helper("a", "tcp", "[2001:db8:ff::2]:7000", "50000")
+		l.must("a", "ping", "-q", "-c", "3", "-i", "0.01", "-s", "500", "198.19.0.2")
+		l.must("a", "ping", "-q", "-6", "-c", "3", "-i", "0.01", "2001:db8:ff::2")
+		l.agent("sample")
+		// b appears after a, on IPv6 first.
+		l.helper("b", "udp", "[2001:db8:ff::2]:9000", "7", "333")
+		l.helper("i", "tcp", "[2001:db8:1::3]:7000", "80000")
+		l.helper("b", "tcp", "198.19.0.2:7000", "30000")
+		// Traffic inside the LAN is no host's download or upload.
+		l.must("a", "ping", "-q", "-c", "3", "-i", "0.01", "198.18.1.3")
+		settle()
+		l.agent("sample")
+		got := l.hosts()
+		for _, x := range []struct{ ns, mac, name string }{{"a", macA, "laptop"}, {"b", macB, "phone"}} {
+			dl, ul := l.hostOracleCounts(x.ns)
+			h, ok := got[x.mac]
+			if !ok {
+				t.Errorf("host %s (%s) missing: %+v", x.ns, x.mac, got)
+				continue
+			}
+			if h.DownloadBytes != dl[1] || h.DownloadPackets != dl[0] {
+				t.Errorf("host %s download %d bytes in %d packets; it received %d bytes in %d packets", x.ns, h.DownloadBytes, h.DownloadPackets, dl[1], dl[0])
+			}
+			if h.UploadBytes != ul[1] || h.UploadPackets != ul[0] {
+				t.Errorf("host %s upload %d bytes in %d packets; it sent %d bytes in %d packets", x.ns, h.UploadBytes, h.UploadPackets, ul[1], ul[0])
+			}
+			if h.Name != x.name {
+				t.Errorf("host %s named %q, want %q", x.ns, h.Name, x.name)
+			}
+			if len(h.Addresses) != 2 {
+				t.Errorf("host %s addresses %v, want its IPv4 and IPv6 ones", x.ns, h.Addresses)
+			}
+		}
+		if u, ok := got["unattributed"]; ok {
+			t.Errorf("unattributed traffic in a lab where every neighbour is known: %+v", u)
+		}
+		// A restart loses nothing, and stop takes the sets with the chains.
+		l.stopDaemon(syscall.SIGTERM)
+		l.helper("i", "udp", "198.18.1.2:9000", "4", "100")
+		l.agent("stop")
+		dl, _ := l.hostOracleCounts("a")
+		if h := l.hosts()[macA]; h.DownloadBytes != dl[1] {
+			t.Errorf("after stop host a download %d, it received %d", h.DownloadBytes, dl[1])
+		}
+		if out := l.must("r", "ipset", "list", "-n"); strings.TrimSpace(out) != "" {
+			t.Errorf("sets left after stop: %s", out)
+		}
+		text := l.agent("hosts")
+		if !strings.Contains(text, "laptop") || !strings.Contains(text, macB) {
+			t.Errorf("hosts table:\n%s", text)
+		}
+	})
+}
