@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -18,22 +19,30 @@ import (
 
 // Requests the daemon answers.
 const (
-	OpReport = "report" // the report, from memory
-	OpStart  = "start"  // sample now (which heals our chains) and commit
-	OpSample = "sample" // sample now, commit and snapshot, then report
-	OpStop   = "stop"   // final sample and snapshot, remove our chains, exit
-	OpHosts  = "hosts"  // the host table, from memory
+	OpReport  = "report"  // the report, from memory
+	OpStart   = "start"   // sample now (which heals our chains) and commit
+	OpSample  = "sample"  // sample now, commit and snapshot, then report
+	OpStop    = "stop"    // final sample and snapshot, remove our chains, exit
+	OpHosts   = "hosts"   // the host table, from memory
+	OpBlock   = "block"   // block Host for For, with Reason
+	OpUnblock = "unblock" // lift the block of Host
+	OpBlocks  = "blocks"  // the blocks in force
 )
 
-type request struct {
-	Op string `json:"op"`
+// A Request is one question to the daemon.
+type Request struct {
+	Op     string        `json:"op"`
+	Host   string        `json:"host,omitempty"`
+	For    time.Duration `json:"for,omitempty"`
+	Reason string        `json:"reason,omitempty"`
 }
 
 // A Response is the daemon's answer.
 type Response struct {
-	Report *Report      `json:"report,omitempty"`
-	Hosts  *HostsReport `json:"hosts,omitempty"`
-	Error  string       `json:"error,omitempty"`
+	Report *Report       `json:"report,omitempty"`
+	Hosts  *HostsReport  `json:"hosts,omitempty"`
+	Blocks *BlocksReport `json:"blocks,omitempty"`
+	Error  string        `json:"error,omitempty"`
 }
 
 // ErrNoDaemon means no daemon answers on the socket.
@@ -41,6 +50,11 @@ var ErrNoDaemon = errors.New("no daemon is running")
 
 // Ask sends op to the daemon listening on socket.
 func Ask(socket, op string, timeout time.Duration) (*Response, error) {
+	return AskRequest(socket, Request{Op: op}, timeout)
+}
+
+// AskRequest sends req to the daemon listening on socket.
+func AskRequest(socket string, req Request, timeout time.Duration) (*Response, error) {
 	conn, err := net.DialTimeout("unix", socket, timeout)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
@@ -50,7 +64,7 @@ func Ask(socket, op string, timeout time.Duration) (*Response, error) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(timeout))
-	if err := json.NewEncoder(conn).Encode(request{Op: op}); err != nil {
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
 		return nil, fmt.Errorf("ask daemon at %s: %w", socket, err)
 	}
 	var resp Response
@@ -65,7 +79,7 @@ func Ask(socket, op string, timeout time.Duration) (*Response, error) {
 
 // A call is one request handed to the daemon's loop, which owns the state.
 type call struct {
-	op    string
+	Request
 	reply chan Response
 }
 
@@ -99,18 +113,18 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 		go func() {
 			defer conn.Close()
 			conn.SetDeadline(time.Now().Add(30 * time.Second))
-			var req request
-			if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&req); err != nil {
+			var req Request
+			if err := json.NewDecoder(io.LimitReader(conn, 64*1024)).Decode(&req); err != nil {
 				json.NewEncoder(conn).Encode(Response{Error: "malformed request: " + err.Error()})
 				return
 			}
 			switch req.Op {
-			case OpReport, OpStart, OpSample, OpStop, OpHosts:
+			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks:
 			default:
 				json.NewEncoder(conn).Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 				return
 			}
-			c := call{op: req.Op, reply: make(chan Response, 1)}
+			c := call{Request: req, reply: make(chan Response, 1)}
 			select {
 			case calls <- c:
 			case <-done:

@@ -92,11 +92,20 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 				lastPersist, lastCommit = time.Now(), time.Now()
 			}
 		case c := <-calls:
-			switch c.op {
+			switch c.Op {
 			case OpReport:
 				c.reply <- Response{Report: a.Report("daemon")}
 			case OpHosts:
 				c.reply <- Response{Hosts: a.Hosts("daemon")}
+			case OpBlocks:
+				c.reply <- Response{Blocks: a.Blocks()}
+			case OpBlock:
+				samples++
+				_, err := a.Block(c.Host, c.For, c.Reason)
+				c.reply <- errorResponse(err, Response{Blocks: a.Blocks()})
+			case OpUnblock:
+				samples++
+				c.reply <- errorResponse(a.Unblock(c.Host), Response{Blocks: a.Blocks()})
 			case OpStart:
 				sample()
 				commit()
@@ -173,4 +182,11 @@ func tuneRuntime(cfg *Config) {
 	if cfg.GOMemLimit > 0 {
 		debug.SetMemoryLimit(cfg.GOMemLimit)
 	}
+}
+
+func errorResponse(err error, ok Response) Response {
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	return ok
 }

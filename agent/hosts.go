@@ -159,7 +159,7 @@ type Rate struct {
 // missing; the rules cannot go in before them.
 func ensureSets(sets Sets, have map[string]*IPSet, fams []Family) error {
 	for _, f := range fams {
-		for _, dir := range []string{dirDownload, dirUpload} {
+		for _, dir := range []string{dirDownload, dirUpload, dirBlock} {
 			name := setName(dir, f)
 			if s, ok := have[name]; ok && s.Counters && s.Family == f {
 				continue

@@ -42,7 +42,7 @@ func (r *fakeRig) host(key string) *store.Host {
 
 func TestHosts_RulesAndSets(t *testing.T) {
 	r := newHostRig(t)
-	for _, name := range []string{"netmon-dl4", "netmon-ul4", "netmon-dl6", "netmon-ul6"} {
+	for _, name := range []string{"netmon-dl4", "netmon-ul4", "netmon-dl6", "netmon-ul6", "netmon-block4", "netmon-block6"} {
 		if r.sets.sets[name] == nil {
 			t.Errorf("set %s not created", name)
 		}
@@ -53,7 +53,9 @@ func TestHosts_RulesAndSets(t *testing.T) {
 		"netmon-FORWARD 2 -o br-lan ! -i br-lan -j SET --add-set netmon-dl4 dst -m comment --comment netmon:h:@download:",
 		"netmon-FORWARD 3 -i br-lan ! -o br-lan -m set --match-set netmon-ul4 src",
 		"netmon-FORWARD 4 -i br-lan ! -o br-lan -j SET --add-set netmon-ul4 src",
-		"netmon-FORWARD 5 -m comment --comment netmon-return -j RETURN",
+		"netmon-FORWARD 5 -m set --match-set netmon-block4 src -j DROP",
+		"netmon-FORWARD 6 -m set --match-set netmon-block4 dst -j DROP",
+		"netmon-FORWARD 7 -m comment --comment netmon-return -j RETURN",
 		"FORWARD 1 -m comment --comment netmon-jump:GEN -j netmon-FORWARD",
 	} {
 		if !strings.Contains(got, want) {

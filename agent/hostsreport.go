@@ -55,6 +55,7 @@ func BuildHosts(st *store.State, rates map[string]Rate, now time.Time, source st
 			DownloadPackets: h.Download.Packets, UploadPackets: h.Upload.Packets,
 			DownloadRate: rates[key].Download, UploadRate: rates[key].Upload,
 			FirstSeen: h.FirstSeen.UTC(), LastSeen: h.LastSeen.UTC(),
+			Blocked: isBlocked(st, key, h.Addresses),
 		}
 		if h.Day == day {
 			hr.TodayDownload, hr.TodayUpload = h.DayDownload.Bytes, h.DayUpload.Bytes
@@ -96,6 +97,12 @@ func (r *HostsReport) WriteText(w io.Writer) error {
 		}
 		if len(name) > 15 {
 			name = name[:14] + "~"
+		}
+		if h.Blocked {
+			name = "!" + name
+			if len(name) > 15 {
+				name = name[:14] + "~"
+			}
 		}
 		addr := "-"
 		if len(h.Addresses) > 0 {

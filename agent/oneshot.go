@@ -2,6 +2,9 @@ package agent
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -51,4 +54,79 @@ func Stop(cfg *Config, opts Options) error {
 	rerr := a.RemoveChains()
 	_, perr := a.Persist()
 	return errors.Join(rerr, perr)
+}
+
+// withAgent runs f on the agent: through the daemon when one answers (req
+// is sent), else on the database opened here, snapshotting after.
+func withAgent(cfg *Config, opts Options, req Request, f func(a *Agent) (Response, error)) (*Response, error) {
+	resp, err := AskRequest(cfg.SocketPath(), req, 30*time.Second)
+	if err == nil || !errors.Is(err, ErrNoDaemon) {
+		return resp, err
+	}
+	a, err := Open(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	r, err := f(a)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.Persist(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// BlockHost blocks host for d (0: until unblocked) and applies it.
+func BlockHost(cfg *Config, opts Options, host string, d time.Duration, reason string) (*BlocksReport, error) {
+	resp, err := withAgent(cfg, opts, Request{Op: OpBlock, Host: host, For: d, Reason: reason}, func(a *Agent) (Response, error) {
+		_, err := a.Block(host, d, reason)
+		return Response{Blocks: a.Blocks()}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Blocks, nil
+}
+
+// UnblockHost lifts the block of host and applies it.
+func UnblockHost(cfg *Config, opts Options, host string) (*BlocksReport, error) {
+	resp, err := withAgent(cfg, opts, Request{Op: OpUnblock, Host: host}, func(a *Agent) (Response, error) {
+		return Response{Blocks: a.Blocks()}, a.Unblock(host)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Blocks, nil
+}
+
+// ReadBlocks lists the blocks in force without waiting on anyone.
+func ReadBlocks(cfg *Config) (*BlocksReport, error) {
+	resp, err := Ask(cfg.SocketPath(), OpBlocks, 5*time.Second)
+	if err == nil {
+		return resp.Blocks, nil
+	}
+	if !errors.Is(err, ErrNoDaemon) {
+		return nil, err
+	}
+	st, _, err := readState(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return BuildBlocks(st), nil
+}
+
+// ParseDuration reads a block's length: a Go duration ("90m", "1h30m") or
+// whole days ("7d").
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err == nil && days > 0 && days <= 3650 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("malformed duration %q: use 30m, 2h, 1h30m or 7d", s)
 }

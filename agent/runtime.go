@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"time"
 
@@ -194,6 +195,49 @@ func (a *Agent) Close() error { return a.db.Close() }
 func (a *Agent) Report(source string) *Report {
 	return BuildReport(a.cfg, a.sampler.State, a.opts.Clock.Now(), source)
 }
+
+// ErrNoHosts means blocking was asked for without per-host accounting.
+var ErrNoHosts = errors.New("per-host accounting is off (option hosts, or ipset missing)")
+
+// Block blocks host (a MAC, an address or a name) for d (0: until
+// unblocked) and applies it at once.
+func (a *Agent) Block(host string, d time.Duration, reason string) (*store.Block, error) {
+	if !a.sampler.hostsOn() {
+		return nil, ErrNoHosts
+	}
+	neigh, _ := a.sampler.Sources.Neighbours()
+	target, err := ResolveHost(a.sampler.State, neigh, host)
+	if err != nil {
+		return nil, err
+	}
+	b := a.sampler.Block(target, d, reason)
+	if err := a.Sample(); err != nil {
+		return b, err
+	}
+	return b, a.Commit()
+}
+
+// Unblock lifts the block of host and applies it at once.
+func (a *Agent) Unblock(host string) error {
+	neigh := map[netip.Addr]string{}
+	if a.sampler.Sources != nil {
+		neigh, _ = a.sampler.Sources.Neighbours()
+	}
+	target, err := ResolveHost(a.sampler.State, neigh, host)
+	if err != nil {
+		return err
+	}
+	if !a.sampler.Unblock(target) {
+		return fmt.Errorf("%s is not blocked", host)
+	}
+	if err := a.Sample(); err != nil {
+		return err
+	}
+	return a.Commit()
+}
+
+// Blocks lists the blocks in force.
+func (a *Agent) Blocks() *BlocksReport { return BuildBlocks(a.sampler.State) }
 
 // Hosts builds the host table from the state in memory, with rates.
 func (a *Agent) Hosts(source string) *HostsReport {

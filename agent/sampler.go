@@ -219,6 +219,7 @@ func (s *Sampler) wants(f Family) []Want {
 	}
 	if s.hostsOn() && s.hostsReady && (f == IPv4 || s.Config.IPv6) {
 		ws = append(ws, hostWants(s.Config.LAN, f)...)
+		ws = append(ws, blockWants(s.Config.LAN, f, blockedMACs(s.State))...)
 	}
 	return ws
 }
@@ -241,6 +242,11 @@ func (s *Sampler) sampleHosts(boot string, now time.Time) error {
 	if err != nil {
 		s.Logf("%v", err) // what is known still attributes; the rest waits in unattributed
 	}
+	defer func() {
+		if err := s.applyBlocks(have, neigh, now); err != nil {
+			s.Logf("%v", err)
+		}
+	}()
 	var elapsed time.Duration
 	if !s.last.IsZero() {
 		elapsed = now.Sub(s.last)

@@ -11,6 +11,7 @@
 //	events    8-byte big-endian unix nanoseconds + 4-byte sequence -> JSON Event
 //	elements  "dl/ADDR", "ul/ADDR" -> JSON Element (an ipset element's baseline)
 //	hosts     MAC or "unattributed" -> JSON Host
+//	blocks    MAC or address -> JSON Block
 //	meta      "boot", "created", "last_sample", "version"
 //
 // Values are JSON so the file means the same on a big-endian MIPS router and

@@ -106,6 +106,15 @@ type Host struct {
 	MonthUpload   Counts `json:"month_upload"`
 }
 
+// A Block drops a host's forwarded traffic: Target is a MAC (all the host's
+// addresses) or an address. A zero Until never expires.
+type Block struct {
+	Target  string    `json:"target"`
+	Created time.Time `json:"created"`
+	Until   time.Time `json:"until,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+}
+
 // State is everything the agent keeps: totals with their baselines, canaries
 // and reset events. The daemon holds it in memory and commits it as one batch.
 type State struct {
@@ -117,6 +126,7 @@ type State struct {
 	Events     []Event             // oldest first, at most MaxEvents
 	Elements   map[string]*Element // "dl/ADDR" or "ul/ADDR"
 	Hosts      map[string]*Host    // by MAC, and Unattributed
+	Blocks     map[string]*Block   // by Target
 	// Pending holds events not yet committed.
 	Pending []Event
 	// dirty marks a change since the last commit.
@@ -129,7 +139,7 @@ func (s *State) Touch() { s.dirty = true }
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{Counters: map[string]*Counter{}, Canaries: map[string]*Canary{},
-		Elements: map[string]*Element{}, Hosts: map[string]*Host{}}
+		Elements: map[string]*Element{}, Hosts: map[string]*Host{}, Blocks: map[string]*Block{}}
 }
 
 // Dirty reports whether the state changed since MarkCommitted.

@@ -22,6 +22,7 @@ var (
 	bucketMeta     = []byte("meta")
 	bucketElements = []byte("elements")
 	bucketHosts    = []byte("hosts")
+	bucketBlocks   = []byte("blocks")
 )
 
 const schemaVersion = "1"
@@ -46,7 +47,7 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 		return nil, openError(path, err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts} {
+		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts, bucketBlocks} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -140,6 +141,13 @@ func (db *DB) Load() (*State, error) {
 		}); err != nil {
 			return err
 		}
+		if err := loadJSON(tx, bucketBlocks, func(k string) any {
+			b := &Block{}
+			s.Blocks[k] = b
+			return b
+		}); err != nil {
+			return err
+		}
 		if b := tx.Bucket(bucketEvents); b != nil {
 			if err := b.ForEach(func(k, v []byte) error {
 				var e Event
@@ -197,6 +205,9 @@ func (db *DB) Commit(s *State) error {
 			return err
 		}
 		if err := replaceJSON(tx, bucketHosts, s.Hosts); err != nil {
+			return err
+		}
+		if err := replaceJSON(tx, bucketBlocks, s.Blocks); err != nil {
 			return err
 		}
 		events := tx.Bucket(bucketEvents)

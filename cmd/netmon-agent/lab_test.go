@@ -464,15 +464,22 @@ func labHelper(mode string, args []string) int {
 		}
 	case "tcp": // tcp ADDR BYTES
 		n, _ := strconv.Atoi(args[2])
-		c, err := net.DialTimeout("tcp", args[1], 5*time.Second)
+		timeout := 5 * time.Second
+		if d, err := time.ParseDuration(os.Getenv("NETMON_LAB_TIMEOUT")); err == nil {
+			timeout = d
+		}
+		c, err := net.DialTimeout("tcp", args[1], timeout)
 		if err != nil {
 			return fail(err)
 		}
+		c.SetDeadline(time.Now().Add(timeout + 10*time.Second))
 		if _, err := c.Write(bytes.Repeat([]byte{'y'}, n)); err != nil {
 			return fail(err)
 		}
 		c.(*net.TCPConn).CloseWrite()
-		io.Copy(io.Discard, c) // until the sink's FIN: the close is done
+		if _, err := io.Copy(io.Discard, c); err != nil { // until the sink's FIN: the close is done
+			return fail(err)
+		}
 		c.Close()
 	case "flood": // flood ADDR SECONDS: UDP at a steady rate, for kill tests
 		secs, _ := strconv.ParseFloat(args[2], 64)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -33,6 +34,14 @@ func main() {
 			{Name: "sample", Usage: "sample once, commit and snapshot (for cron without a daemon)", Action: cmdSample},
 			{Name: "report", Usage: "show each meter's total", Action: cmdReport, Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON (fields documented in README)"},
+			}},
+			{Name: "block", Usage: "drop a host's forwarded traffic: HOST is an address, a MAC or a name", ArgsUsage: "HOST", Action: cmdBlock, Flags: []cli.Flag{
+				&cli.StringFlag{Name: "for", Usage: "lift the block after `DURATION` (30m, 2h, 7d)"},
+				&cli.StringFlag{Name: "reason", Usage: "why, for the block list"},
+			}},
+			{Name: "unblock", Usage: "lift a host's block", ArgsUsage: "HOST", Action: cmdUnblock},
+			{Name: "blocks", Usage: "list the blocks in force", Action: cmdBlocks, Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			}},
 			{Name: "hosts", Usage: "show every LAN host's download and upload, busiest first", Action: cmdHosts, Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON (fields documented in README)"},
@@ -133,4 +142,104 @@ func cmdHosts(c *cli.Context) error {
 		return enc.Encode(r)
 	}
 	return r.WriteText(c.App.Writer)
+}
+
+func hostArg(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", fmt.Errorf("%s takes one HOST: an address, a MAC or a name", c.Command.Name)
+	}
+	return c.Args().First(), nil
+}
+
+func printBlocks(c *cli.Context, r *agent.BlocksReport) error {
+	if c.Bool("json") {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return r.WriteText(c.App.Writer, time.Local)
+}
+
+// blockArgs reads `block HOST [--for D] [--reason TEXT]`: urfave/cli stops
+// parsing flags at the first argument, so flags after HOST are read here.
+func blockArgs(c *cli.Context) (host, forText, reason string, err error) {
+	forText, reason = c.String("for"), c.String("reason")
+	args := c.Args().Slice()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, value, inline := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case strings.HasPrefix(a, "-") && (name == "for" || name == "reason"):
+			if !inline {
+				if i+1 >= len(args) {
+					return "", "", "", fmt.Errorf("block: --%s needs a value", name)
+				}
+				i++
+				value = args[i]
+			}
+			if name == "for" {
+				forText = value
+			} else {
+				reason = value
+			}
+		case host == "" && !strings.HasPrefix(a, "-"):
+			host = a
+		default:
+			return "", "", "", fmt.Errorf("block: unexpected %q (usage: block HOST [--for DURATION] [--reason TEXT])", a)
+		}
+	}
+	if host == "" {
+		return "", "", "", fmt.Errorf("block takes one HOST: an address, a MAC or a name")
+	}
+	return host, forText, reason, nil
+}
+
+func cmdBlock(c *cli.Context) error {
+	host, forText, reason, err := blockArgs(c)
+	if err != nil {
+		return err
+	}
+	var d time.Duration
+	if s := forText; s != "" {
+		if d, err = agent.ParseDuration(s); err != nil {
+			return err
+		}
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.BlockHost(cfg, options(stderrLogger(c, false)), host, d, reason)
+	if err != nil {
+		return err
+	}
+	return printBlocks(c, r)
+}
+
+func cmdUnblock(c *cli.Context) error {
+	host, err := hostArg(c)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.UnblockHost(cfg, options(stderrLogger(c, false)), host)
+	if err != nil {
+		return err
+	}
+	return printBlocks(c, r)
+}
+
+func cmdBlocks(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.ReadBlocks(cfg)
+	if err != nil {
+		return err
+	}
+	return printBlocks(c, r)
 }
