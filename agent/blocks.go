@@ -110,9 +110,11 @@ func (s *Sampler) Block(target string, d time.Duration, reason string) *store.Bl
 
 // Unblock removes the block of target; it reports whether there was one.
 func (s *Sampler) Unblock(target string) bool {
-	if _, ok := s.State.Blocks[target]; !ok {
+	b, ok := s.State.Blocks[target]
+	if !ok {
 		return false
 	}
+	s.waiveQuota(b)
 	delete(s.State.Blocks, target)
 	s.State.Touch()
 	s.Logf("unblocked %s", target)

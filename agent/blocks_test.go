@@ -30,7 +30,7 @@ func TestBlocks_MACBlockDropsAllItsAddressesAndExpires(t *testing.T) {
 	if got := r.fw4.rendered(); !strings.Contains(got, "-i br-lan -m mac --mac-source \"02:00:00:00:00:0a\" -j DROP") {
 		t.Errorf("no MAC rule:\n%s", r.fw4.rendered())
 	}
-	hr := BuildHosts(r.sampler.State, nil, r.clock.Now(), "daemon")
+	hr := BuildHosts(r.cfg, r.sampler.State, nil, r.clock.Now(), "daemon")
 	for _, h := range hr.Hosts {
 		if h.Blocked != (h.MAC == "02:00:00:00:00:0a") {
 			t.Errorf("host %s blocked=%v", h.MAC, h.Blocked)

@@ -43,6 +43,9 @@ type Config struct {
 	// HostNames are the names `config host` sections give MACs; they win
 	// over leases and /etc/ethers.
 	HostNames map[string]string
+	// PeriodStart is the billing day of month (1-31) for monthly quotas.
+	PeriodStart int
+	Quotas      []Quota
 
 	Backend string // auto, nft or legacy: which iptables binaries to run
 	IPv6    bool   // meter IPv6 with ip6tables
@@ -99,6 +102,7 @@ func configFromSections(path string, sections []uciSection) (*Config, error) {
 		Ethers:          "/etc/ethers",
 		Hosts:           true,
 		HostNames:       map[string]string{},
+		PeriodStart:     1,
 		Backend:         "auto",
 		IPv6:            true,
 		GOGC:            -1,
@@ -162,8 +166,22 @@ func configFromSections(path string, sections []uciSection) (*Config, error) {
 				return nil, bad(s.Line, "a host section needs option mac and option name")
 			}
 			c.HostNames[mac] = name
+		case "quota":
+			q, err := quotaFromSection(s, bad)
+			if err != nil {
+				return nil, err
+			}
+			if c.hasQuota(q.Name) {
+				return nil, bad(s.Line, "duplicate quota name %q", q.Name)
+			}
+			c.Quotas = append(c.Quotas, q)
 		default:
-			return nil, bad(s.Line, "unknown section type %q (want agent, meter or host)", s.Type)
+			return nil, bad(s.Line, "unknown section type %q (want agent, meter, host or quota)", s.Type)
+		}
+	}
+	for i := range c.Quotas {
+		if c.Quotas[i].Start == 0 {
+			c.Quotas[i].Start = c.PeriodStart
 		}
 	}
 	if c.CommitInterval < c.Interval {
@@ -203,6 +221,12 @@ func (c *Config) setAgentOption(o uciOption) error {
 		c.Leases = v
 	case "ethers":
 		c.Ethers = v
+	case "period_start":
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 31 {
+			return fmt.Errorf("option period_start: %q is not a day of month (1-31)", v)
+		}
+		c.PeriodStart = n
 	case "hosts":
 		b, err := parseBool(v)
 		if err != nil {
@@ -368,6 +392,62 @@ func meterFromSection(s uciSection, bad func(int, string, ...any) error) (Meter,
 		return m, bad(s.Line, "meter %s: proto %s does not fit its %s addresses", s.Name, m.Proto, fams[0])
 	}
 	return m, nil
+}
+
+func (c *Config) hasQuota(name string) bool {
+	for _, q := range c.Quotas {
+		if q.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func quotaFromSection(s uciSection, bad func(int, string, ...any) error) (Quota, error) {
+	q := Quota{Name: s.Name, Period: "month", Action: "block"}
+	if !validName(q.Name) {
+		return q, bad(s.Line, "a quota section needs a name (config quota 'NAME')")
+	}
+	for _, o := range s.Options {
+		if o.List {
+			return q, bad(o.Line, "quota %s: option %s takes one value, not a list", q.Name, o.Name)
+		}
+		v := strings.TrimSpace(o.Value)
+		var err error
+		switch o.Name {
+		case "host":
+			q.Host = v
+			if v == "" {
+				err = fmt.Errorf("empty host")
+			}
+		case "limit":
+			q.Limit, err = parseLimit(v)
+		case "period":
+			q.Period = v
+			if v != "day" && v != "month" {
+				err = fmt.Errorf("period %q is not day or month", v)
+			}
+		case "period_start":
+			q.Start, err = strconv.Atoi(v)
+			if err != nil || q.Start < 1 || q.Start > 31 {
+				err = fmt.Errorf("period_start %q is not a day of month (1-31)", v)
+			}
+		case "action":
+			q.Action = v
+			if v != "block" && v != "warn" {
+				err = fmt.Errorf("action %q is not block or warn", v)
+			}
+		default:
+			err = fmt.Errorf("unknown option %q", o.Name)
+		}
+		if err != nil {
+			return q, bad(o.Line, "quota %s: %v", q.Name, err)
+		}
+	}
+	if q.Host == "" || q.Limit == 0 {
+		return q, bad(s.Line, "quota %s needs option host (a MAC, a name or '*') and option limit", q.Name)
+	}
+	return q, nil
 }
 
 // MetersIn returns the meters that count in family f.

@@ -267,6 +267,11 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 			h.Name = n
 		}
 	}
+	moved := map[string]uint64{}
+	for k, r := range grown {
+		moved[k] = uint64(r.Download + r.Upload)
+	}
+	s.accountQuotas(moved, now)
 	s.rates = map[string]Rate{}
 	if elapsed > 0 {
 		for k, r := range grown {

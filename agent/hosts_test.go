@@ -209,7 +209,7 @@ func TestHosts_RatesFromTheLastTwoSamples(t *testing.T) {
 	if rate.Download != 100 || rate.Upload != 10 {
 		t.Errorf("rate %+v, want 100 and 10 bytes/s", rate)
 	}
-	hr := BuildHosts(r.sampler.State, r.sampler.Rates(), r.clock.Now(), "daemon")
+	hr := BuildHosts(r.cfg, r.sampler.State, r.sampler.Rates(), r.clock.Now(), "daemon")
 	if hr.Hosts[0].MAC != "02:00:00:00:00:0a" || hr.Hosts[0].DownloadRate != 100 {
 		t.Errorf("busiest host first: %+v", hr.Hosts)
 	}
@@ -222,11 +222,12 @@ func TestHosts_RatesFromTheLastTwoSamples(t *testing.T) {
 func TestHosts_TextFits100Columns(t *testing.T) {
 	r := newHostRig(t)
 	r.sources.names["02:00:00:00:00:0b"] = strings.Repeat("n", 63)
-	r.sets.traffic(dirDownload, "192.0.2.3", 1, 1<<40)
+	r.sets.traffic(dirDownload, "192.0.2.3", 1, 1023<<30)
+	r.sets.traffic(dirUpload, "192.0.2.3", 1, 1000<<30)
 	r.sets.traffic(dirDownload, "2001:db8::2", 1, 100)
 	r.sample()
 	var b strings.Builder
-	BuildHosts(r.sampler.State, r.sampler.Rates(), r.clock.Now(), "daemon").WriteText(&b)
+	BuildHosts(r.cfg, r.sampler.State, r.sampler.Rates(), r.clock.Now(), "daemon").WriteText(&b)
 	for _, line := range strings.Split(b.String(), "\n") {
 		if len(line) > 100 {
 			t.Errorf("%d columns: %q", len(line), line)
@@ -274,6 +275,14 @@ add other 10.0.0.1
 	for _, bad := range []string{"add netmon-x 1.2.3.4\n", "create netmon-a hash:ip\nadd netmon-a 1.2.3\n", "create netmon-a hash:ip\nadd netmon-a 1.2.3.4 packets x bytes 1\n"} {
 		if _, err := parseIpsetSave([]byte(bad)); err == nil {
 			t.Errorf("parsed %q", bad)
+		}
+	}
+}
+
+func TestHumanRate(t *testing.T) {
+	for r, want := range map[float64]string{0: "-", 1: "1B/s", 999: "999B/s", 1000: "1.0K/s", 1536: "1.5K/s", 5 << 20: "5.0M/s", 1023.9 * (1 << 30): "1.0T/s"} {
+		if got := humanRate(r); got != want {
+			t.Errorf("humanRate(%v) = %q, want %q", r, got, want)
 		}
 	}
 }

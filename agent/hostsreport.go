@@ -38,10 +38,13 @@ type HostReport struct {
 	FirstSeen       time.Time `json:"first_seen"`
 	LastSeen        time.Time `json:"last_seen"`
 	Blocked         bool      `json:"blocked"`
+	// QuotaPercent is the highest use of the host's quotas this period,
+	// in percent of the limit; null without a quota.
+	QuotaPercent *float64 `json:"quota_percent"`
 }
 
 // BuildHosts builds the host table from st, busiest first.
-func BuildHosts(st *store.State, rates map[string]Rate, now time.Time, source string) *HostsReport {
+func BuildHosts(cfg *Config, st *store.State, rates map[string]Rate, now time.Time, source string) *HostsReport {
 	r := &HostsReport{Generated: now.UTC(), Source: source, Hosts: []HostReport{}}
 	if !st.LastSample.IsZero() {
 		t := st.LastSample.UTC()
@@ -55,7 +58,8 @@ func BuildHosts(st *store.State, rates map[string]Rate, now time.Time, source st
 			DownloadPackets: h.Download.Packets, UploadPackets: h.Upload.Packets,
 			DownloadRate: rates[key].Download, UploadRate: rates[key].Upload,
 			FirstSeen: h.FirstSeen.UTC(), LastSeen: h.LastSeen.UTC(),
-			Blocked: isBlocked(st, key, h.Addresses),
+			Blocked:      isBlocked(st, key, h.Addresses),
+			QuotaPercent: quotaPercent(cfg, st, key, now),
 		}
 		if h.Day == day {
 			hr.TodayDownload, hr.TodayUpload = h.DayDownload.Bytes, h.DayUpload.Bytes
@@ -78,18 +82,27 @@ func BuildHosts(st *store.State, rates map[string]Rate, now time.Time, source st
 	return r
 }
 
-// humanRate renders bytes per second.
+// humanRate renders bytes per second in at most 9 columns ("999.9K/s").
 func humanRate(r float64) string {
 	if r < 0.5 {
 		return "-"
 	}
-	return HumanBytes(uint64(r+0.5)) + "/s"
+	units := []string{"B", "K", "M", "G", "T"}
+	i := 0
+	for r >= 999.95 && i < len(units)-1 {
+		r /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0fB/s", r)
+	}
+	return fmt.Sprintf("%.1f%s/s", r, units[i])
 }
 
 // WriteText prints the host table within 100 columns.
 func (r *HostsReport) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-15s %-17s %-15s %11s %11s %10s %10s\n", "HOST", "MAC", "ADDRESS", "DOWN", "UP", "TODAY", "TOTAL")
+	fmt.Fprintf(&b, "%-15s %-17s %-15s %9s %9s %11s %11s %5s\n", "HOST", "MAC", "ADDRESS", "DOWN", "UP", "TODAY", "TOTAL", "QUOTA")
 	for _, h := range r.Hosts {
 		name := h.Name
 		if name == "" {
@@ -111,9 +124,13 @@ func (r *HostsReport) WriteText(w io.Writer) error {
 				addr = addr[:14] + "~"
 			}
 		}
-		fmt.Fprintf(&b, "%-15s %-17s %-15s %11s %11s %10s %10s\n", name, h.MAC, addr,
+		quota := "-"
+		if h.QuotaPercent != nil {
+			quota = fmt.Sprintf("%.0f%%", *h.QuotaPercent)
+		}
+		fmt.Fprintf(&b, "%-15s %-17s %-15s %9s %9s %11s %11s %5s\n", name, h.MAC, addr,
 			humanRate(h.DownloadRate), humanRate(h.UploadRate),
-			HumanBytes(h.TodayDownload+h.TodayUpload), HumanBytes(h.DownloadBytes+h.UploadBytes))
+			HumanBytes(h.TodayDownload+h.TodayUpload), HumanBytes(h.DownloadBytes+h.UploadBytes), quota)
 	}
 	if len(r.Hosts) == 0 {
 		b.WriteString("No hosts seen yet.\n")

@@ -42,7 +42,7 @@ func ReadHosts(cfg *Config, now time.Time) (*HostsReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return BuildHosts(st, nil, now, source), nil
+	return BuildHosts(cfg, st, nil, now, source), nil
 }
 
 func readState(cfg *Config) (*store.State, string, error) {

@@ -241,7 +241,7 @@ func (a *Agent) Blocks() *BlocksReport { return BuildBlocks(a.sampler.State) }
 
 // Hosts builds the host table from the state in memory, with rates.
 func (a *Agent) Hosts(source string) *HostsReport {
-	return BuildHosts(a.sampler.State, a.sampler.Rates(), a.opts.Clock.Now(), source)
+	return BuildHosts(a.cfg, a.sampler.State, a.sampler.Rates(), a.opts.Clock.Now(), source)
 }
 
 // RemoveAll deletes our chains and jumps in every family whose iptables is

@@ -12,6 +12,7 @@
 //	elements  "dl/ADDR", "ul/ADDR" -> JSON Element (an ipset element's baseline)
 //	hosts     MAC or "unattributed" -> JSON Host
 //	blocks    MAC or address -> JSON Block
+//	quotas    "QUOTA/MAC" -> JSON QuotaUse
 //	meta      "boot", "created", "last_sample", "version"
 //
 // Values are JSON so the file means the same on a big-endian MIPS router and

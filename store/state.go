@@ -110,9 +110,21 @@ type Host struct {
 // addresses) or an address. A zero Until never expires.
 type Block struct {
 	Target  string    `json:"target"`
+	Quota   string    `json:"quota,omitempty"` // set when a quota put it there
 	Created time.Time `json:"created"`
 	Until   time.Time `json:"until,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
+}
+
+// A QuotaUse is what one host used of one quota in the period that began
+// at Period.
+type QuotaUse struct {
+	Quota    string    `json:"quota"`
+	MAC      string    `json:"mac"`
+	Period   time.Time `json:"period"`
+	Bytes    uint64    `json:"bytes"`
+	Exceeded time.Time `json:"exceeded,omitempty"` // when it crossed the limit, this period
+	Waived   bool      `json:"waived,omitempty"`   // unblocked by hand this period
 }
 
 // State is everything the agent keeps: totals with their baselines, canaries
@@ -123,10 +135,11 @@ type State struct {
 	LastSample time.Time
 	Counters   map[string]*Counter
 	Canaries   map[string]*Canary
-	Events     []Event             // oldest first, at most MaxEvents
-	Elements   map[string]*Element // "dl/ADDR" or "ul/ADDR"
-	Hosts      map[string]*Host    // by MAC, and Unattributed
-	Blocks     map[string]*Block   // by Target
+	Events     []Event              // oldest first, at most MaxEvents
+	Elements   map[string]*Element  // "dl/ADDR" or "ul/ADDR"
+	Hosts      map[string]*Host     // by MAC, and Unattributed
+	Blocks     map[string]*Block    // by Target
+	Quotas     map[string]*QuotaUse // "QUOTA/MAC"
 	// Pending holds events not yet committed.
 	Pending []Event
 	// dirty marks a change since the last commit.
@@ -139,7 +152,8 @@ func (s *State) Touch() { s.dirty = true }
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{Counters: map[string]*Counter{}, Canaries: map[string]*Canary{},
-		Elements: map[string]*Element{}, Hosts: map[string]*Host{}, Blocks: map[string]*Block{}}
+		Elements: map[string]*Element{}, Hosts: map[string]*Host{}, Blocks: map[string]*Block{},
+		Quotas: map[string]*QuotaUse{}}
 }
 
 // Dirty reports whether the state changed since MarkCommitted.

@@ -23,6 +23,7 @@ var (
 	bucketElements = []byte("elements")
 	bucketHosts    = []byte("hosts")
 	bucketBlocks   = []byte("blocks")
+	bucketQuotas   = []byte("quotas")
 )
 
 const schemaVersion = "1"
@@ -47,7 +48,7 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 		return nil, openError(path, err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts, bucketBlocks} {
+		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts, bucketBlocks, bucketQuotas} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -141,6 +142,13 @@ func (db *DB) Load() (*State, error) {
 		}); err != nil {
 			return err
 		}
+		if err := loadJSON(tx, bucketQuotas, func(k string) any {
+			q := &QuotaUse{}
+			s.Quotas[k] = q
+			return q
+		}); err != nil {
+			return err
+		}
 		if err := loadJSON(tx, bucketBlocks, func(k string) any {
 			b := &Block{}
 			s.Blocks[k] = b
@@ -208,6 +216,9 @@ func (db *DB) Commit(s *State) error {
 			return err
 		}
 		if err := replaceJSON(tx, bucketBlocks, s.Blocks); err != nil {
+			return err
+		}
+		if err := replaceJSON(tx, bucketQuotas, s.Quotas); err != nil {
 			return err
 		}
 		events := tx.Bucket(bucketEvents)

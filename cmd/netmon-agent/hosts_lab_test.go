@@ -224,3 +224,39 @@ func TestLab_BlockAndUnblock(t *testing.T) {
 		}
 	})
 }
+
+// A quota of a few hundred kilobytes blocks the host once crossed.
+func TestLab_QuotaBlocks(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		leases := filepath.Join(l.dir, "dhcp.leases")
+		os.WriteFile(leases, []byte("2000000000 "+macA+" 198.18.1.2 laptop *\n"), 0o600)
+		l.writeConfig(labMeters + `
+config quota 'laptop'
+	option host 'laptop'
+	option limit '300K'
+	option period 'day'
+`)
+		cfg, _ := os.ReadFile(l.config)
+		os.WriteFile(l.config, []byte(strings.Replace(string(cfg), "config agent 'main'\n", "config agent 'main'\n\toption leases '"+leases+"'\n", 1)), 0o600)
+		l.startDaemon()
+		l.helper("i", "tcp", "198.18.1.2:7000", "200000")
+		l.agent("sample")
+		if !l.tcpWorks("a", "198.19.0.2:7000") {
+			t.Fatal("blocked below its quota")
+		}
+		l.helper("i", "tcp", "198.18.1.2:7000", "200000")
+		l.agent("sample")
+		if l.tcpWorks("a", "198.19.0.2:7000") {
+			t.Error("still connects after crossing its quota")
+		}
+		if !strings.Contains(l.agent("blocks"), "quota laptop") {
+			t.Errorf("blocks:\n%s", l.agent("blocks"))
+		}
+		if !strings.Contains(l.log.String(), "crossed quota laptop") {
+			t.Errorf("crossing not logged:\n%s", l.log.String())
+		}
+		if h := l.hosts()[macA]; !h.Blocked {
+			t.Errorf("host a not shown blocked: %+v", h)
+		}
+	})
+}
