@@ -33,10 +33,6 @@ func canaryComment(gen string) string { return "netmon-canary:" + gen }
 
 const returnComment = "netmon-return"
 
-func meterComment(meter, hash, gen string) string {
-	return ruleComment(classMeter, meter, hash, gen)
-}
-
 func ruleComment(class, name, hash, gen string) string {
 	return "netmon:" + class + ":" + name + ":" + hash + ":" + gen
 }
