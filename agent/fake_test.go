@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 	"slices"
 	"sort"
@@ -505,3 +506,6 @@ func (s *fakeSources) Neighbours() (map[netip.Addr]string, error) {
 }
 
 func (s *fakeSources) Names() map[string]string { return s.names }
+
+// newPipe is an in-memory pipe for key presses.
+func newPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }

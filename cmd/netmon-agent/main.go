@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -42,6 +44,9 @@ func main() {
 			{Name: "unblock", Usage: "lift a host's block", ArgsUsage: "HOST", Action: cmdUnblock},
 			{Name: "blocks", Usage: "list the blocks in force", Action: cmdBlocks, Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			}},
+			{Name: "top", Usage: "live host table, redrawn every interval; q quits", Action: cmdTop, Flags: []cli.Flag{
+				&cli.DurationFlag{Name: "interval", Usage: "redraw every `DURATION` (default: the sampling interval)"},
 			}},
 			{Name: "hosts", Usage: "show every LAN host's download and upload, busiest first", Action: cmdHosts, Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON (fields documented in README)"},
@@ -242,4 +247,20 @@ func cmdBlocks(c *cli.Context) error {
 		return err
 	}
 	return printBlocks(c, r)
+}
+
+func cmdTop(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	every := c.Duration("interval")
+	if every <= 0 {
+		every = cfg.Interval
+	}
+	restore, tty := agent.RawKeys(int(os.Stdin.Fd()))
+	defer restore()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return agent.Top(ctx, cfg, os.Stdin, c.App.Writer, every, tty)
 }
