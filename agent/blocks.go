@@ -31,8 +31,14 @@ const (
 // ErrUnknownHost means a block named no host the agent knows.
 var ErrUnknownHost = errors.New("unknown host")
 
-// blockWants are the dropping rules of family f for the blocked MACs.
-func blockWants(lan string, f Family, macs []string) []Want {
+// blockWants are the dropping rules of family f for the blocked MACs. With
+// no block in force there are none: every forwarded packet would pay for
+// the lookups.
+func blockWants(lan string, f Family, st *store.State) []Want {
+	if len(st.Blocks) == 0 {
+		return nil
+	}
+	macs := blockedMACs(st)
 	set := setName(dirBlock, f)
 	ws := []Want{
 		{Chain: "FORWARD", Class: classHost, Name: roleBlockSrc, Match: []string{"-m", "set", "--match-set", set, "src", "-j", "DROP"}},

@@ -27,7 +27,7 @@ func TestBlocks_MACBlockDropsAllItsAddressesAndExpires(t *testing.T) {
 	if _, ok := r.sets.sets["netmon-block6"].Elements[netip.MustParseAddr("2001:db8::2")]; !ok {
 		t.Errorf("IPv6 address not in the block set: %v", r.sets.sets["netmon-block6"].Elements)
 	}
-	if got := r.fw4.rendered(); !strings.Contains(got, "-i br-lan -m mac --mac-source \"02:00:00:00:00:0a\" -j DROP") {
+	if got := r.fw4.rendered(); !strings.Contains(got, "-i br-lan -m mac --mac-source \"02:00:00:00:00:0a\" -j DROP") || !strings.Contains(got, "-m set --match-set netmon-block4 dst -j DROP") {
 		t.Errorf("no MAC rule:\n%s", r.fw4.rendered())
 	}
 	hr := BuildHosts(r.cfg, r.sampler.State, nil, r.clock.Now(), "daemon")
@@ -48,7 +48,7 @@ func TestBlocks_MACBlockDropsAllItsAddressesAndExpires(t *testing.T) {
 	// An hour later it lifts by itself, rules and set entries with it.
 	r.clock.advance(time.Hour)
 	r.sample()
-	if len(r.sampler.State.Blocks) != 0 || len(r.sets.sets["netmon-block4"].Elements) != 0 || strings.Contains(r.fw4.rendered(), "mac-source") {
+	if len(r.sampler.State.Blocks) != 0 || len(r.sets.sets["netmon-block4"].Elements) != 0 || strings.Contains(r.fw4.rendered(), "DROP") {
 		t.Errorf("expired block still in force: %v %v\n%s", r.sampler.State.Blocks, r.sets.sets["netmon-block4"].Elements, r.fw4.rendered())
 	}
 }

@@ -18,13 +18,15 @@ import (
 // Per-host accounting. For each family, two ipsets with per-element
 // counters hold every address seen on the LAN side of forwarded traffic:
 // netmon-dl4/6 by destination (download: from outside the LAN to a host) and
-// netmon-ul4/6 by source (upload). Our FORWARD chain has, per direction, a
-// rule that matches the set (counting the element) and then a rule that
-// adds the address to the set. In that order, a new address's first packet
-// is counted exactly once: the add gives the new element that packet, and
-// once it exists the match counts every later one (an add of an existing
-// element is a no-op). The cost per packet is two hash lookups, flat in the
-// number of hosts.
+// netmon-ul4/6 by source (upload). Our FORWARD chain has one rule per
+// direction: if the address is not in the set, add it. Testing an address
+// that is in the set counts the packet on its element (the test does that
+// whether or not the rule is negated); adding a new one gives the new
+// element that packet. So each packet is counted exactly once, on the
+// packet that first shows an address too, for one hash lookup per packet
+// whatever the number of hosts. (Measured in the lab: a separate match and
+// add counts a new address's first packet twice, and --exist on the add
+// resets the element's counters at every packet.)
 //
 // A sample reads all sets with one `ipset save`, credits each element's
 // growth to the MAC the neighbour table (or a lease) gives its address, or
@@ -33,10 +35,8 @@ import (
 
 // Host rule roles: the "@" keeps them apart from meter names.
 const (
-	roleDownloadMatch = "@dl-match"
-	roleDownload      = "@download" // the add rule: its counter is all download
-	roleUploadMatch   = "@ul-match"
-	roleUpload        = "@upload"
+	roleDownload = "@download"
+	roleUpload   = "@upload"
 )
 
 // Directions of host traffic, as element keys and set names have them.
@@ -60,10 +60,8 @@ func hostWants(lan string, f Family) []Want {
 	fromLAN := []string{"-i", lan, "!", "-o", lan}
 	with := func(base []string, more ...string) []string { return append(slices.Clone(base), more...) }
 	return []Want{
-		{Chain: "FORWARD", Class: classHost, Name: roleDownloadMatch, Match: with(toLAN, "-m", "set", "--match-set", dl, "dst")},
-		{Chain: "FORWARD", Class: classHost, Name: roleDownload, Match: with(toLAN, "-j", "SET", "--add-set", dl, "dst"), Counted: true},
-		{Chain: "FORWARD", Class: classHost, Name: roleUploadMatch, Match: with(fromLAN, "-m", "set", "--match-set", ul, "src")},
-		{Chain: "FORWARD", Class: classHost, Name: roleUpload, Match: with(fromLAN, "-j", "SET", "--add-set", ul, "src"), Counted: true},
+		{Chain: "FORWARD", Class: classHost, Name: roleDownload, Match: with(toLAN, "-m", "set", "!", "--match-set", dl, "dst", "-j", "SET", "--add-set", dl, "dst")},
+		{Chain: "FORWARD", Class: classHost, Name: roleUpload, Match: with(fromLAN, "-m", "set", "!", "--match-set", ul, "src", "-j", "SET", "--add-set", ul, "src")},
 	}
 }
 

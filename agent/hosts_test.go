@@ -49,13 +49,9 @@ func TestHosts_RulesAndSets(t *testing.T) {
 	}
 	got := r.fw4.rendered()
 	for _, want := range []string{
-		"netmon-FORWARD 1 -o br-lan ! -i br-lan -m set --match-set netmon-dl4 dst -m comment --comment netmon:h:@dl-match:",
-		"netmon-FORWARD 2 -o br-lan ! -i br-lan -j SET --add-set netmon-dl4 dst -m comment --comment netmon:h:@download:",
-		"netmon-FORWARD 3 -i br-lan ! -o br-lan -m set --match-set netmon-ul4 src",
-		"netmon-FORWARD 4 -i br-lan ! -o br-lan -j SET --add-set netmon-ul4 src",
-		"netmon-FORWARD 5 -m set --match-set netmon-block4 src -j DROP",
-		"netmon-FORWARD 6 -m set --match-set netmon-block4 dst -j DROP",
-		"netmon-FORWARD 7 -m comment --comment netmon-return -j RETURN",
+		"netmon-FORWARD 1 -o br-lan ! -i br-lan -m set ! --match-set netmon-dl4 dst -j SET --add-set netmon-dl4 dst -m comment --comment netmon:h:@download:",
+		"netmon-FORWARD 2 -i br-lan ! -o br-lan -m set ! --match-set netmon-ul4 src -j SET --add-set netmon-ul4 src -m comment --comment netmon:h:@upload:",
+		"netmon-FORWARD 3 -m comment --comment netmon-return -j RETURN",
 		"FORWARD 1 -m comment --comment netmon-jump:GEN -j netmon-FORWARD",
 	} {
 		if !strings.Contains(got, want) {

@@ -219,7 +219,7 @@ func (s *Sampler) wants(f Family) []Want {
 	}
 	if s.hostsOn() && s.hostsReady && (f == IPv4 || s.Config.IPv6) {
 		ws = append(ws, hostWants(s.Config.LAN, f)...)
-		ws = append(ws, blockWants(s.Config.LAN, f, blockedMACs(s.State))...)
+		ws = append(ws, blockWants(s.Config.LAN, f, s.State)...)
 	}
 	return ws
 }

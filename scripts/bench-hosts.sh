@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# What per-host accounting costs each forwarded packet, on the real kernel:
+# forwarded UDP packets/s from the lab's internet host to a LAN host with no
+# accounting, with our rules and 16 or 254 hosts in the sets, and, for
+# contrast, 254 hosts the wrtbwmon way (two linear rules each). Runs are
+# interleaved (the order rotates each round), ROUNDS rounds of SECONDS each;
+# medians and their ratios to no accounting are printed. Then iptables/ipset
+# processes and CPU time per sample at 254 hosts.
+# Needs root. Usage: scripts/bench-hosts.sh [BINARY] [ROUNDS] [SECONDS]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$(realpath "${1:-$here/../bin/netmon-agent}")
+rounds=${2:-7}
+secs=${3:-3}
+need=()
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v strace >/dev/null || need+=(strace)
+command -v ipset >/dev/null || need+=(ipset)
+if ((${#need[@]})); then apt-get update -q && apt-get install -y -q "${need[@]}"; fi
+
+p=nmbh
+work=$(mktemp -d)
+cleanup() {
+	pkill -f "iperf3 -s -p 5299" 2>/dev/null || true
+	if [[ -n ${daemon:-} ]]; then
+		kill "$daemon" 2>/dev/null || true
+		wait "$daemon" 2>/dev/null || true
+	fi
+	"$here/lab.sh" down "$p"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+"$here/lab.sh" up "$p"
+r() { ip netns exec "$p-r" "$@"; }
+cat >"$work/netmon" <<CONF
+config agent 'main'
+	option interval '100ms'
+	option runtime_dir '$work/run'
+	option database '$work/flash.db'
+	option leases '$work/none'
+CONF
+agent() { r "$bin" --config "$work/netmon" "$@" >/dev/null 2>&1; }
+ip netns exec "$p-a" iperf3 -s -p 5299 -D
+
+setup() { # none | hostsN | linear254
+	agent stop
+	r iptables -F FORWARD
+	case $1 in
+	hosts*)
+		agent start
+		for i in $(seq 2 $((${1#hosts} + 1))); do
+			r ipset add -exist netmon-dl4 "198.18.1.$i"
+			r ipset add -exist netmon-ul4 "198.18.1.$i"
+		done
+		;;
+	linear254)
+		for i in $(seq 2 255); do
+			r iptables -A FORWARD -d "198.18.1.$i"
+			r iptables -A FORWARD -s "198.18.1.$i"
+		done
+		;;
+	esac
+}
+
+rx() { ip netns exec "$p-a" cat /sys/class/net/eth0/statistics/rx_packets; }
+measure() {
+	local before after
+	before=$(rx)
+	ip netns exec "$p-i" iperf3 -c 198.18.1.2 -p 5299 -u -b 0 -l 16 -t "$secs" >/dev/null
+	after=$(rx)
+	echo $(((after - before) / secs))
+}
+
+configs=(none hosts16 hosts254 linear254)
+declare -A runs
+for ((round = 0; round < rounds; round++)); do
+	for ((k = 0; k < ${#configs[@]}; k++)); do
+		c=${configs[$(((k + round) % ${#configs[@]}))]}
+		setup "$c"
+		runs[$c]+="$(measure) "
+	done
+done
+setup none
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+base=$(echo "${runs[none]}" | median)
+echo "forwarded UDP packets/s (16-byte payloads), median of $rounds interleaved ${secs}s runs:"
+for c in "${configs[@]}"; do
+	m=$(echo "${runs[$c]}" | median)
+	awk -v c="$c" -v m="$m" -v b="$base" -v all="${runs[$c]}" 'BEGIN { printf "  %-10s %9d pps  %6.1f%% of none   (runs: %s)\n", c, m, 100 * m / b, all }'
+done
+
+# Processes and CPU per sample at 254 hosts.
+setup hosts254
+for i in $(seq 2 255); do # and the IPv6 sets, as busy as IPv4
+	r ipset add -exist netmon-dl6 "2001:db8:1::$i"
+	r ipset add -exist netmon-ul6 "2001:db8:1::$i"
+done
+# Not through r(): $! must be the process itself (ip netns exec execs).
+ip netns exec "$p-r" strace -f -qq -e trace=execve -o "$work/strace" "$bin" --config "$work/netmon" run >"$work/log1" 2>&1 &
+daemon=$!
+sleep 5
+kill -TERM "$(pgrep -P "$daemon")"
+wait "$daemon" || true
+daemon=
+n=$(grep -o 'exiting after [0-9]* samples' "$work/log1" | grep -o '[0-9]*')
+echo "at 254 hosts (IPv4 and IPv6 sets full), processes over $n samples (one is the agent; two --version at start):"
+grep 'execve(' "$work/strace" | grep -o 'execve("[^"]*"' | sort | uniq -c | sed 's/^/    /'
+ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$work/log2" 2>&1 &
+daemon=$!
+sleep 20
+read -r ut st cut cst < <(awk '{ print $14, $15, $16, $17 }' "/proc/$daemon/stat")
+kill -TERM "$daemon"
+wait "$daemon" || true
+daemon=
+n=$(grep -o 'exiting after [0-9]* samples' "$work/log2" | grep -o '[0-9]*')
+hz=$(getconf CLK_TCK)
+awk -v u="$ut" -v s="$st" -v cu="$cut" -v cs="$cst" -v n="$n" -v hz="$hz" 'BEGIN {
+	printf "  CPU per sample: %.2f ms (agent %.2f ms + iptables-save, ipset, ip %.2f ms), %d samples\n",
+		(u + s + cu + cs) * 1000 / hz / n, (u + s) * 1000 / hz / n, (cu + cs) * 1000 / hz / n, n }'
