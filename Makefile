@@ -10,7 +10,7 @@ BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLA
 STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build demo test deps check unit bench size cross ipk clean
+.PHONY: all build demo test deps check unit bench bench-hosts size cross ipk clean
 
 all: build
 
@@ -51,6 +51,9 @@ test: deps check
 
 bench: build
 	./scripts/bench.sh bin/netmon-agent
+
+bench-hosts: build
+	./scripts/bench-hosts.sh bin/netmon-agent
 
 # Stripped static binaries for the routers, named by OpenWrt architecture,
 # with their sizes. No UPX: it breaks Go on MIPS and costs RAM, and the

@@ -62,7 +62,7 @@ daemon=
 n=$(samples "$work/log1")
 execs=$(grep -c 'execve(' "$work/strace")
 # One execve is the agent itself.
-echo "iptables processes per sample: $(awk -v e="$execs" -v n="$n" 'BEGIN { printf "%.2f", (e - 1) / n }') ($((execs - 1)) over $n samples)"
+echo "processes per sample (iptables-save, ipset, ip): $(awk -v e="$execs" -v n="$n" 'BEGIN { printf "%.2f", (e - 1) / n }') ($((execs - 1)) over $n samples)"
 grep 'execve(' "$work/strace" | grep -o 'execve("[^"]*"' | sort | uniq -c | sed 's/^/    /'
 
 # 2. CPU per sample, without strace.
@@ -74,7 +74,7 @@ kill -TERM "$daemon"; wait "$daemon" || true; daemon=
 n=$(samples "$work/log2")
 hz=$(getconf CLK_TCK)
 awk -v u="$ut" -v s="$st" -v cu="$cut" -v cs="$cst" -v n="$n" -v hz="$hz" 'BEGIN {
-	printf "CPU per sample: %.2f ms (agent %.2f ms + iptables-save %.2f ms), %d samples\n",
+	printf "CPU per sample: %.2f ms (agent %.2f ms + its processes %.2f ms), %d samples\n",
 		(u + s + cu + cs) * 1000 / hz / n, (u + s) * 1000 / hz / n, (cu + cs) * 1000 / hz / n, n }'
 
 # 3. Resident memory of a running daemon.

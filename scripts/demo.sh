@@ -30,6 +30,7 @@ config agent 'main'
 	option interval '1'
 	option database '$work/flash/netmon.db'
 	option runtime_dir '$work/run'
+	option leases '$work/dhcp.leases'
 
 config meter 'proxy'            # what our proxy (LAN host 198.18.1.2) sends us
 	option chain 'INPUT'
@@ -43,6 +44,8 @@ config meter 'wan_in'           # forwarded from the internet, IPv4 and IPv6
 	option chain 'FORWARD'
 	option in 'wan'
 CONF
+
+echo "2000000000 02:00:00:00:01:02 198.18.1.2 proxy-box *" >"$work/dhcp.leases"
 
 r() { ip netns exec "$p-r" "$@"; }
 agent() { r "$bin" --config "$work/netmon" "$@"; }
@@ -61,10 +64,14 @@ ip netns exec "$p-i" ping -q -c 10 -i 0.02 198.19.0.1 | tail -2
 # shellcheck disable=SC2016 # expanded by the inner bash
 ip netns exec "$p-i" bash -c 'for i in $(seq 100); do printf "%1000s" x >/dev/udp/198.18.1.2/9000; done'
 ip netns exec "$p-i" ping -6 -q -c 10 -i 0.02 -s 1200 2001:db8:1::2 | tail -2
+ip netns exec "$p-b" ping -q -c 5 -i 0.02 -s 300 198.19.0.2 | tail -1
 agent sample
 
 say "netmon-agent report"
 agent report
+
+say "netmon-agent hosts (every LAN host, no configuration; names from the leases file)"
+agent hosts
 
 say "our rules in the router (iptables-save -c)"
 r iptables-save -c -t filter | grep -E 'netmon' || true
