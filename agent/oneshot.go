@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
 )
 
 // SampleOnce samples (which installs or heals our chains), commits and
@@ -103,18 +105,8 @@ func UnblockHost(cfg *Config, opts Options, host string) (*BlocksReport, error) 
 
 // ReadBlocks lists the blocks in force without waiting on anyone.
 func ReadBlocks(cfg *Config) (*BlocksReport, error) {
-	resp, err := Ask(cfg.SocketPath(), OpBlocks, 5*time.Second)
-	if err == nil {
-		return resp.Blocks, nil
-	}
-	if !errors.Is(err, ErrNoDaemon) {
-		return nil, err
-	}
-	st, _, err := readState(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return BuildBlocks(st), nil
+	return fromDaemonOrDisk(cfg, OpBlocks, func(r *Response) *BlocksReport { return r.Blocks },
+		func(st *store.State, _ string) *BlocksReport { return BuildBlocks(st) })
 }
 
 // ParseDuration reads a block's length: a Go duration ("90m", "1h30m") or

@@ -14,9 +14,16 @@ import (
 // daemon's memory when one answers, else from the live database, else from
 // the snapshot on flash. It never holds a writer's lock.
 func ReadReport(cfg *Config, now time.Time) (*Report, error) {
-	resp, err := Ask(cfg.SocketPath(), OpReport, 5*time.Second)
+	return fromDaemonOrDisk(cfg, OpReport, func(r *Response) *Report { return r.Report },
+		func(st *store.State, source string) *Report { return BuildReport(cfg, st, now, source) })
+}
+
+// fromDaemonOrDisk asks the daemon for op and picks its answer, or, when
+// no daemon runs, builds the answer from the state on disk.
+func fromDaemonOrDisk[T any](cfg *Config, op string, pick func(*Response) *T, build func(*store.State, string) *T) (*T, error) {
+	resp, err := Ask(cfg.SocketPath(), op, 5*time.Second)
 	if err == nil {
-		return resp.Report, nil
+		return pick(resp), nil
 	}
 	if !errors.Is(err, ErrNoDaemon) {
 		return nil, err
@@ -25,24 +32,14 @@ func ReadReport(cfg *Config, now time.Time) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return BuildReport(cfg, st, now, source), nil
+	return build(st, source), nil
 }
 
 // ReadHosts is ReadReport for the host table; rates come only from a
 // running daemon.
 func ReadHosts(cfg *Config, now time.Time) (*HostsReport, error) {
-	resp, err := Ask(cfg.SocketPath(), OpHosts, 5*time.Second)
-	if err == nil {
-		return resp.Hosts, nil
-	}
-	if !errors.Is(err, ErrNoDaemon) {
-		return nil, err
-	}
-	st, source, err := readState(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return BuildHosts(cfg, st, nil, now, source), nil
+	return fromDaemonOrDisk(cfg, OpHosts, func(r *Response) *HostsReport { return r.Hosts },
+		func(st *store.State, source string) *HostsReport { return BuildHosts(cfg, st, nil, now, source) })
 }
 
 func readState(cfg *Config) (*store.State, string, error) {

@@ -104,29 +104,19 @@ func (db *DB) Close() error { return db.bolt.Close() }
 func (db *DB) Load() (*State, error) {
 	s := NewState()
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketCounters); b != nil {
-			if err := b.ForEach(func(k, v []byte) error {
-				c := &Counter{}
-				if err := json.Unmarshal(v, c); err != nil {
-					return fmt.Errorf("counter %q: %w", k, err)
-				}
-				s.Counters[string(k)] = c
-				return nil
-			}); err != nil {
-				return err
-			}
+		if err := loadJSON(tx, bucketCounters, func(k string) any {
+			c := &Counter{}
+			s.Counters[k] = c
+			return c
+		}); err != nil {
+			return err
 		}
-		if b := tx.Bucket(bucketCanaries); b != nil {
-			if err := b.ForEach(func(k, v []byte) error {
-				c := &Canary{}
-				if err := json.Unmarshal(v, c); err != nil {
-					return fmt.Errorf("canary %q: %w", k, err)
-				}
-				s.Canaries[string(k)] = c
-				return nil
-			}); err != nil {
-				return err
-			}
+		if err := loadJSON(tx, bucketCanaries, func(k string) any {
+			c := &Canary{}
+			s.Canaries[k] = c
+			return c
+		}); err != nil {
+			return err
 		}
 		if err := loadJSON(tx, bucketElements, func(k string) any {
 			e := &Element{}

@@ -124,12 +124,7 @@ func cmdReport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	}
-	return r.WriteText(c.App.Writer, time.Local)
+	return output(c, r, func() error { return r.WriteText(c.App.Writer, time.Local) })
 }
 
 func cmdHosts(c *cli.Context) error {
@@ -141,12 +136,7 @@ func cmdHosts(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	}
-	return r.WriteText(c.App.Writer)
+	return output(c, r, func() error { return r.WriteText(c.App.Writer) })
 }
 
 func hostArg(c *cli.Context) (string, error) {
@@ -157,12 +147,17 @@ func hostArg(c *cli.Context) (string, error) {
 }
 
 func printBlocks(c *cli.Context, r *agent.BlocksReport) error {
+	return output(c, r, func() error { return r.WriteText(c.App.Writer, time.Local) })
+}
+
+// output writes v as indented JSON with --json, else as text.
+func output(c *cli.Context, v any, text func() error) error {
 	if c.Bool("json") {
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return enc.Encode(v)
 	}
-	return r.WriteText(c.App.Writer, time.Local)
+	return text()
 }
 
 // blockArgs reads `block HOST [--for D] [--reason TEXT]`: urfave/cli stops
