@@ -6,12 +6,15 @@
 # interleaved (the order rotates each round), ROUNDS rounds of SECONDS each;
 # medians and their ratios to no accounting are printed. Then iptables/ipset
 # processes and CPU time per sample at 254 hosts.
-# Needs root. Usage: scripts/bench-hosts.sh [BINARY] [ROUNDS] [SECONDS]
+# Needs root. Usage: [BACKEND=auto|nft|legacy] scripts/bench-hosts.sh [BINARY] [ROUNDS] [SECONDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(realpath "${1:-$here/../bin/netmon-agent}")
 rounds=${2:-7}
 secs=${3:-3}
+backend=${BACKEND:-auto}
+ipt=iptables
+[[ $backend == auto ]] || ipt=iptables-$backend
 need=()
 command -v iperf3 >/dev/null || need+=(iperf3)
 command -v strace >/dev/null || need+=(strace)
@@ -38,13 +41,14 @@ config agent 'main'
 	option runtime_dir '$work/run'
 	option database '$work/flash.db'
 	option leases '$work/none'
+	option backend '$backend'
 CONF
 agent() { r "$bin" --config "$work/netmon" "$@" >/dev/null 2>&1; }
 ip netns exec "$p-a" iperf3 -s -p 5299 -D
 
 setup() { # none | hostsN | linear254
 	agent stop
-	r iptables -F FORWARD
+	r "$ipt" -F FORWARD
 	case $1 in
 	hosts*)
 		agent start
@@ -55,8 +59,8 @@ setup() { # none | hostsN | linear254
 		;;
 	linear254)
 		for i in $(seq 2 255); do
-			r iptables -A FORWARD -d "198.18.1.$i"
-			r iptables -A FORWARD -s "198.18.1.$i"
+			r "$ipt" -A FORWARD -d "198.18.1.$i"
+			r "$ipt" -A FORWARD -s "198.18.1.$i"
 		done
 		;;
 	esac
@@ -83,7 +87,7 @@ done
 setup none
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 base=$(echo "${runs[none]}" | median)
-echo "forwarded UDP packets/s (16-byte payloads), median of $rounds interleaved ${secs}s runs:"
+echo "forwarded UDP packets/s (16-byte payloads), backend $backend, median of $rounds interleaved ${secs}s runs:"
 for c in "${configs[@]}"; do
 	m=$(echo "${runs[$c]}" | median)
 	awk -v c="$c" -v m="$m" -v b="$base" -v all="${runs[$c]}" 'BEGIN { printf "  %-10s %9d pps  %6.1f%% of none   (runs: %s)\n", c, m, 100 * m / b, all }'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, on Debian, only when missing:
-# iproute2 (ip netns), both iptables backends, nft, ping, qemu-user (the mips and
+# iproute2 (ip netns), both iptables backends, nft, ipset, ping, qemu-user (the mips and
 # arm builds' tests), shellcheck. Needs root.
 set -euo pipefail
 need=()
@@ -10,6 +10,7 @@ for b in iptables-legacy iptables-nft ip6tables-legacy ip6tables-nft; do
 done
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v nft >/dev/null || need+=(nftables)
+command -v ipset >/dev/null || need+=(ipset)
 command -v qemu-mips-static >/dev/null && command -v qemu-arm-static >/dev/null || need+=(qemu-user-static)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 if ((${#need[@]})); then
