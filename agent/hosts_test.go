@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -282,3 +283,30 @@ func TestHumanRate(t *testing.T) {
 		}
 	}
 }
+
+// A failed ipset read leaves the host rules in place: the kernel keeps
+// counting and the next read catches up.
+func TestHosts_FailedReadKeepsRulesAndLosesNothing(t *testing.T) {
+	r := newHostRig(t)
+	r.sets.traffic(dirDownload, "192.0.2.2", 1, 100)
+	r.sample()
+	before := r.fw4.rendered()
+	r.sampler.Sets = failingSets{r.sets}
+	r.sets.traffic(dirDownload, "192.0.2.2", 1, 50)
+	r.clock.advance(30 * time.Second)
+	if err := r.sampler.Sample(); err == nil {
+		t.Fatal("no error from a failed ipset read")
+	}
+	if got := r.fw4.rendered(); got != before {
+		t.Errorf("rules changed after a failed read:\n%s\nwas:\n%s", got, before)
+	}
+	r.sampler.Sets = r.sets
+	r.sample()
+	if a := r.host("02:00:00:00:00:0a"); a.Download.Bytes != 150 {
+		t.Errorf("after the failed read %d, want 150", a.Download.Bytes)
+	}
+}
+
+type failingSets struct{ *fakeSets }
+
+func (failingSets) List() (map[string]*IPSet, error) { return nil, errors.New("ipset: lock busy") }

@@ -34,8 +34,8 @@ type Sampler struct {
 	// present remembers, per family, whether the last read found chains of
 	// ours: a family with no meters and none of our chains is not read.
 	present map[Family]bool
-	// hostsReady says our sets were listed (and made) this sample, so the
-	// host rules that name them can go in.
+	// hostsReady says our sets were listed (and made), so the host rules
+	// that name them can go in.
 	hostsReady bool
 	rates      map[string]Rate
 	last       time.Time // the previous sample, for rates
@@ -226,12 +226,14 @@ func (s *Sampler) wants(f Family) []Want {
 
 // sampleHosts reads our sets and credits their growth to hosts.
 func (s *Sampler) sampleHosts(boot string, now time.Time) error {
-	s.hostsReady = false
 	if !s.hostsOn() {
+		s.hostsReady = false
 		return nil
 	}
 	have, err := s.Sets.List()
 	if err != nil {
+		// The rules stay as they are (hostsReady keeps its value): the
+		// kernel goes on counting, and the next read catches up.
 		return fmt.Errorf("read host counters: %w", err)
 	}
 	if err := ensureSets(s.Sets, have, s.hostFamilies()); err != nil {
