@@ -55,7 +55,7 @@ func blockWants(lan string, f Family, st *store.State) []Want {
 func blockedMACs(st *store.State) []string {
 	var out []string
 	for t := range st.Blocks {
-		if strings.Contains(t, ":") && normalMAC(t) == t {
+		if isMACTarget(t) {
 			out = append(out, t)
 		}
 	}

@@ -138,7 +138,6 @@ func targetOf(args []string) string {
 type Installed struct {
 	Want       Want
 	Generation string
-	Missing    bool // a rule of the same name was gone from a chain that had held it
 }
 
 // A Plan is what Reconcile changed, for the log and for baselines.
@@ -206,7 +205,6 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, rese
 	// a host's address must be added to its set before the rule that counts
 	// it.
 	kept := map[string]bool{}
-	held := map[string]bool{} // names that had some rule here
 	var drop []int
 	last := -1
 	keptReturn, keptCanary := false, false
@@ -215,7 +213,6 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, rese
 		ok := false
 		switch o.kind {
 		case kindMeter, kindHost:
-			held[o.class()+":"+o.name] = true
 			j, known := index[o.key()]
 			ok = known && !keptReturn && j > last && r.Target == targetOf(wants[j].Match)
 			if ok {
@@ -260,7 +257,7 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, rese
 		if err := fw.Insert(ours, pos+1, spec...); err != nil {
 			return fmt.Errorf("add %s %s to %s (%s): %w", className(w.Class), w.Name, ours, fam, err)
 		}
-		p.Installed = append(p.Installed, Installed{Want: w, Generation: gen, Missing: exists && !held[w.Class+":"+w.Name]})
+		p.Installed = append(p.Installed, Installed{Want: w, Generation: gen})
 		p.note("installed %s %s in %s (%s)", className(w.Class), w.Name, ours, fam)
 	}
 	if !keptReturn {
