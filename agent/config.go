@@ -48,7 +48,11 @@ type Config struct {
 	Quotas      []Quota
 
 	Backend string // auto, nft or legacy: which iptables binaries to run
-	IPv6    bool   // meter IPv6 with ip6tables
+	// Sets says what holds the per-host sets: nft (a table of our own with
+	// native nftables sets), ipset, or auto (nft when iptables is the nft
+	// backend and the nft binary is there; ipset otherwise).
+	Sets string
+	IPv6 bool // meter IPv6 with ip6tables
 
 	// GOGC and GOMemLimit tune the Go runtime of the daemon for small
 	// routers, as the GOGC and GOMEMLIMIT variables would (-1: unset;
@@ -104,6 +108,7 @@ func configFromSections(path string, sections []uciSection) (*Config, error) {
 		HostNames:       map[string]string{},
 		PeriodStart:     1,
 		Backend:         "auto",
+		Sets:            "auto",
 		IPv6:            true,
 		GOGC:            -1,
 		GOMemLimit:      -1,
@@ -214,6 +219,9 @@ func (c *Config) setAgentOption(o uciOption) error {
 	case "runtime_dir":
 		return setPath(&c.RuntimeDir, o)
 	case "lan":
+		if !validIface(v) || strings.ContainsAny(v, `"\;`) {
+			return fmt.Errorf("option lan: malformed interface name %q", v)
+		}
 		c.LAN = v
 	case "wan":
 		c.WAN = v
@@ -239,6 +247,13 @@ func (c *Config) setAgentOption(o uciOption) error {
 			c.Backend = v
 		default:
 			return fmt.Errorf("option backend: %q is not auto, nft or legacy", v)
+		}
+	case "sets":
+		switch v {
+		case "auto", "nft", "ipset":
+			c.Sets = v
+		default:
+			return fmt.Errorf("option sets: %q is not auto, nft or ipset", v)
 		}
 	case "gogc":
 		if v == "off" {

@@ -121,6 +121,8 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"config agent\n\toption interval '-5'\n", `:2: option interval: "-5" must be a positive number`},
 		{"config agent\n\toption database 'netmon.db'\n", `:2: option database: "netmon.db" is not an absolute path`},
 		{"config agent\n\toption backend 'ebtables'\n", `:2: option backend: "ebtables" is not auto, nft or legacy`},
+		{"config agent\n\toption sets 'xtables'\n", `:2: option sets: "xtables" is not auto, nft or ipset`},
+		{"config agent\n\toption lan 'br\"lan'\n", `:2: option lan: malformed interface name`},
 		{"config agent\n\toption bogus '1'\n", `:2: unknown option "bogus" in the agent section`},
 		{"config rule\n", `:1: unknown section type "rule"`},
 		{"config host\n\toption mac '02:00:00:00:01:zz'\n\toption name 'x'\n", `:2: host: malformed MAC "02:00:00:00:01:zz"`},

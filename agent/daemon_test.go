@@ -33,7 +33,7 @@ config meter 'proxy'
 		BootIDPath: boot,
 		Logf:       t.Logf,
 		// Never the real ipset: this test runs in the root namespace.
-		NewSets:    func() (Sets, error) { return newFakeSets(), nil },
+		NewSets:    func(*Config) (Sets, error) { return newFakeSets(), nil },
 		NewSources: func(*Config) HostSources { return &fakeSources{} },
 		NewFirewall: func(_ string, f Family) (Firewall, error) {
 			if f == IPv6 {
@@ -104,7 +104,7 @@ func TestRun_SecondDaemonRefused(t *testing.T) {
 	defer stop()
 	err := Run(context.Background(), cfg.Path, Options{
 		NewFirewall: func(string, Family) (Firewall, error) { return newFakeFirewall(IPv4), nil },
-		NewSets:     func() (Sets, error) { return newFakeSets(), nil },
+		NewSets:     func(*Config) (Sets, error) { return newFakeSets(), nil },
 		LockWait:    50 * time.Millisecond,
 	})
 	if err == nil {

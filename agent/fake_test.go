@@ -446,13 +446,14 @@ func (fs *fakeSets) Create(name string, f Family) error {
 	return nil
 }
 
-func (fs *fakeSets) Destroy(name string) error {
+func (fs *fakeSets) Remove() ([]string, error) {
 	fs.calls++
-	if _, ok := fs.sets[name]; !ok {
-		return fmt.Errorf("ipset v7.17: The set with the given name does not exist")
+	var done []string
+	for name := range fs.sets {
+		done = append(done, "destroyed set "+name)
 	}
-	delete(fs.sets, name)
-	return nil
+	fs.sets = map[string]*IPSet{}
+	return done, nil
 }
 
 func (fs *fakeSets) Add(name string, a netip.Addr) error {

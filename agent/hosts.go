@@ -15,7 +15,9 @@ import (
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
-// Per-host accounting. For each family, two ipsets with per-element
+// Per-host accounting. For each family, two sets (ipsets here; native
+// nftables sets in nftsets.go, where the rules below live in our own table
+// instead of our iptables chains) with per-element
 // counters hold every address seen on the LAN side of forwarded traffic:
 // netmon-dl4/6 by destination (download: from outside the LAN to a host) and
 // netmon-ul4/6 by source (upload). Our FORWARD chain has one rule per
@@ -186,12 +188,18 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 				continue
 			}
 			seen := map[string]bool{}
+			// The baseline of an element is good for this boot and, where
+			// the kernel tells, this incarnation of the set.
+			setBoot := boot
+			if set.Generation != "" {
+				setBoot = boot + "/" + set.Generation
+			}
 			for addr, c := range set.Elements {
 				key := dir + "/" + addr.String()
 				seen[key] = true
 				e := st.Elements[key]
 				d := c
-				if e != nil && e.Boot == boot && c.Packets >= e.Packets && c.Bytes >= e.Bytes {
+				if e != nil && e.Boot == setBoot && c.Packets >= e.Packets && c.Bytes >= e.Bytes {
 					d = store.Counts{Packets: c.Packets - e.Packets, Bytes: c.Bytes - e.Bytes}
 				}
 				if e == nil {
@@ -202,7 +210,7 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 				if mac == "" {
 					mac = e.MAC // the last one known: neighbour entries expire
 				}
-				e.Counts, e.Boot, e.MAC = c, boot, mac
+				e.Counts, e.Boot, e.MAC = c, setBoot, mac
 				if d.Packets == 0 && d.Bytes == 0 {
 					continue
 				}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,25 +16,74 @@ import (
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
-// Sets is the part of ipset the per-host accounting uses. The real one runs
-// the ipset binary; tests use a fake.
+// Sets are the address sets with per-element counters that per-host
+// accounting uses: ipsets (this file) or native nftables sets (nftsets.go).
+// Tests use a fake.
 type Sets interface {
 	// List reads every set of ours with its elements and their counters, in
 	// one process.
 	List() (map[string]*IPSet, error)
-	// Create makes a hash:ip set with counters; one that exists is fine.
+	// Create makes an address set with counters; one that exists is fine.
 	Create(name string, f Family) error
-	Destroy(name string) error
+	// Remove deletes every set of ours; it returns what it did.
+	Remove() ([]string, error)
 	Add(name string, addr netip.Addr) error
 	Del(name string, addr netip.Addr) error
 }
 
-// An IPSet is one set as `ipset save` prints it.
+// A RuleHolder is Sets that hold their own rules (nftables); the per-host
+// rules then stay out of our iptables chains.
+type RuleHolder interface {
+	// HoldRules makes the rules count the hosts on lan in fams and, when
+	// blocks is set, drop the blocked addresses and MACs. It returns what
+	// it changed.
+	HoldRules(lan string, fams []Family, blocks bool, macs []string) ([]string, error)
+}
+
+// An IPSet is one set of ours with its elements' counters.
 type IPSet struct {
 	Name     string
 	Family   Family
 	Counters bool
-	Elements map[netip.Addr]store.Counts
+	// Generation changes when the set is recreated, where the kernel tells
+	// (nftables handles); "" for ipset.
+	Generation string
+	Elements   map[netip.Addr]store.Counts
+}
+
+// NewSets returns the Sets cfg asks for (see Config.Sets).
+func NewSets(cfg *Config) (Sets, error) {
+	fams := []Family{IPv4}
+	if cfg.IPv6 {
+		fams = Families
+	}
+	switch cfg.Sets {
+	case "nft":
+		return NewNftSets(fams)
+	case "ipset":
+		return NewIpset()
+	}
+	if iptablesIsNft(cfg.Backend) {
+		if s, err := NewNftSets(fams); err == nil {
+			return s, nil
+		}
+	}
+	return NewIpset()
+}
+
+// iptablesIsNft reports whether backend's iptables is iptables-nft.
+func iptablesIsNft(backend string) bool {
+	switch backend {
+	case "nft":
+		return true
+	case "legacy":
+		return false
+	}
+	bin, _ := Binaries(backend, IPv4)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--version").Output()
+	return err == nil && bytes.Contains(out, []byte("nf_tables"))
 }
 
 // ErrNoIpset means per-host accounting cannot run: no ipset binary.
@@ -83,9 +133,23 @@ func (s *ipsetCmd) Create(name string, f Family) error {
 	return err
 }
 
-func (s *ipsetCmd) Destroy(name string) error {
-	_, err := s.run("destroy", name)
-	return err
+// Remove destroys our sets; it must come after the rules that name them.
+func (s *ipsetCmd) Remove() ([]string, error) {
+	have, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	var errs []error
+	for name := range have {
+		if _, err := s.run("destroy", name); err != nil {
+			errs = append(errs, fmt.Errorf("destroy set %s: %w", name, err))
+			continue
+		}
+		done = append(done, "destroyed set "+name)
+	}
+	slices.Sort(done)
+	return done, errors.Join(errs...)
 }
 
 func (s *ipsetCmd) Add(name string, addr netip.Addr) error {

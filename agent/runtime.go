@@ -16,7 +16,7 @@ type Options struct {
 	Clock       Clock  // default SystemClock
 	Logf        func(format string, a ...any)
 	NewFirewall func(backend string, f Family) (Firewall, error) // default NewIptables
-	NewSets     func() (Sets, error)                             // default NewIpset
+	NewSets     func(cfg *Config) (Sets, error)                  // default NewSets
 	NewSources  func(cfg *Config) HostSources                    // default NewHostSources
 	// LockWait bounds the wait for another process's hold on the live
 	// database.
@@ -37,7 +37,7 @@ func (o *Options) defaults() {
 		o.NewFirewall = NewIptables
 	}
 	if o.NewSets == nil {
-		o.NewSets = NewIpset
+		o.NewSets = NewSets
 	}
 	if o.NewSources == nil {
 		o.NewSources = NewHostSources
@@ -103,11 +103,18 @@ func Open(cfg *Config, opts Options) (*Agent, error) {
 // setupHosts turns per-host accounting on when the config asks for it and
 // ipset is there, and says once why not otherwise.
 func (a *Agent) setupHosts(cfg *Config) {
+	if _, ok := a.sampler.Sets.(RuleHolder); ok && !cfg.Hosts {
+		// Rules of their own would go on counting (and blocking) with
+		// nobody reading them.
+		if _, err := a.sampler.Sets.Remove(); err != nil {
+			a.opts.Logf("per-host accounting off: %v", err)
+		}
+	}
 	a.sampler.Sets, a.sampler.Sources = nil, nil
 	if !cfg.Hosts {
 		return
 	}
-	sets, err := a.opts.NewSets()
+	sets, err := a.opts.NewSets(cfg)
 	if err != nil {
 		a.opts.Logf("per-host accounting off: %v", err)
 		return
@@ -267,18 +274,24 @@ func RemoveAll(cfg *Config, opts Options) error {
 			errs = append(errs, fmt.Errorf("remove %s chains: %w", f, err))
 		}
 	}
-	// The sets go once no rule names them.
-	if sets, err := opts.NewSets(); err == nil && len(errs) == 0 {
-		have, err := sets.List()
+	// The sets go once no rule names them: whichever kind is there, so a
+	// changed `option sets` leaves nothing behind.
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for _, kind := range []string{"nft", "ipset"} {
+		c := *cfg
+		c.Sets = kind
+		sets, err := opts.NewSets(&c)
+		if err != nil {
+			continue
+		}
+		done, err := sets.Remove()
+		for _, line := range done {
+			opts.Logf("%s", line)
+		}
 		if err != nil {
 			errs = append(errs, err)
-		}
-		for name := range have {
-			if err := sets.Destroy(name); err != nil {
-				errs = append(errs, fmt.Errorf("destroy set %s: %w", name, err))
-				continue
-			}
-			opts.Logf("destroyed set %s", name)
 		}
 	}
 	return errors.Join(errs...)

@@ -217,7 +217,7 @@ func (s *Sampler) wants(f Family) []Want {
 	for _, m := range s.Config.MetersIn(f) {
 		ws = append(ws, meterWant(m, f))
 	}
-	if s.hostsOn() && s.hostsReady && (f == IPv4 || s.Config.IPv6) {
+	if _, own := s.Sets.(RuleHolder); !own && s.hostsOn() && s.hostsReady && (f == IPv4 || s.Config.IPv6) {
 		ws = append(ws, hostWants(s.Config.LAN, f)...)
 		ws = append(ws, blockWants(s.Config.LAN, f, s.State)...)
 	}
@@ -244,17 +244,24 @@ func (s *Sampler) sampleHosts(boot string, now time.Time) error {
 	if err != nil {
 		s.Logf("%v", err) // what is known still attributes; the rest waits in unattributed
 	}
-	defer func() {
-		if err := s.applyBlocks(have, neigh, now); err != nil {
-			s.Logf("%v", err)
-		}
-	}()
 	var elapsed time.Duration
 	if !s.last.IsZero() {
 		elapsed = now.Sub(s.last)
 	}
 	s.accountHosts(have, neigh, s.Sources.Names(), boot, now, elapsed)
 	s.pruneIdle(now, IdleElement)
+	if err := s.applyBlocks(have, neigh, now); err != nil {
+		s.Logf("%v", err)
+	}
+	if rh, ok := s.Sets.(RuleHolder); ok {
+		changes, err := rh.HoldRules(s.Config.LAN, s.hostFamilies(), len(s.State.Blocks) > 0, blockedMACs(s.State))
+		for _, line := range changes {
+			s.Logf("%s", line)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -2,7 +2,8 @@
 # What per-host accounting costs each forwarded packet, on the real kernel:
 # forwarded UDP packets/s from the lab's internet host to a LAN host with no
 # accounting, with our rules and 16 or 254 hosts in the sets, and, for
-# contrast, 254 hosts the wrtbwmon way (two linear rules each). Runs are
+# contrast, 254 hosts the wrtbwmon way (two linear rules each); where the
+# agent picks native nftables sets, also 254 hosts in ipsets. Runs are
 # interleaved (the order rotates each round), ROUNDS rounds of SECONDS each;
 # medians and their ratios to no accounting are printed. Then iptables/ipset
 # processes and CPU time per sample at 254 hosts.
@@ -19,6 +20,7 @@ need=()
 command -v iperf3 >/dev/null || need+=(iperf3)
 command -v strace >/dev/null || need+=(strace)
 command -v ipset >/dev/null || need+=(ipset)
+command -v nft >/dev/null || need+=(nftables)
 if ((${#need[@]})); then apt-get update -q && apt-get install -y -q "${need[@]}"; fi
 
 p=nmbh
@@ -35,27 +37,53 @@ cleanup() {
 trap cleanup EXIT
 "$here/lab.sh" up "$p"
 r() { ip netns exec "$p-r" "$@"; }
-cat >"$work/netmon" <<CONF
+for sets in auto ipset; do
+	cat >"$work/netmon-$sets" <<CONF
 config agent 'main'
 	option interval '100ms'
 	option runtime_dir '$work/run'
 	option database '$work/flash.db'
 	option leases '$work/none'
 	option backend '$backend'
+	option sets '$sets'
 CONF
+done
+cp "$work/netmon-auto" "$work/netmon"
 agent() { r "$bin" --config "$work/netmon" "$@" >/dev/null 2>&1; }
 ip netns exec "$p-a" iperf3 -s -p 5299 -D
 
-setup() { # none | hostsN | linear254
+# fill N FAMILY: put N LAN addresses of FAMILY (4 or 6) into our download and
+# upload sets, whichever kind holds them.
+fill() {
+	local n=$1 fam=$2 addrs
+	if [[ $fam == 4 ]]; then
+		addrs=$(seq -f '198.18.1.%g' 2 $((n + 1)))
+	else
+		addrs=$(seq -f '2001:db8:1::%g' 2 $((n + 1)))
+	fi
+	local table=ip
+	[[ $fam == 6 ]] && table=ip6
+	if r nft list table "$table" netmon >/dev/null 2>&1; then
+		for set in "netmon-dl$fam" "netmon-ul$fam"; do
+			r nft add element "$table" netmon "$set" "{ $(echo "$addrs" | paste -sd,) }"
+		done
+	else
+		for a in $addrs; do
+			r ipset add -exist "netmon-dl$fam" "$a"
+			r ipset add -exist "netmon-ul$fam" "$a"
+		done
+	fi
+}
+
+setup() { # none | hostsN | ipsetN | linear254
 	agent stop
 	r "$ipt" -F FORWARD
 	case $1 in
-	hosts*)
-		agent start
-		for i in $(seq 2 $((${1#hosts} + 1))); do
-			r ipset add -exist netmon-dl4 "198.18.1.$i"
-			r ipset add -exist netmon-ul4 "198.18.1.$i"
-		done
+	hosts* | ipset*)
+		sets=auto
+		[[ $1 == ipset* ]] && sets=ipset
+		r "$bin" --config "$work/netmon-$sets" start >/dev/null 2>&1
+		fill "${1#"${1%%[0-9]*}"}" 4
 		;;
 	linear254)
 		for i in $(seq 2 255); do
@@ -76,6 +104,10 @@ measure() {
 }
 
 configs=(none hosts16 hosts254 linear254)
+# Where auto picks native nftables sets, ipsets through iptables-nft too.
+if r nft --version >/dev/null 2>&1 && r "$ipt" --version | grep -q nf_tables; then
+	configs+=(ipset254)
+fi
 declare -A runs
 for ((round = 0; round < rounds; round++)); do
 	for ((k = 0; k < ${#configs[@]}; k++)); do
@@ -95,10 +127,7 @@ done
 
 # Processes and CPU per sample at 254 hosts.
 setup hosts254
-for i in $(seq 2 255); do # and the IPv6 sets, as busy as IPv4
-	r ipset add -exist netmon-dl6 "2001:db8:1::$i"
-	r ipset add -exist netmon-ul6 "2001:db8:1::$i"
-done
+fill 254 6 # and the IPv6 sets, as busy as IPv4
 # Not through r(): $! must be the process itself (ip netns exec execs).
 ip netns exec "$p-r" strace -f -qq -e trace=execve -o "$work/strace" "$bin" --config "$work/netmon" run >"$work/log1" 2>&1 &
 daemon=$!
@@ -119,5 +148,5 @@ daemon=
 n=$(grep -o 'exiting after [0-9]* samples' "$work/log2" | grep -o '[0-9]*')
 hz=$(getconf CLK_TCK)
 awk -v u="$ut" -v s="$st" -v cu="$cut" -v cs="$cst" -v n="$n" -v hz="$hz" 'BEGIN {
-	printf "  CPU per sample: %.2f ms (agent %.2f ms + iptables-save, ipset, ip %.2f ms), %d samples\n",
+	printf "  CPU per sample: %.2f ms (agent %.2f ms + iptables-save, nft or ipset, ip %.2f ms), %d samples\n",
 		(u + s + cu + cs) * 1000 / hz / n, (u + s) * 1000 / hz / n, (cu + cs) * 1000 / hz / n, n }'

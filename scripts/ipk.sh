@@ -29,7 +29,7 @@ size=$(du -sb "$data" | cut -f1)
 cat >"$ctl/control" <<CONTROL
 Package: netmon-agent
 Version: $version
-Depends: libc, iptables-nft, ip6tables-nft, ipset, kmod-ipt-ipset
+Depends: libc, iptables-nft, ip6tables-nft, nftables
 Source: netmon-agent
 Section: net
 Architecture: $arch

@@ -37,7 +37,7 @@ for pkg in "${pkgs[@]}"; do
 	check "Package" test "$(field Package)" = netmon-agent
 	check "Architecture is $arch" test "$(field Architecture)" = "$arch"
 	check "Version starts with a digit" grep -Eq '^Version: [0-9]' "$w/c/control"
-	check "Depends on iptables-nft, ip6tables-nft and ipset" grep -Eq '^Depends: .*iptables-nft, ip6tables-nft, ipset, kmod-ipt-ipset' "$w/c/control"
+	check "Depends on iptables-nft, ip6tables-nft and nftables (native per-host sets)" grep -Eq '^Depends: .*iptables-nft, ip6tables-nft, nftables' "$w/c/control"
 	check "Installed-Size is the data's size" test "$(field Installed-Size)" -ge "$(stat -c %s "$w/d/usr/sbin/netmon-agent")"
 	check "conffiles holds /etc/config/netmon" grep -qx /etc/config/netmon "$w/c/conffiles"
 	for s in postinst prerm; do

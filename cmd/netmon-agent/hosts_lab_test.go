@@ -88,7 +88,7 @@ const (
 // the router while the daemon runs; each host's download and upload equal
 // its own counters of non-LAN traffic, exactly.
 func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, l *lab) {
+	forEachHostSets(t, func(t *testing.T, l *lab) {
 		leases := filepath.Join(l.dir, "dhcp.leases")
 		os.WriteFile(leases, []byte("2000000000 "+macA+" 198.18.1.2 laptop *\n2000000000 "+macB+" 198.18.1.3 * *\n"), 0o600)
 		os.WriteFile(filepath.Join(l.dir, "ethers"), []byte(macB+" phone\n"), 0o600)
@@ -110,6 +110,13 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 		l.must("a", "ping", "-q", "-c", "3", "-i", "0.01", "-s", "500", "198.19.0.2")
 		l.must("a", "ping", "-q", "-6", "-c", "3", "-i", "0.01", "2001:db8:ff::2")
 		l.agent("sample")
+		want := "ipset"
+		if l.backend == "nft" && l.sets == "" {
+			want = "nft"
+		}
+		if got := l.hostSetsKind(); got != want {
+			t.Errorf("per-host sets are %s, want %s", got, want)
+		}
 		// b appears after a, on IPv6 first.
 		l.helper("b", "udp", "[2001:db8:ff::2]:9000", "7", "333")
 		l.helper("i", "tcp", "[2001:db8:1::3]:7000", "80000")
@@ -151,7 +158,10 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 			t.Errorf("after stop host a download %d, it received %d", h.DownloadBytes, dl[1])
 		}
 		if out := l.must("r", "ipset", "list", "-n"); strings.TrimSpace(out) != "" {
-			t.Errorf("sets left after stop: %s", out)
+			t.Errorf("ipsets left after stop: %s", out)
+		}
+		if out := l.must("r", "nft", "list", "tables"); strings.Contains(out, "netmon") {
+			t.Errorf("nftables table left after stop: %s", out)
 		}
 		text := l.agent("hosts")
 		if !strings.Contains(text, "laptop") || !strings.Contains(text, macB) {
@@ -172,7 +182,7 @@ func (l *lab) tcpWorks(h, addr string) bool {
 // usage is still counted; unblock restores it; a timed block lifts by
 // itself; blocks survive a daemon restart and a firewall flush.
 func TestLab_BlockAndUnblock(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, l *lab) {
+	forEachHostSets(t, func(t *testing.T, l *lab) {
 		l.startDaemon()
 		l.helper("a", "udp", "198.19.0.2:9000", "3", "100") // a is seen
 		l.helper("a", "udp", "[2001:db8:ff::2]:9000", "3", "100")
@@ -201,6 +211,9 @@ func TestLab_BlockAndUnblock(t *testing.T) {
 		l.stopDaemon(syscall.SIGTERM)
 		l.must("r", "iptables-"+l.backend, "-F")
 		l.must("r", "iptables-"+l.backend, "-X")
+		if l.backend == "nft" {
+			l.must("r", "nft", "flush", "ruleset") // what OpenWrt's firewall restart does
+		}
 		l.startDaemon()
 		if l.tcpWorks("a", "198.19.0.2:7000") {
 			t.Error("block lost across a restart and a flush")

@@ -100,6 +100,7 @@ type lab struct {
 	t        *testing.T
 	prefix   string
 	backend  string
+	sets     string // option sets; "" leaves it to auto
 	dir      string
 	config   string
 	interval string // the daemon's sampling interval
@@ -186,10 +187,17 @@ func (l *lab) writeConfigData(dir, meters string) {
 	option database '%s/flash/netmon.db'
 	option runtime_dir '%s/run'
 	option backend '%s'
-%s`, l.interval, dir, dir, l.backend, meters)
+%s%s`, l.interval, dir, dir, l.backend, l.setsOption(), meters)
 	if err := os.WriteFile(l.config, []byte(text), 0o600); err != nil {
 		l.t.Fatal(err)
 	}
+}
+
+func (l *lab) setsOption() string {
+	if l.sets == "" {
+		return ""
+	}
+	return "\toption sets '" + l.sets + "'\n"
 }
 
 func (l *lab) setBoot(id string) {

@@ -19,6 +19,40 @@ func forEachBackend(t *testing.T, f func(t *testing.T, l *lab)) {
 	}
 }
 
+// forEachHostSets runs f with each kind of per-host sets on the backend
+// that uses it: ipsets with iptables-legacy, native nftables sets with
+// iptables-nft (auto), and ipsets with iptables-nft (where nft is missing).
+func forEachHostSets(t *testing.T, f func(t *testing.T, l *lab)) {
+	for _, v := range []struct{ name, backend, sets string }{
+		{"legacy", "legacy", ""},
+		{"nft", "nft", ""},
+		{"nft-ipset", "nft", "ipset"},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			l := newLab(t, v.backend)
+			l.sets = v.sets
+			l.writeConfig(labMeters)
+			f(t, l)
+		})
+	}
+}
+
+// hostSetsKind says which kind of per-host sets the router holds now.
+func (l *lab) hostSetsKind() string {
+	l.t.Helper()
+	ipsets := strings.TrimSpace(l.must("r", "ipset", "list", "-n")) != ""
+	nft := strings.Contains(l.must("r", "nft", "list", "tables"), "table ip netmon")
+	switch {
+	case ipsets && nft:
+		return "both"
+	case ipsets:
+		return "ipset"
+	case nft:
+		return "nft"
+	}
+	return "none"
+}
+
 // saveStripped is iptables-save of the router without counters and comments
 // lines: what must be identical before start and after stop.
 func (l *lab) saveStripped(cmd string) string {
