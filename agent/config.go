@@ -2,7 +2,9 @@ package agent
 
 import (
 	"errors"
+
 	"fmt"
+	"github.com/netmon-agent/netmon-agent/store"
 	"os"
 	"slices"
 	"strconv"
@@ -43,6 +45,11 @@ type Config struct {
 	// HostNames are the names `config host` sections give MACs; they win
 	// over leases and /etc/ethers.
 	HostNames map[string]string
+	// MaxRate is the fastest believable traffic of one counter, in bits per
+	// second: a delta that would mean more is bogus (history.go).
+	MaxRate float64
+	// Keep is how many history buckets of each resolution are kept.
+	Keep store.Retention
 	// PeriodStart is the billing day of month (1-31) for monthly quotas.
 	PeriodStart int
 	Quotas      []Quota
@@ -107,6 +114,8 @@ func configFromSections(path string, sections []uciSection) (*Config, error) {
 		Hosts:           true,
 		HostNames:       map[string]string{},
 		PeriodStart:     1,
+		MaxRate:         10e9,
+		Keep:            store.DefaultRetention,
 		Backend:         "auto",
 		Sets:            "auto",
 		IPv6:            true,
@@ -248,6 +257,19 @@ func (c *Config) setAgentOption(o uciOption) error {
 		default:
 			return fmt.Errorf("option backend: %q is not auto, nft or legacy", v)
 		}
+	case "max_rate":
+		r, err := parseRate(v)
+		if err != nil {
+			return fmt.Errorf("option max_rate: %v", err)
+		}
+		c.MaxRate = r
+	case "keep_5min", "keep_hour", "keep_day", "keep_month", "keep_year":
+		res, _ := store.ParseResolution(strings.TrimPrefix(o.Name, "keep_"))
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("option %s: %q is not a number of buckets (0 keeps all)", o.Name, v)
+		}
+		c.Keep[res] = n
 	case "sets":
 		switch v {
 		case "auto", "nft", "ipset":
@@ -481,3 +503,30 @@ func (c *Config) LiveDatabase() string { return c.RuntimeDir + "/live.db" }
 
 // SocketPath is the daemon's control socket.
 func (c *Config) SocketPath() string { return c.RuntimeDir + "/netmon.sock" }
+
+// parseRate reads a rate in bits per second: "10G", "500M", "100k" (SI
+// units, as link speeds are given) or a plain number.
+func parseRate(v string) (float64, error) {
+	t := strings.TrimSuffix(strings.TrimSpace(v), "bit")
+	mult := 1.0
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'k', 'K':
+			mult = 1e3
+		case 'M':
+			mult = 1e6
+		case 'G':
+			mult = 1e9
+		case 'T':
+			mult = 1e12
+		}
+		if mult != 1 {
+			t = t[:n-1]
+		}
+	}
+	r, err := strconv.ParseFloat(t, 64)
+	if err != nil || r <= 0 || r*mult > 1e15 {
+		return 0, fmt.Errorf("malformed rate %q: bits per second, such as 10G or 500M", v)
+	}
+	return r * mult, nil
+}

@@ -122,6 +122,8 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"config agent\n\toption database 'netmon.db'\n", `:2: option database: "netmon.db" is not an absolute path`},
 		{"config agent\n\toption backend 'ebtables'\n", `:2: option backend: "ebtables" is not auto, nft or legacy`},
 		{"config agent\n\toption sets 'xtables'\n", `:2: option sets: "xtables" is not auto, nft or ipset`},
+		{"config agent\n\toption max_rate 'fast'\n", `:2: option max_rate: malformed rate "fast"`},
+		{"config agent\n\toption keep_day '-1'\n", `:2: option keep_day: "-1" is not a number of buckets`},
 		{"config agent\n\toption lan 'br\"lan'\n", `:2: option lan: malformed interface name`},
 		{"config agent\n\toption bogus '1'\n", `:2: unknown option "bogus" in the agent section`},
 		{"config rule\n", `:1: unknown section type "rule"`},

@@ -27,6 +27,7 @@ const (
 	OpBlock   = "block"   // block Host for For, with Reason
 	OpUnblock = "unblock" // lift the block of Host
 	OpBlocks  = "blocks"  // the blocks in force
+	OpHistory = "history" // a table of history, as History asks
 )
 
 // A Request is one question to the daemon.
@@ -35,14 +36,17 @@ type Request struct {
 	Host   string        `json:"host,omitempty"`
 	For    time.Duration `json:"for,omitempty"`
 	Reason string        `json:"reason,omitempty"`
+	// History is the question of OpHistory.
+	History *HistoryQuery `json:"history,omitempty"`
 }
 
 // A Response is the daemon's answer.
 type Response struct {
-	Report *Report       `json:"report,omitempty"`
-	Hosts  *HostsReport  `json:"hosts,omitempty"`
-	Blocks *BlocksReport `json:"blocks,omitempty"`
-	Error  string        `json:"error,omitempty"`
+	Report  *Report        `json:"report,omitempty"`
+	Hosts   *HostsReport   `json:"hosts,omitempty"`
+	Blocks  *BlocksReport  `json:"blocks,omitempty"`
+	History *HistoryReport `json:"history,omitempty"`
+	Error   string         `json:"error,omitempty"`
 }
 
 // ErrNoDaemon means no daemon answers on the socket.
@@ -119,7 +123,7 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 				return
 			}
 			switch req.Op {
-			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks:
+			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory:
 			default:
 				json.NewEncoder(conn).Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 				return

@@ -99,6 +99,17 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 				c.reply <- Response{Hosts: a.Hosts("daemon")}
 			case OpBlocks:
 				c.reply <- Response{Blocks: a.Blocks()}
+			case OpHistory:
+				if c.History == nil {
+					c.reply <- Response{Error: "history: no question"}
+					break
+				}
+				h, err := a.History(*c.History)
+				if err != nil {
+					c.reply <- Response{Error: err.Error()}
+					break
+				}
+				c.reply <- Response{History: h}
 			case OpBlock:
 				samples++
 				_, err := a.Block(c.Host, c.For, c.Reason)

@@ -214,6 +214,10 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 				if d.Packets == 0 && d.Bytes == 0 {
 					continue
 				}
+				if s.bogus(d, s.sinceLast) {
+					s.Logf("host address %s (%s): %d bytes in %s is more than max_rate allows; dropped", addr, dir, d.Bytes, s.sinceLast.Round(time.Millisecond))
+					continue
+				}
 				e.Changed = now
 				hostKey := mac
 				if hostKey == "" {
@@ -236,6 +240,7 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 					r = &Rate{}
 					grown[hostKey] = r
 				}
+				s.fileDelta(store.HostSeries(hostKey, dir), now, d)
 				if dir == dirDownload {
 					h.Download, h.DayDownload, h.MonthDownload = h.Download.Add(d), h.DayDownload.Add(d), h.MonthDownload.Add(d)
 					r.Download += float64(d.Bytes)

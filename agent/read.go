@@ -43,39 +43,83 @@ func ReadHosts(cfg *Config, now time.Time) (*HostsReport, error) {
 }
 
 func readState(cfg *Config) (*store.State, string, error) {
+	var st *store.State
+	var source string
+	err := withDatabase(cfg, func(db *store.DB, s *store.State, src string) error {
+		st, source = s, src
+		return nil
+	})
+	return st, source, err
+}
+
+// withDatabase calls fn with the live database (or, while a one-shot sample
+// holds it or tmpfs lost it, a copy of the snapshot on flash) and its state;
+// db is nil when there is neither.
+func withDatabase(cfg *Config, fn func(db *store.DB, st *store.State, source string) error) error {
 	live := cfg.LiveDatabase()
 	if _, err := os.Stat(live); err == nil {
 		db, err := store.OpenReadOnly(live, time.Second)
 		if err == nil {
 			defer db.Close()
 			st, err := db.Load()
-			return st, "database", err
+			if err != nil {
+				return err
+			}
+			return fn(db, st, "database")
 		}
 		if !errors.Is(err, store.ErrLocked) {
-			return nil, "", err
+			return err
 		}
 		// A one-shot sample holds it for a moment; the snapshot is close.
 	}
 	if _, err := os.Stat(cfg.Database); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return store.NewState(), "empty", nil
+			return fn(nil, store.NewState(), "empty")
 		}
-		return nil, "", fmt.Errorf("read snapshot: %w", err)
+		return fmt.Errorf("read snapshot: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "netmon-report-")
 	if err != nil {
-		return nil, "", fmt.Errorf("read snapshot: %w", err)
+		return fmt.Errorf("read snapshot: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	tmp := filepath.Join(dir, "snapshot.db")
 	if err := store.Restore(cfg.Database, tmp); err != nil {
-		return nil, "", err
+		return err
 	}
 	db, err := store.OpenReadOnly(tmp, time.Second)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	defer db.Close()
 	st, err := db.Load()
-	return st, "snapshot", err
+	if err != nil {
+		return err
+	}
+	return fn(db, st, "snapshot")
+}
+
+// ReadHistory builds q's table: from the running daemon (which adds what it
+// has not committed yet), else from the database on disk.
+func ReadHistory(cfg *Config, q HistoryQuery, now time.Time) (*HistoryReport, error) {
+	resp, err := AskRequest(cfg.SocketPath(), Request{Op: OpHistory, History: &q}, 10*time.Second)
+	if err == nil {
+		if resp.History == nil {
+			return nil, errors.New("daemon sent no history")
+		}
+		return resp.History, nil
+	}
+	if !errors.Is(err, ErrNoDaemon) {
+		return nil, err
+	}
+	var r *HistoryReport
+	err = withDatabase(cfg, func(db *store.DB, st *store.State, source string) error {
+		if db == nil {
+			r, err = BuildHistory(q, "", nil, nil, time.Local, now, source)
+			return err
+		}
+		r, err = buildHistoryFrom(db, st, NewHostSources(cfg), q, now, source)
+		return err
+	})
+	return r, err
 }

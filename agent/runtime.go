@@ -80,6 +80,7 @@ func Open(cfg *Config, opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.SetHistory(time.Local, cfg.Keep)
 	st, err := db.Load()
 	if err != nil {
 		db.Close()
@@ -180,6 +181,7 @@ func (a *Agent) Reload(cfg *Config) error {
 		return err
 	}
 	a.cfg = cfg
+	a.db.SetHistory(time.Local, cfg.Keep)
 	a.sampler.Config = cfg
 	a.sampler.Firewalls = fws
 	a.sampler.present = nil
@@ -295,4 +297,33 @@ func RemoveAll(cfg *Config, opts Options) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// History builds q's table from the live database and the deltas not yet
+// committed.
+func (a *Agent) History(q HistoryQuery) (*HistoryReport, error) {
+	return buildHistoryFrom(a.db, a.sampler.State, a.sampler.Sources, q, a.opts.Clock.Now(), "daemon")
+}
+
+// buildHistoryFrom reads q's buckets from db and builds the table.
+func buildHistoryFrom(db *store.DB, st *store.State, sources HostSources, q HistoryQuery, now time.Time, source string) (*HistoryReport, error) {
+	res, err := store.ParseResolution(q.Resolution)
+	if err != nil {
+		return nil, err
+	}
+	mac := ""
+	if q.Host != "" {
+		neigh := map[netip.Addr]string{}
+		if sources != nil {
+			neigh, _ = sources.Neighbours()
+		}
+		if mac, err = ResolveHost(st, neigh, q.Host); err != nil {
+			return nil, err
+		}
+	}
+	buckets, err := db.History(res, q.Begin, q.End)
+	if err != nil {
+		return nil, err
+	}
+	return BuildHistory(q, mac, buckets, st.Deltas, time.Local, now, source)
 }

@@ -39,6 +39,11 @@ type Sampler struct {
 	hostsReady bool
 	rates      map[string]Rate
 	last       time.Time // the previous sample, for rates
+	// sinceLast is the time since the previous sample, while one runs (for
+	// bogus deltas).
+	sinceLast time.Duration
+	// held is history waiting for a believable clock (history.go).
+	held map[string]store.Counts
 }
 
 // IdleElement is how long an address may send nothing before it leaves our
@@ -55,6 +60,8 @@ func (s *Sampler) Sample() error {
 		return err
 	}
 	now := s.Clock.Now()
+	s.sinceLast = s.span(now)
+	s.fileHeld(now)
 	if s.present == nil {
 		s.present = map[Family]bool{}
 	}
@@ -200,7 +207,14 @@ func (s *Sampler) account(fam Family, rs *Ruleset, boot string, now time.Time) (
 		}
 		reading := Reading{Generation: gen, Counts: store.Counts{Packets: rule.Packets, Bytes: rule.Bytes}}
 		d, cause := delta(base, reading, boot, zeroed[ours])
+		if s.bogus(d, s.sinceLast) {
+			s.Logf("%s %s (%s): %d bytes in %s is more than max_rate allows; dropped, counting on from this reading",
+				className(w.Class), w.Name, fam, d.Bytes, s.sinceLast.Round(time.Millisecond))
+			s.State.AddEvent(store.Event{Time: now, Cause: store.CauseBogus, Meter: w.Name, Family: fam.String()})
+			d, cause = store.Counts{}, ""
+		}
 		c.Total = c.Total.Add(d)
+		s.fileDelta(store.MeterSeries(w.Name), now, d)
 		c.Baseline = store.Baseline{Generation: gen, Boot: boot, Counts: reading.Counts}
 		if cause != "" {
 			s.State.AddEvent(store.Event{Time: now, Cause: cause, Meter: w.Name, Family: fam.String()})

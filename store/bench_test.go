@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -47,4 +48,77 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "bytes/snapshot")
 	b.ReportMetric(float64(size*24), "flash-bytes/day")
+}
+
+// BenchmarkHistoryYears simulates three years of a router's life at the
+// default settings: a sample every 30 s of every host (both directions)
+// and four meters all moving, committed every five minutes. After each
+// simulated year it reports the live file's size and the snapshot's (what
+// an hourly persist writes to flash, times 24 for a day), and at the end
+// how long the report's reads take over that history. Run with
+// -benchtime=1x: one iteration is three years.
+func BenchmarkHistoryYears(b *testing.B) {
+	for _, hosts := range []int{32, 254} {
+		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				simulateYears(b, hosts, 3)
+			}
+		})
+	}
+}
+
+func simulateYears(b *testing.B, hosts, years int) {
+	dir := b.TempDir()
+	db, err := Open(filepath.Join(dir, "live.db"), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.bolt.NoSync = true // tmpfs in real life; the sizes are what matter
+	db.SetHistory(time.UTC, DefaultRetention)
+	var series []string
+	for _, m := range []string{"proxy", "offnet", "wan_in", "wan_out"} {
+		series = append(series, MeterSeries(m))
+	}
+	for h := 0; h < hosts; h++ {
+		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", h/256, h%256)
+		series = append(series, HostSeries(mac, DirDownload), HostSeries(mac, DirUpload))
+	}
+	s := NewState()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t := start
+	const commit = 5 * time.Minute
+	for y := 1; y <= years; y++ {
+		end := start.AddDate(y, 0, 0)
+		for ; t.Before(end); t = t.Add(commit) {
+			// Ten samples of 30 s: what one commit carries.
+			for k, name := range series {
+				s.AddDelta(name, t, Counts{Packets: uint64(10 + k), Bytes: uint64(12345 * (k + 1))})
+			}
+			if err := db.Commit(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		fi, err := os.Stat(db.Path())
+		if err != nil {
+			b.Fatal(err)
+		}
+		snap, err := db.Snapshot(filepath.Join(dir, "flash", "netmon.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(fi.Size()), fmt.Sprintf("file-bytes-year%d", y))
+		b.ReportMetric(float64(snap*24), fmt.Sprintf("flash-bytes/day-year%d", y))
+	}
+	// The report's reads: today's 5-minute buckets, 30 days, 25 months.
+	t0 := time.Now()
+	for _, q := range []struct {
+		r    Resolution
+		from time.Time
+	}{{FiveMinutes, t.Add(-24 * time.Hour)}, {Hour, t.Add(-48 * time.Hour)}, {Day, t.AddDate(0, 0, -30)}, {Month, t.AddDate(-2, 0, 0)}, {Year, time.Time{}}} {
+		if _, err := db.History(q.r, q.from, time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(t0).Microseconds()), "µs-history-reads")
 }

@@ -59,6 +59,7 @@ const (
 	CauseReboot      = "reboot"      // the kernel's boot id changed
 	CauseZeroed      = "zeroed"      // someone zeroed our counters
 	CauseReinstalled = "reinstalled" // our rules vanished and were put back
+	CauseBogus       = "bogus"       // a delta beyond max_rate, dropped
 )
 
 // An Event is a reset of a meter's counter: the kernel's count restarted, and
@@ -142,6 +143,9 @@ type State struct {
 	Quotas     map[string]*QuotaUse // "QUOTA/MAC"
 	// Pending holds events not yet committed.
 	Pending []Event
+	// Deltas holds history not yet committed (history.go). A failed commit
+	// keeps them for the next one.
+	Deltas map[DeltaKey]Counts
 	// dirty marks a change since the last commit.
 	dirty bool
 }
@@ -157,12 +161,13 @@ func NewState() *State {
 }
 
 // Dirty reports whether the state changed since MarkCommitted.
-func (s *State) Dirty() bool { return s.dirty || len(s.Pending) > 0 }
+func (s *State) Dirty() bool { return s.dirty || len(s.Pending) > 0 || len(s.Deltas) > 0 }
 
 // MarkCommitted records that the store now holds the state.
 func (s *State) MarkCommitted() {
 	s.dirty = false
 	s.Pending = nil
+	s.Deltas = nil
 }
 
 // AddEvent records e, keeping at most MaxEvents.

@@ -35,7 +35,13 @@ var ErrLocked = errors.New("database is in use by another process")
 type DB struct {
 	bolt *bolt.DB
 	path string
+	loc  *time.Location // where days and months of history begin
+	keep Retention
 }
+
+// SetHistory sets where days begin (the router's time zone) and how much
+// history is kept.
+func (db *DB) SetHistory(loc *time.Location, keep Retention) { db.loc, db.keep = loc, keep }
 
 // Open opens or creates the live database at path for writing. It waits at
 // most timeout for another writer to let go.
@@ -48,8 +54,17 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 		return nil, openError(path, err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts, bucketBlocks, bucketQuotas} {
+		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts, bucketBlocks, bucketQuotas, bucketSeries} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		hist, err := tx.CreateBucketIfNotExists(bucketHistory)
+		if err != nil {
+			return err
+		}
+		for _, r := range Resolutions {
+			if _, err := hist.CreateBucketIfNotExists([]byte(r.String())); err != nil {
 				return err
 			}
 		}
@@ -66,7 +81,7 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("initialise database %s: %w", path, err)
 	}
-	return &DB{bolt: b, path: path}, nil
+	return &DB{bolt: b, path: path, loc: time.Local, keep: DefaultRetention}, nil
 }
 
 // OpenReadOnly opens an existing database for reading, waiting at most
@@ -84,7 +99,7 @@ func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	return &DB{bolt: b, path: path}, nil
+	return &DB{bolt: b, path: path, loc: time.Local, keep: DefaultRetention}, nil
 }
 
 func openError(path string, err error) error {
@@ -230,6 +245,9 @@ func (db *DB) Commit(s *State) error {
 				}
 				n--
 			}
+		}
+		if err := writeHistory(tx, s.Deltas, db.loc, db.keep); err != nil {
+			return err
 		}
 		meta := tx.Bucket(bucketMeta)
 		if err := meta.Put([]byte("boot"), []byte(s.Boot)); err != nil {

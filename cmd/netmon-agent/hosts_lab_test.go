@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 type hostJSON struct {
@@ -23,6 +24,32 @@ type hostJSON struct {
 	FirstSeen       string   `json:"first_seen"`
 	LastSeen        string   `json:"last_seen"`
 	Blocked         bool     `json:"blocked"`
+}
+
+// historyJSON is report --days --json and friends, as README documents it.
+type historyJSON struct {
+	Resolution string `json:"resolution"`
+	Rows       []struct {
+		Start         time.Time         `json:"start"`
+		DownloadBytes uint64            `json:"download_bytes"`
+		UploadBytes   uint64            `json:"upload_bytes"`
+		Meters        map[string]uint64 `json:"meters"`
+	} `json:"rows"`
+}
+
+func (h historyJSON) sums() (dl, ul uint64) {
+	for _, r := range h.Rows {
+		dl, ul = dl+r.DownloadBytes, ul+r.UploadBytes
+	}
+	return dl, ul
+}
+
+func (l *lab) agentJSON(v any, args ...string) {
+	l.t.Helper()
+	out := l.agent(args...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		l.t.Fatalf("%v: %v\n%s", args, err, out)
+	}
 }
 
 func (l *lab) hosts() map[string]hostJSON {
@@ -148,6 +175,23 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 		}
 		if u, ok := got["unattributed"]; ok {
 			t.Errorf("unattributed traffic in a lab where every neighbour is known: %+v", u)
+		}
+		// History holds the same bytes, by host and all together, from the
+		// daemon (committed or not) in every resolution.
+		for _, view := range []string{"--5min", "--hours", "--days", "--months", "--years"} {
+			var all, hostA historyJSON
+			l.agentJSON(&all, "report", view, "--limit", "1000", "--json")
+			l.agentJSON(&hostA, "report", view, "--host", macA, "--limit", "1000", "--json")
+			var dl, ul uint64
+			for _, h := range got {
+				dl, ul = dl+h.DownloadBytes, ul+h.UploadBytes
+			}
+			if d, u := all.sums(); d != dl || u != ul {
+				t.Errorf("report %s: all hosts %d down %d up; hosts total %d and %d", view, d, u, dl, ul)
+			}
+			if d, u := hostA.sums(); d != got[macA].DownloadBytes || u != got[macA].UploadBytes {
+				t.Errorf("report %s --host %s: %d down %d up; host total %d and %d", view, macA, d, u, got[macA].DownloadBytes, got[macA].UploadBytes)
+			}
 		}
 		// A restart loses nothing, and stop takes the sets with the chains.
 		l.stopDaemon(syscall.SIGTERM)

@@ -34,8 +34,18 @@ func main() {
 			{Name: "stop", Aliases: []string{"clear", "flush"}, Usage: "take a last sample, then remove exactly the rules we added", Action: cmdStop},
 			{Name: "run", Usage: "run the sampling daemon in the foreground (for procd or systemd)", Action: cmdRun},
 			{Name: "sample", Usage: "sample once, commit and snapshot (for cron without a daemon)", Action: cmdSample},
-			{Name: "report", Usage: "show each meter's total", Action: cmdReport, Flags: []cli.Flag{
+			{Name: "report", Usage: "show each meter's total, or a table of history", Action: cmdReport, Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON (fields documented in README)"},
+				&cli.BoolFlag{Name: "5min", Usage: "history in five-minute buckets"},
+				&cli.BoolFlag{Name: "hours", Usage: "hourly history, with a bar chart"},
+				&cli.BoolFlag{Name: "days", Usage: "daily history"},
+				&cli.BoolFlag{Name: "months", Usage: "monthly history"},
+				&cli.BoolFlag{Name: "years", Usage: "yearly history"},
+				&cli.IntFlag{Name: "limit", Usage: "the newest `N` rows (default 24 hours, 30 days, 12 months, all years)"},
+				&cli.StringFlag{Name: "begin", Usage: "from `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
+				&cli.StringFlag{Name: "end", Usage: "before `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
+				&cli.StringFlag{Name: "meter", Usage: "only meter `NAME`"},
+				&cli.StringFlag{Name: "host", Usage: "only `HOST` (a name, an address or a MAC)"},
 			}},
 			{Name: "block", Usage: "drop a host's forwarded traffic: HOST is an address, a MAC or a name", ArgsUsage: "HOST", Action: cmdBlock, Flags: []cli.Flag{
 				&cli.StringFlag{Name: "for", Usage: "lift the block after `DURATION` (30m, 2h, 7d)"},
@@ -120,11 +130,56 @@ func cmdReport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if q, ok, err := historyQuery(c); err != nil {
+		return err
+	} else if ok {
+		h, err := agent.ReadHistory(cfg, q, time.Now())
+		if err != nil {
+			return err
+		}
+		return output(c, h, func() error { return h.WriteText(c.App.Writer) })
+	}
 	r, err := agent.ReadReport(cfg, time.Now())
 	if err != nil {
 		return err
 	}
 	return output(c, r, func() error { return r.WriteText(c.App.Writer, time.Local) })
+}
+
+// historyQuery reads report's history flags; ok is false when no view was
+// asked for.
+func historyQuery(c *cli.Context) (q agent.HistoryQuery, ok bool, err error) {
+	for _, v := range []string{"5min", "hours", "days", "months", "years"} {
+		if c.Bool(v) {
+			if ok {
+				return q, false, fmt.Errorf("report takes one of --5min, --hours, --days, --months, --years")
+			}
+			q.Resolution, ok = map[string]string{"5min": "5min", "hours": "hour", "days": "day", "months": "month", "years": "year"}[v], true
+		}
+	}
+	if !ok {
+		for _, f := range []string{"limit", "begin", "end", "meter", "host"} {
+			if c.IsSet(f) {
+				return q, false, fmt.Errorf("--%s needs a history view: --5min, --hours, --days, --months or --years", f)
+			}
+		}
+		return q, false, nil
+	}
+	if q.Limit = c.Int("limit"); q.Limit < 0 {
+		return q, false, fmt.Errorf("--limit %d: must be at least 1", q.Limit)
+	}
+	for _, b := range []struct {
+		flag string
+		t    *time.Time
+	}{{"begin", &q.Begin}, {"end", &q.End}} {
+		if v := c.String(b.flag); v != "" {
+			if *b.t, err = agent.ParseDate(v, time.Local); err != nil {
+				return q, false, fmt.Errorf("--%s: %w", b.flag, err)
+			}
+		}
+	}
+	q.Meter, q.Host = c.String("meter"), c.String("host")
+	return q, true, nil
 }
 
 func cmdHosts(c *cli.Context) error {

@@ -1,0 +1,155 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// dayBytes reads meter's bytes per day from the rig's database.
+func dayBytes(t *testing.T, r *fakeRig, meter string) map[string]uint64 {
+	t.Helper()
+	r.commit()
+	buckets, err := r.db.History(store.Day, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint64{}
+	for _, b := range buckets {
+		if c, ok := b.Series[store.MeterSeries(meter)]; ok {
+			out[b.Start.Format("2006-01-02")] = c.Bytes
+		}
+	}
+	return out
+}
+
+func TestHistory_DeltasFiledByDay(t *testing.T) {
+	r := newFakeRig(t, twoMeters)
+	// A delta is filed at the sample that reads it.
+	r.clock.t = time.Date(2026, 12, 30, 23, 58, 0, 0, time.Local)
+	r.sample() // 23:58:30
+	r.fw4.count("proxy", 2, 1000)
+	r.sample() // 23:59:00
+	r.fw4.count("proxy", 1, 300)
+	r.sample() // 23:59:30
+	r.fw4.count("proxy", 1, 200)
+	r.fw6.count("all", 1, 60)
+	r.sample() // 00:00:00 on the 31st
+	got := dayBytes(t, r, "proxy")
+	if got["2026-12-30"] != 1300 || got["2026-12-31"] != 200 || len(got) != 2 {
+		t.Errorf("proxy by day %v, want 1300 on the 30th and 200 on the 31st", got)
+	}
+	years, _ := r.db.History(store.Year, time.Time{}, time.Time{})
+	if len(years) != 1 || years[0].Series[store.MeterSeries("proxy")].Bytes != 1500 || years[0].Series[store.MeterSeries("all")].Bytes != 60 {
+		t.Errorf("year %+v", years)
+	}
+}
+
+// A router without a clock boots in 1970: deltas wait, then are filed at
+// the first believable time, never under 1970; totals count all along.
+func TestHistory_UnbelievableClockHoldsDeltas(t *testing.T) {
+	r := newFakeRig(t, twoMeters)
+	r.clock.t = time.Date(1970, 1, 1, 0, 0, 10, 0, time.UTC)
+	r.sample()
+	r.fw4.count("proxy", 3, 3000)
+	r.sample()
+	wantTotal(t, r, "proxy", 3000)
+	if got := dayBytes(t, r, "proxy"); len(got) != 0 {
+		t.Fatalf("history filed under an unbelievable clock: %v", got)
+	}
+	r.clock.t = time.Date(2026, 12, 5, 10, 0, 0, 0, time.Local) // NTP synced
+	r.fw4.count("proxy", 1, 100)
+	r.sample()
+	got := dayBytes(t, r, "proxy")
+	if got["2026-12-05"] != 3100 || len(got) != 1 {
+		t.Errorf("history after the clock synced %v, want 3100 on 2026-12-05", got)
+	}
+}
+
+// A clock that steps back neither crashes nor counts twice; one that jumps
+// forward files the bytes, not a spike.
+func TestHistory_ClockJumps(t *testing.T) {
+	r := newFakeRig(t, twoMeters)
+	r.clock.t = time.Date(2026, 12, 10, 12, 0, 0, 0, time.Local)
+	r.sample()
+	r.fw4.count("proxy", 1, 100)
+	r.sample()
+	r.clock.t = time.Date(2026, 12, 9, 12, 0, 0, 0, time.Local) // back a day
+	r.fw4.count("proxy", 1, 200)
+	r.sample()
+	r.clock.t = time.Date(2026, 12, 20, 12, 0, 0, 0, time.Local) // forward
+	r.fw4.count("proxy", 1, 400)
+	r.sample()
+	wantTotal(t, r, "proxy", 700)
+	got := dayBytes(t, r, "proxy")
+	if got["2026-12-10"] != 100 || got["2026-12-09"] != 200 || got["2026-12-20"] != 400 {
+		t.Errorf("history %v", got)
+	}
+	var sum uint64
+	for _, v := range got {
+		sum += v
+	}
+	if sum != 700 {
+		t.Errorf("history sums to %d, total is 700", sum)
+	}
+}
+
+// A delta faster than max_rate is dropped, logged and recorded; counting
+// goes on from the new reading.
+func TestHistory_BogusDeltaDropped(t *testing.T) {
+	r := newFakeRig(t, twoMeters)
+	r.cfg.MaxRate = 1e6
+	r.clock.t = time.Date(2026, 12, 10, 12, 0, 0, 0, time.Local)
+	r.sample()
+	r.fw4.count("proxy", 1, 1000) // 1000 B in 30 s: fine
+	r.sample()
+	r.fw4.count("proxy", 1, 1<<40) // a terabyte in 30 s at 1 Mbit/s: bogus
+	r.sample()
+	r.fw4.count("proxy", 1, 500)
+	r.sample()
+	wantTotal(t, r, "proxy", 1500)
+	if c := lastCause(r, "proxy"); c != store.CauseBogus {
+		t.Errorf("last event %q, want bogus", c)
+	}
+	if !strings.Contains(strings.Join(r.logs, "\n"), "more than max_rate") {
+		t.Errorf("no log line for the bogus delta:\n%s", strings.Join(r.logs, "\n"))
+	}
+	if got := dayBytes(t, r, "proxy"); got["2026-12-10"] != 1500 {
+		t.Errorf("history %v, want 1500", got)
+	}
+}
+
+func TestBuildHistory_PendingAndLimit(t *testing.T) {
+	loc := time.UTC
+	day := func(d int) time.Time { return time.Date(2026, 12, d, 0, 0, 0, 0, loc) }
+	buckets := []store.Bucket{
+		{Start: day(1), Series: map[string]store.Counts{store.MeterSeries("wan"): {Bytes: 100}, store.HostSeries("02:00:00:00:01:02", "dl"): {Bytes: 10}}},
+		{Start: day(2), Series: map[string]store.Counts{store.HostSeries("02:00:00:00:01:02", "ul"): {Bytes: 20}, store.HostSeries("02:00:00:00:01:03", "dl"): {Bytes: 5}}},
+	}
+	pending := map[store.DeltaKey]store.Counts{
+		{Series: store.MeterSeries("wan"), Slot: day(2).Add(time.Hour).Unix()}: {Bytes: 7},
+		{Series: store.MeterSeries("wan"), Slot: day(3).Add(time.Hour).Unix()}: {Bytes: 9},
+	}
+	now := day(3).Add(12 * time.Hour)
+	r, err := BuildHistory(HistoryQuery{Resolution: "day", Limit: 2}, "", buckets, pending, loc, now, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Rows) != 2 || !r.Rows[0].Start.Equal(day(2)) || r.Rows[0].Meters["wan"] != 7 || r.Rows[0].UploadBytes != 20 || r.Rows[0].DownloadBytes != 5 {
+		t.Fatalf("rows %+v", r.Rows)
+	}
+	// The running day's rate counts up to now.
+	if got := r.Rows[1].AverageRate; got != 0 {
+		t.Errorf("day 3 moved no host bytes, rate %v", got)
+	}
+	h, _ := BuildHistory(HistoryQuery{Resolution: "day"}, "02:00:00:00:01:02", buckets, nil, loc, now, "test")
+	if len(h.Rows) != 2 || h.Rows[0].DownloadBytes != 10 || h.Rows[1].DownloadBytes != 0 || h.Rows[1].UploadBytes != 20 {
+		t.Errorf("host rows %+v", h.Rows)
+	}
+	m, _ := BuildHistory(HistoryQuery{Resolution: "day", Meter: "wan"}, "", buckets, nil, loc, now, "test")
+	if m.Rows[0].Meters["wan"] != 100 || m.Rows[0].AverageRate != 100.0/86400 {
+		t.Errorf("meter rows %+v", m.Rows)
+	}
+}

@@ -1,0 +1,211 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// A HistoryQuery asks for a table of history: `report --days` and friends.
+type HistoryQuery struct {
+	Resolution string    `json:"resolution"` // 5min, hour, day, month, year
+	Begin      time.Time `json:"begin,omitzero"`
+	End        time.Time `json:"end,omitzero"`
+	Limit      int       `json:"limit,omitempty"` // the newest N rows; 0: the view's default
+	Meter      string    `json:"meter,omitempty"`
+	Host       string    `json:"host,omitempty"` // a MAC, an address or a name
+}
+
+// defaultLimits are the rows each view shows without --limit, as vnStat's.
+var defaultLimits = map[store.Resolution]int{store.FiveMinutes: 24, store.Hour: 24, store.Day: 30, store.Month: 12, store.Year: 0}
+
+// A HistoryReport is one table of history.
+type HistoryReport struct {
+	Resolution string       `json:"resolution"`
+	Meter      string       `json:"meter,omitempty"`
+	Host       string       `json:"host,omitempty"` // the MAC asked for
+	Meters     []string     `json:"meters"`         // the meter columns
+	Rows       []HistoryRow `json:"rows"`
+	Source     string       `json:"source"`
+}
+
+// A HistoryRow is one bucket. Download and upload are of the host asked
+// for, or of all hosts together; meters are bytes per meter.
+type HistoryRow struct {
+	Start         time.Time         `json:"start"`
+	End           time.Time         `json:"end"`
+	DownloadBytes uint64            `json:"download_bytes"`
+	UploadBytes   uint64            `json:"upload_bytes"`
+	Meters        map[string]uint64 `json:"meters"`
+	// AverageRate is download plus upload (or the meter asked for) over the
+	// bucket's length, in bytes per second; the bucket still running counts
+	// up to now.
+	AverageRate float64 `json:"average_rate"`
+}
+
+// BuildHistory builds q's table from buckets (as the store returned them,
+// committed) plus pending, the deltas not yet committed. mac is the host q
+// named, resolved ("" for all).
+func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending map[store.DeltaKey]store.Counts, loc *time.Location, now time.Time, source string) (*HistoryReport, error) {
+	res, err := store.ParseResolution(q.Resolution)
+	if err != nil {
+		return nil, err
+	}
+	byStart := map[int64]*store.Bucket{}
+	for i := range buckets {
+		byStart[buckets[i].Start.Unix()] = &buckets[i]
+	}
+	for k, d := range pending {
+		start := res.Start(time.Unix(k.Slot, 0).In(loc))
+		if (!q.Begin.IsZero() && start.Before(q.Begin)) || (!q.End.IsZero() && !start.Before(q.End)) {
+			continue
+		}
+		b := byStart[start.Unix()]
+		if b == nil {
+			buckets = append(buckets, store.Bucket{Start: start, Series: map[string]store.Counts{}})
+			b = &buckets[len(buckets)-1]
+			// Appending may move the array: index afresh.
+			byStart = map[int64]*store.Bucket{}
+			for i := range buckets {
+				byStart[buckets[i].Start.Unix()] = &buckets[i]
+			}
+		}
+		b.Series[k.Series] = b.Series[k.Series].Add(d)
+	}
+	slices.SortFunc(buckets, func(a, b store.Bucket) int { return a.Start.Compare(b.Start) })
+
+	r := &HistoryReport{Resolution: res.String(), Meter: q.Meter, Host: mac, Meters: []string{}, Rows: []HistoryRow{}, Source: source}
+	meters := map[string]bool{}
+	for _, b := range buckets {
+		row := HistoryRow{Start: b.Start.In(loc), End: res.Next(b.Start.In(loc)), Meters: map[string]uint64{}}
+		for name, c := range b.Series {
+			switch {
+			case strings.HasPrefix(name, "m/"):
+				m := strings.TrimPrefix(name, "m/")
+				if q.Meter != "" && m != q.Meter {
+					continue
+				}
+				row.Meters[m] += c.Bytes
+				meters[m] = true
+			case strings.HasPrefix(name, "h/"):
+				hostMAC, dir, _ := strings.Cut(strings.TrimPrefix(name, "h/"), "/")
+				if q.Meter != "" || (mac != "" && hostMAC != mac) {
+					continue
+				}
+				if dir == store.DirDownload {
+					row.DownloadBytes += c.Bytes
+				} else {
+					row.UploadBytes += c.Bytes
+				}
+			}
+		}
+		span := row.End.Sub(row.Start)
+		if now.Before(row.End) && now.After(row.Start) {
+			span = now.Sub(row.Start)
+		}
+		moved := row.DownloadBytes + row.UploadBytes
+		if q.Meter != "" {
+			moved = row.Meters[q.Meter]
+		}
+		if span > 0 {
+			row.AverageRate = float64(moved) / span.Seconds()
+		}
+		r.Rows = append(r.Rows, row)
+	}
+	for m := range meters {
+		r.Meters = append(r.Meters, m)
+	}
+	slices.Sort(r.Meters)
+	limit := q.Limit
+	if limit == 0 {
+		limit = defaultLimits[res]
+	}
+	if limit > 0 && len(r.Rows) > limit {
+		r.Rows = r.Rows[len(r.Rows)-limit:]
+	}
+	return r, nil
+}
+
+// bucketLabel formats a bucket's start as its view names it.
+func bucketLabel(res string, t time.Time) string {
+	switch res {
+	case "5min", "hour":
+		return t.Format("2006-01-02 15:04")
+	case "day":
+		return t.Format("2006-01-02 Mon")
+	case "month":
+		return t.Format("2006-01")
+	}
+	return t.Format("2006")
+}
+
+// WriteText prints the table: one row per bucket with download, upload,
+// total and average rate (or the meter's bytes with --meter), the meters'
+// bytes, and for hours a bar of each row's share of the busiest.
+func (r *HistoryReport) WriteText(w io.Writer) error {
+	if len(r.Rows) == 0 {
+		_, err := fmt.Fprintf(w, "No %s history yet.\n", r.Resolution)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{strings.ToUpper(r.Resolution)}
+	if r.Meter != "" {
+		head = append(head, r.Meter)
+	} else {
+		head = append(head, "DOWNLOAD", "UPLOAD", "TOTAL")
+	}
+	head = append(head, "AVG RATE")
+	if r.Meter == "" && r.Host == "" {
+		for _, m := range r.Meters {
+			head = append(head, m)
+		}
+	}
+	bars := r.Resolution == "hour"
+	var busiest uint64
+	for _, row := range r.Rows {
+		busiest = max(busiest, rowBytes(r, row))
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for _, row := range r.Rows {
+		cols := []string{bucketLabel(r.Resolution, row.Start)}
+		if r.Meter != "" {
+			cols = append(cols, HumanBytes(row.Meters[r.Meter]))
+		} else {
+			cols = append(cols, HumanBytes(row.DownloadBytes), HumanBytes(row.UploadBytes), HumanBytes(row.DownloadBytes+row.UploadBytes))
+		}
+		cols = append(cols, humanRate(row.AverageRate))
+		if r.Meter == "" && r.Host == "" {
+			for _, m := range r.Meters {
+				cols = append(cols, HumanBytes(row.Meters[m]))
+			}
+		}
+		line := strings.Join(cols, "\t") + "\t"
+		if bars && busiest > 0 {
+			line += " " + strings.Repeat("#", int(20*rowBytes(r, row)/busiest))
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+func rowBytes(r *HistoryReport, row HistoryRow) uint64 {
+	if r.Meter != "" {
+		return row.Meters[r.Meter]
+	}
+	return row.DownloadBytes + row.UploadBytes
+}
+
+// ParseDate reads "YYYY-MM-DD" or "YYYY-MM-DD HH:MM" in loc.
+func ParseDate(v string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("malformed date %q: use YYYY-MM-DD or YYYY-MM-DD HH:MM", v)
+}
