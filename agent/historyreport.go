@@ -161,9 +161,7 @@ func (r *HistoryReport) WriteText(w io.Writer) error {
 	}
 	head = append(head, "AVG RATE")
 	if r.Meter == "" && r.Host == "" {
-		for _, m := range r.Meters {
-			head = append(head, m)
-		}
+		head = append(head, r.Meters...)
 	}
 	bars := r.Resolution == "hour"
 	var busiest uint64
