@@ -10,7 +10,7 @@ BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLA
 STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build demo test deps check unit bench bench-hosts size cross ipk clean
+.PHONY: bench-history all build demo test deps check unit bench bench-hosts size cross ipk clean
 
 all: build
 
@@ -54,6 +54,11 @@ bench: build
 
 bench-hosts: build
 	./scripts/bench-hosts.sh bin/netmon-agent
+
+# Three simulated years of history at 32 and 254 hosts: file size per year,
+# flash written per day, report read latency. Minutes, not seconds.
+bench-history:
+	go test -run '^$$' -bench BenchmarkHistoryYears -benchtime=1x -timeout 60m ./store
 
 # Stripped static binaries for the routers, named by OpenWrt architecture,
 # with their sizes. No UPX: it breaks Go on MIPS and costs RAM, and the
