@@ -153,3 +153,37 @@ func TestBuildHistory_PendingAndLimit(t *testing.T) {
 		t.Errorf("meter rows %+v", m.Rows)
 	}
 }
+
+func TestWriteExport(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 12, d, 0, 0, 0, 0, time.UTC) }
+	buckets := []store.Bucket{
+		{Start: day(1), Series: map[string]store.Counts{store.MeterSeries("wan"): {Bytes: 3 << 20}, store.MeterSeries("proxy"): {Bytes: 1 << 20},
+			store.HostSeries("02:00:00:00:01:02", "dl"): {Bytes: 1 << 19}}},
+		{Start: day(2), Series: map[string]store.Counts{store.MeterSeries("wan"): {Bytes: 1 << 21}, store.HostSeries("02:00:00:00:01:02", "ul"): {Bytes: 1 << 20}}},
+	}
+	r, err := BuildHistory(HistoryQuery{Resolution: "day", Limit: 100, PerHost: true}, "", buckets, nil, time.UTC, day(3), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Names = map[string]string{"02:00:00:00:01:02": "laptop"}
+	var b strings.Builder
+	if err := WriteExport(&b, r, "tsv", "MiB"); err != nil {
+		t.Fatal(err)
+	}
+	want := "Date\tproxy\twan\tlaptop download\tlaptop upload\n" +
+		"2026-12-01\t1.000\t3.000\t0.500\t0.000\n" +
+		"2026-12-02\t0.000\t2.000\t0.000\t1.000\n"
+	if b.String() != want {
+		t.Errorf("tsv:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := WriteExport(&b, r, "json", "B"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"wan": 3145728`) || !strings.Contains(b.String(), `"Date": "2026-12-02"`) {
+		t.Errorf("json:\n%s", b.String())
+	}
+	if err := WriteExport(&b, r, "xml", "B"); err == nil {
+		t.Error("xml accepted")
+	}
+}

@@ -19,6 +19,8 @@ type HistoryQuery struct {
 	Limit      int       `json:"limit,omitempty"` // the newest N rows; 0: the view's default
 	Meter      string    `json:"meter,omitempty"`
 	Host       string    `json:"host,omitempty"` // a MAC, an address or a name
+	// PerHost adds each host's bytes to every row (export --hosts).
+	PerHost bool `json:"per_host,omitempty"`
 }
 
 // defaultLimits are the rows each view shows without --limit, as vnStat's.
@@ -30,7 +32,10 @@ type HistoryReport struct {
 	Meter      string       `json:"meter,omitempty"`
 	Host       string       `json:"host,omitempty"` // the MAC asked for
 	Meters     []string     `json:"meters"`         // the meter columns
-	Rows       []HistoryRow `json:"rows"`
+	// Hosts are the MACs of the per-host columns, with Names (PerHost).
+	Hosts []string          `json:"hosts,omitempty"`
+	Names map[string]string `json:"names,omitempty"`
+	Rows  []HistoryRow      `json:"rows"`
 	Source     string       `json:"source"`
 }
 
@@ -42,6 +47,8 @@ type HistoryRow struct {
 	DownloadBytes uint64            `json:"download_bytes"`
 	UploadBytes   uint64            `json:"upload_bytes"`
 	Meters        map[string]uint64 `json:"meters"`
+	// PerHost is each host's download and upload bytes, by MAC (PerHost).
+	PerHost map[string][2]uint64 `json:"per_host,omitempty"`
 	// AverageRate is download plus upload (or the meter asked for) over the
 	// bucket's length, in bytes per second; the bucket still running counts
 	// up to now.
@@ -80,7 +87,7 @@ func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending ma
 	slices.SortFunc(buckets, func(a, b store.Bucket) int { return a.Start.Compare(b.Start) })
 
 	r := &HistoryReport{Resolution: res.String(), Meter: q.Meter, Host: mac, Meters: []string{}, Rows: []HistoryRow{}, Source: source}
-	meters := map[string]bool{}
+	meters, hosts := map[string]bool{}, map[string]bool{}
 	for _, b := range buckets {
 		row := HistoryRow{Start: b.Start.In(loc), End: res.Next(b.Start.In(loc)), Meters: map[string]uint64{}}
 		for name, c := range b.Series {
@@ -97,10 +104,21 @@ func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending ma
 				if q.Meter != "" || (mac != "" && hostMAC != mac) {
 					continue
 				}
+				i := 0
 				if dir == store.DirDownload {
 					row.DownloadBytes += c.Bytes
 				} else {
 					row.UploadBytes += c.Bytes
+					i = 1
+				}
+				if q.PerHost {
+					if row.PerHost == nil {
+						row.PerHost = map[string][2]uint64{}
+					}
+					v := row.PerHost[hostMAC]
+					v[i] += c.Bytes
+					row.PerHost[hostMAC] = v
+					hosts[hostMAC] = true
 				}
 			}
 		}
@@ -121,6 +139,10 @@ func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending ma
 		r.Meters = append(r.Meters, m)
 	}
 	slices.Sort(r.Meters)
+	for h := range hosts {
+		r.Hosts = append(r.Hosts, h)
+	}
+	slices.Sort(r.Hosts)
 	limit := q.Limit
 	if limit == 0 {
 		limit = defaultLimits[res]

@@ -325,5 +325,14 @@ func buildHistoryFrom(db *store.DB, st *store.State, sources HostSources, q Hist
 	if err != nil {
 		return nil, err
 	}
-	return BuildHistory(q, mac, buckets, st.Deltas, time.Local, now, source)
+	r, err := BuildHistory(q, mac, buckets, st.Deltas, time.Local, now, source)
+	if err == nil && q.PerHost {
+		r.Names = map[string]string{}
+		for _, m := range r.Hosts {
+			if h := st.Hosts[m]; h != nil && h.Name != "" {
+				r.Names[m] = h.Name
+			}
+		}
+	}
+	return r, err
 }

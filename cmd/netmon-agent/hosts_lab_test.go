@@ -193,6 +193,19 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 				t.Errorf("report %s --host %s: %d down %d up; host total %d and %d", view, macA, d, u, got[macA].DownloadBytes, got[macA].UploadBytes)
 			}
 		}
+		// The export a graph reads: per host columns, by name.
+		var exp struct {
+			Rows []map[string]any `json:"rows"`
+		}
+		l.agentJSON(&exp, "export", "--by", "month", "--hosts", "--format", "json")
+		var laptop float64
+		for _, row := range exp.Rows {
+			v, _ := row["laptop download"].(float64)
+			laptop += v
+		}
+		if uint64(laptop) != got[macA].DownloadBytes {
+			t.Errorf("export: laptop download %v, host total %d", laptop, got[macA].DownloadBytes)
+		}
 		// A restart loses nothing, and stop takes the sets with the chains.
 		l.stopDaemon(syscall.SIGTERM)
 		l.helper("i", "udp", "198.18.1.2:9000", "4", "100")

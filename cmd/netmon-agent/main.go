@@ -47,6 +47,14 @@ func main() {
 				&cli.StringFlag{Name: "meter", Usage: "only meter `NAME`"},
 				&cli.StringFlag{Name: "host", Usage: "only `HOST` (a name, an address or a MAC)"},
 			}},
+			{Name: "export", Usage: "history for graphs and spreadsheets: one row per bucket, one column per meter (and host)", Action: cmdExport, Flags: []cli.Flag{
+				&cli.StringFlag{Name: "by", Value: "day", Usage: "bucket `WIDTH`: hour, day or month"},
+				&cli.StringFlag{Name: "format", Value: "csv", Usage: "`FORMAT`: csv, tsv or json"},
+				&cli.StringFlag{Name: "unit", Value: "B", Usage: "`UNIT`: B, KiB, MiB or GiB"},
+				&cli.BoolFlag{Name: "hosts", Usage: "a download and an upload column per host"},
+				&cli.StringFlag{Name: "begin", Usage: "from `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
+				&cli.StringFlag{Name: "end", Usage: "before `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
+			}},
 			{Name: "block", Usage: "drop a host's forwarded traffic: HOST is an address, a MAC or a name", ArgsUsage: "HOST", Action: cmdBlock, Flags: []cli.Flag{
 				&cli.StringFlag{Name: "for", Usage: "lift the block after `DURATION` (30m, 2h, 7d)"},
 				&cli.StringFlag{Name: "reason", Usage: "why, for the block list"},
@@ -313,4 +321,39 @@ func cmdTop(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return agent.Top(ctx, cfg, os.Stdin, c.App.Writer, every, tty)
+}
+
+func cmdExport(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	q := agent.HistoryQuery{Limit: 1 << 30, PerHost: c.Bool("hosts")}
+	switch by := c.String("by"); by {
+	case "hour", "day", "month":
+		q.Resolution = by
+	default:
+		return fmt.Errorf("--by %q: hour, day or month", by)
+	}
+	if _, ok := agent.ExportUnits[c.String("unit")]; !ok {
+		return fmt.Errorf("--unit %q: B, KiB, MiB or GiB", c.String("unit"))
+	}
+	if f := c.String("format"); f != "csv" && f != "tsv" && f != "json" {
+		return fmt.Errorf("--format %q: csv, tsv or json", f)
+	}
+	for _, b := range []struct {
+		flag string
+		t    *time.Time
+	}{{"begin", &q.Begin}, {"end", &q.End}} {
+		if v := c.String(b.flag); v != "" {
+			if *b.t, err = agent.ParseDate(v, time.Local); err != nil {
+				return fmt.Errorf("--%s: %w", b.flag, err)
+			}
+		}
+	}
+	h, err := agent.ReadHistory(cfg, q, time.Now())
+	if err != nil {
+		return err
+	}
+	return agent.WriteExport(c.App.Writer, h, c.String("format"), c.String("unit"))
 }
