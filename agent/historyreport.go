@@ -28,15 +28,15 @@ var defaultLimits = map[store.Resolution]int{store.FiveMinutes: 24, store.Hour: 
 
 // A HistoryReport is one table of history.
 type HistoryReport struct {
-	Resolution string       `json:"resolution"`
-	Meter      string       `json:"meter,omitempty"`
-	Host       string       `json:"host,omitempty"` // the MAC asked for
-	Meters     []string     `json:"meters"`         // the meter columns
+	Resolution string   `json:"resolution"`
+	Meter      string   `json:"meter,omitempty"`
+	Host       string   `json:"host,omitempty"` // the MAC asked for
+	Meters     []string `json:"meters"`         // the meter columns
 	// Hosts are the MACs of the per-host columns, with Names (PerHost).
-	Hosts []string          `json:"hosts,omitempty"`
-	Names map[string]string `json:"names,omitempty"`
-	Rows  []HistoryRow      `json:"rows"`
-	Source     string       `json:"source"`
+	Hosts  []string          `json:"hosts,omitempty"`
+	Names  map[string]string `json:"names,omitempty"`
+	Rows   []HistoryRow      `json:"rows"`
+	Source string            `json:"source"`
 }
 
 // A HistoryRow is one bucket. Download and upload are of the host asked
