@@ -187,3 +187,41 @@ func TestWriteExport(t *testing.T) {
 		t.Error("xml accepted")
 	}
 }
+
+// The summary's months are billing months: period_start 31 ends February
+// on the 28th; the estimate is a straight line over the period.
+func TestBuildUsage_BillingMonths(t *testing.T) {
+	cfg := mustConfig(t, twoMeters)
+	cfg.PeriodStart = 31
+	loc := time.UTC
+	at := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, loc) }
+	now := time.Date(2026, 3, 15, 12, 0, 0, 0, loc) // period began Feb 28
+	var buckets []store.Bucket
+	for _, d := range []time.Time{at(1, 30), at(1, 31), at(2, 27), at(2, 28), at(3, 14), at(3, 15)} {
+		buckets = append(buckets, store.Bucket{Start: d, Series: map[string]store.Counts{store.MeterSeries("proxy"): {Bytes: uint64(d.Day())}}})
+	}
+	h, err := BuildHistory(HistoryQuery{Resolution: "day", Begin: usageSince(cfg, now), Limit: 1 << 30}, "", buckets, nil, loc, now, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	us := BuildUsage(cfg, h, now)
+	var u Usage
+	for _, x := range us {
+		if x.Name == "proxy" {
+			u = x
+		}
+	}
+	if u.Today != 15 || u.Yesterday != 14 {
+		t.Errorf("today %d yesterday %d", u.Today, u.Yesterday)
+	}
+	if !u.MonthStart.Equal(at(2, 28)) || u.Month != 28+14+15 {
+		t.Errorf("this period from %v: %d, want Feb 28: 57", u.MonthStart, u.Month)
+	}
+	if !u.LastMonthOf.Equal(at(1, 31)) || u.LastMonth != 31+27 {
+		t.Errorf("last period from %v: %d, want Jan 31: 58", u.LastMonthOf, u.LastMonth)
+	}
+	// 57 bytes in 15.5 of the period's 31 days (Feb 28 to Mar 31).
+	if want := uint64(57 * 31 / 15.5); u.Estimate != want {
+		t.Errorf("estimate %d, want %d", u.Estimate, want)
+	}
+}

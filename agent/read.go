@@ -14,8 +14,20 @@ import (
 // daemon's memory when one answers, else from the live database, else from
 // the snapshot on flash. It never holds a writer's lock.
 func ReadReport(cfg *Config, now time.Time) (*Report, error) {
-	return fromDaemonOrDisk(cfg, OpReport, func(r *Response) *Report { return r.Report },
-		func(st *store.State, source string) *Report { return BuildReport(cfg, st, now, source) })
+	resp, err := Ask(cfg.SocketPath(), OpReport, 5*time.Second)
+	if err == nil {
+		return resp.Report, nil
+	}
+	if !errors.Is(err, ErrNoDaemon) {
+		return nil, err
+	}
+	var r *Report
+	err = withDatabase(cfg, func(db *store.DB, st *store.State, source string) error {
+		r = BuildReport(cfg, st, now, source)
+		addUsage(r, cfg, db, st, now)
+		return nil
+	})
+	return r, err
 }
 
 // fromDaemonOrDisk asks the daemon for op and picks its answer, or, when

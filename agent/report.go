@@ -17,6 +17,9 @@ type Report struct {
 	Source     string        `json:"source"` // daemon, database or snapshot
 	Meters     []MeterReport `json:"meters"`
 	Resets     []store.Event `json:"resets"` // the latest reset events, oldest first
+	// Usage is today, yesterday, this and last billing month per meter and
+	// for all hosts, from the history (usage.go).
+	Usage []Usage `json:"usage"`
 }
 
 // A MeterReport is one meter's totals since it first counted.
@@ -36,7 +39,7 @@ const reportResets = 10
 
 // BuildReport builds the report of the configured meters from st.
 func BuildReport(cfg *Config, st *store.State, now time.Time, source string) *Report {
-	r := &Report{Generated: now.UTC(), Source: source, Meters: []MeterReport{}, Resets: []store.Event{}}
+	r := &Report{Generated: now.UTC(), Source: source, Meters: []MeterReport{}, Resets: []store.Event{}, Usage: []Usage{}}
 	if !st.LastSample.IsZero() {
 		t := st.LastSample.UTC()
 		r.LastSample = &t
@@ -107,6 +110,7 @@ func (r *Report) WriteText(w io.Writer, loc *time.Location) error {
 			fmt.Fprintf(&b, "%-16s %12s  %-16s  %s\n", m.Name, HumanBytes(m.Bytes), since, reset)
 		}
 	}
+	writeUsage(&b, r.Usage, loc)
 	if n := len(r.Resets); n > 0 {
 		e := r.Resets[n-1]
 		if r.Generated.Sub(e.Time) < recentReset {

@@ -202,7 +202,24 @@ func (a *Agent) Close() error { return a.db.Close() }
 
 // Report builds the report from the state in memory.
 func (a *Agent) Report(source string) *Report {
-	return BuildReport(a.cfg, a.sampler.State, a.opts.Clock.Now(), source)
+	now := a.opts.Clock.Now()
+	r := BuildReport(a.cfg, a.sampler.State, now, source)
+	addUsage(r, a.cfg, a.db, a.sampler.State, now)
+	return r
+}
+
+// addUsage puts the usage lines into r from db's daily history; a history
+// that cannot be read leaves them out (the totals still stand).
+func addUsage(r *Report, cfg *Config, db *store.DB, st *store.State, now time.Time) {
+	if db == nil {
+		return
+	}
+	q := HistoryQuery{Resolution: "day", Begin: usageSince(cfg, now), Limit: 1 << 30}
+	h, err := buildHistoryFrom(db, st, nil, q, now, "")
+	if err != nil {
+		return
+	}
+	r.Usage = BuildUsage(cfg, h, now)
 }
 
 // ErrNoHosts means blocking was asked for without per-host accounting.
