@@ -180,7 +180,7 @@ func (s *nftSets) HoldRules(lan string, fams []Family, blocks bool, macs []strin
 		for _, r := range rules {
 			want = append(want, nftComment(r))
 		}
-		if have, ok := s.rules[f]; ok && have != nil && slices.Equal(have, want) {
+		if have := s.rules[f]; have != nil && slices.Equal(have, want) {
 			continue
 		}
 		fam := nftFamily(f)

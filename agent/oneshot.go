@@ -105,8 +105,8 @@ func UnblockHost(cfg *Config, opts Options, host string) (*BlocksReport, error) 
 
 // ReadBlocks lists the blocks in force without waiting on anyone.
 func ReadBlocks(cfg *Config) (*BlocksReport, error) {
-	return fromDaemonOrDisk(cfg, OpBlocks, func(r *Response) *BlocksReport { return r.Blocks },
-		func(st *store.State, _ string) *BlocksReport { return BuildBlocks(st) })
+	return fromDaemonOrDisk(cfg, Request{Op: OpBlocks}, 5*time.Second, func(r *Response) *BlocksReport { return r.Blocks },
+		func(_ *store.DB, st *store.State, _ string) (*BlocksReport, error) { return BuildBlocks(st), nil })
 }
 
 // ParseDuration reads a block's length: a Go duration ("90m", "1h30m") or

@@ -14,54 +14,43 @@ import (
 // daemon's memory when one answers, else from the live database, else from
 // the snapshot on flash. It never holds a writer's lock.
 func ReadReport(cfg *Config, now time.Time) (*Report, error) {
-	resp, err := Ask(cfg.SocketPath(), OpReport, 5*time.Second)
-	if err == nil {
-		return resp.Report, nil
-	}
-	if !errors.Is(err, ErrNoDaemon) {
-		return nil, err
-	}
-	var r *Report
-	err = withDatabase(cfg, func(db *store.DB, st *store.State, source string) error {
-		r = BuildReport(cfg, st, now, source)
-		addUsage(r, cfg, db, st, now)
-		return nil
-	})
-	return r, err
+	return fromDaemonOrDisk(cfg, Request{Op: OpReport}, 5*time.Second, func(r *Response) *Report { return r.Report },
+		func(db *store.DB, st *store.State, source string) (*Report, error) {
+			r := BuildReport(cfg, st, now, source)
+			addUsage(r, cfg, db, st, now)
+			return r, nil
+		})
 }
 
-// fromDaemonOrDisk asks the daemon for op and picks its answer, or, when
-// no daemon runs, builds the answer from the state on disk.
-func fromDaemonOrDisk[T any](cfg *Config, op string, pick func(*Response) *T, build func(*store.State, string) *T) (*T, error) {
-	resp, err := Ask(cfg.SocketPath(), op, 5*time.Second)
+// fromDaemonOrDisk asks the daemon req and picks its answer, or, when no
+// daemon runs, builds the answer from the database on disk (withDatabase).
+func fromDaemonOrDisk[T any](cfg *Config, req Request, timeout time.Duration, pick func(*Response) *T,
+	build func(db *store.DB, st *store.State, source string) (*T, error)) (*T, error) {
+	resp, err := AskRequest(cfg.SocketPath(), req, timeout)
 	if err == nil {
-		return pick(resp), nil
+		if v := pick(resp); v != nil {
+			return v, nil
+		}
+		return nil, fmt.Errorf("daemon sent no answer to %s", req.Op)
 	}
 	if !errors.Is(err, ErrNoDaemon) {
 		return nil, err
 	}
-	st, source, err := readState(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return build(st, source), nil
+	var v *T
+	err = withDatabase(cfg, func(db *store.DB, st *store.State, source string) error {
+		v, err = build(db, st, source)
+		return err
+	})
+	return v, err
 }
 
 // ReadHosts is ReadReport for the host table; rates come only from a
 // running daemon.
 func ReadHosts(cfg *Config, now time.Time) (*HostsReport, error) {
-	return fromDaemonOrDisk(cfg, OpHosts, func(r *Response) *HostsReport { return r.Hosts },
-		func(st *store.State, source string) *HostsReport { return BuildHosts(cfg, st, nil, now, source) })
-}
-
-func readState(cfg *Config) (*store.State, string, error) {
-	var st *store.State
-	var source string
-	err := withDatabase(cfg, func(db *store.DB, s *store.State, src string) error {
-		st, source = s, src
-		return nil
-	})
-	return st, source, err
+	return fromDaemonOrDisk(cfg, Request{Op: OpHosts}, 5*time.Second, func(r *Response) *HostsReport { return r.Hosts },
+		func(_ *store.DB, st *store.State, source string) (*HostsReport, error) {
+			return BuildHosts(cfg, st, nil, now, source), nil
+		})
 }
 
 // withDatabase calls fn with the live database (or, while a one-shot sample
@@ -114,24 +103,8 @@ func withDatabase(cfg *Config, fn func(db *store.DB, st *store.State, source str
 // ReadHistory builds q's table: from the running daemon (which adds what it
 // has not committed yet), else from the database on disk.
 func ReadHistory(cfg *Config, q HistoryQuery, now time.Time) (*HistoryReport, error) {
-	resp, err := AskRequest(cfg.SocketPath(), Request{Op: OpHistory, History: &q}, 10*time.Second)
-	if err == nil {
-		if resp.History == nil {
-			return nil, errors.New("daemon sent no history")
-		}
-		return resp.History, nil
-	}
-	if !errors.Is(err, ErrNoDaemon) {
-		return nil, err
-	}
-	var r *HistoryReport
-	err = withDatabase(cfg, func(db *store.DB, st *store.State, source string) error {
-		if db == nil {
-			r, err = BuildHistory(q, "", nil, nil, time.Local, now, source)
-			return err
-		}
-		r, err = buildHistoryFrom(db, st, NewHostSources(cfg), q, now, source)
-		return err
-	})
-	return r, err
+	return fromDaemonOrDisk(cfg, Request{Op: OpHistory, History: &q}, 10*time.Second, func(r *Response) *HistoryReport { return r.History },
+		func(db *store.DB, st *store.State, source string) (*HistoryReport, error) {
+			return buildHistoryFrom(db, st, NewHostSources(cfg), q, now, source)
+		})
 }

@@ -322,7 +322,8 @@ func (a *Agent) History(q HistoryQuery) (*HistoryReport, error) {
 	return buildHistoryFrom(a.db, a.sampler.State, a.sampler.Sources, q, a.opts.Clock.Now(), "daemon")
 }
 
-// buildHistoryFrom reads q's buckets from db and builds the table.
+// buildHistoryFrom reads q's buckets from db (nil: none) and builds the
+// table.
 func buildHistoryFrom(db *store.DB, st *store.State, sources HostSources, q HistoryQuery, now time.Time, source string) (*HistoryReport, error) {
 	res, err := store.ParseResolution(q.Resolution)
 	if err != nil {
@@ -338,9 +339,11 @@ func buildHistoryFrom(db *store.DB, st *store.State, sources HostSources, q Hist
 			return nil, err
 		}
 	}
-	buckets, err := db.History(res, q.Begin, q.End)
-	if err != nil {
-		return nil, err
+	var buckets []store.Bucket
+	if db != nil { // no database yet: no history
+		if buckets, err = db.History(res, q.Begin, q.End); err != nil {
+			return nil, err
+		}
 	}
 	r, err := BuildHistory(q, mac, buckets, st.Deltas, time.Local, now, source)
 	if err == nil && q.PerHost {

@@ -176,15 +176,8 @@ func historyQuery(c *cli.Context) (q agent.HistoryQuery, ok bool, err error) {
 	if q.Limit = c.Int("limit"); q.Limit < 0 {
 		return q, false, fmt.Errorf("--limit %d: must be at least 1", q.Limit)
 	}
-	for _, b := range []struct {
-		flag string
-		t    *time.Time
-	}{{"begin", &q.Begin}, {"end", &q.End}} {
-		if v := c.String(b.flag); v != "" {
-			if *b.t, err = agent.ParseDate(v, time.Local); err != nil {
-				return q, false, fmt.Errorf("--%s: %w", b.flag, err)
-			}
-		}
+	if err := dateRange(c, &q); err != nil {
+		return q, false, err
 	}
 	q.Meter, q.Host = c.String("meter"), c.String("host")
 	return q, true, nil
@@ -341,19 +334,29 @@ func cmdExport(c *cli.Context) error {
 	if f := c.String("format"); f != "csv" && f != "tsv" && f != "json" {
 		return fmt.Errorf("--format %q: csv, tsv or json", f)
 	}
-	for _, b := range []struct {
-		flag string
-		t    *time.Time
-	}{{"begin", &q.Begin}, {"end", &q.End}} {
-		if v := c.String(b.flag); v != "" {
-			if *b.t, err = agent.ParseDate(v, time.Local); err != nil {
-				return fmt.Errorf("--%s: %w", b.flag, err)
-			}
-		}
+	if err := dateRange(c, &q); err != nil {
+		return err
 	}
 	h, err := agent.ReadHistory(cfg, q, time.Now())
 	if err != nil {
 		return err
 	}
 	return agent.WriteExport(c.App.Writer, h, c.String("format"), c.String("unit"))
+}
+
+// dateRange reads --begin and --end into q.
+func dateRange(c *cli.Context, q *agent.HistoryQuery) error {
+	for _, b := range []struct {
+		flag string
+		t    *time.Time
+	}{{"begin", &q.Begin}, {"end", &q.End}} {
+		if v := c.String(b.flag); v != "" {
+			t, err := agent.ParseDate(v, time.Local)
+			if err != nil {
+				return fmt.Errorf("--%s: %w", b.flag, err)
+			}
+			*b.t = t
+		}
+	}
+	return nil
 }
