@@ -10,6 +10,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
 )
 
 // The daemon answers on a unix socket in runtime_dir, mode 0600, so only
@@ -28,6 +30,10 @@ const (
 	OpUnblock = "unblock" // lift the block of Host
 	OpBlocks  = "blocks"  // the blocks in force
 	OpHistory = "history" // a table of history, as History asks
+	// OpSinceLast samples and answers the since-last report; OpCheckpoint
+	// then moves its checkpoint to Checkpoint (and snapshots).
+	OpSinceLast  = "since-last"
+	OpCheckpoint = "checkpoint"
 )
 
 // A Request is one question to the daemon.
@@ -38,15 +44,18 @@ type Request struct {
 	Reason string        `json:"reason,omitempty"`
 	// History is the question of OpHistory.
 	History *HistoryQuery `json:"history,omitempty"`
+	// Checkpoint is the new checkpoint of OpCheckpoint.
+	Checkpoint *store.Checkpoint `json:"checkpoint,omitempty"`
 }
 
 // A Response is the daemon's answer.
 type Response struct {
-	Report  *Report        `json:"report,omitempty"`
-	Hosts   *HostsReport   `json:"hosts,omitempty"`
-	Blocks  *BlocksReport  `json:"blocks,omitempty"`
-	History *HistoryReport `json:"history,omitempty"`
-	Error   string         `json:"error,omitempty"`
+	Report    *Report          `json:"report,omitempty"`
+	Hosts     *HostsReport     `json:"hosts,omitempty"`
+	Blocks    *BlocksReport    `json:"blocks,omitempty"`
+	History   *HistoryReport   `json:"history,omitempty"`
+	SinceLast *SinceLastReport `json:"since_last,omitempty"`
+	Error     string           `json:"error,omitempty"`
 }
 
 // ErrNoDaemon means no daemon answers on the socket.

@@ -110,6 +110,19 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 					break
 				}
 				c.reply <- Response{History: h}
+			case OpSinceLast:
+				sample()
+				c.reply <- Response{SinceLast: a.SinceLast("daemon")}
+			case OpCheckpoint:
+				if err := a.MoveCheckpoint(c.Checkpoint); err != nil {
+					c.reply <- Response{Error: err.Error()}
+					break
+				}
+				// A mail a day is worth its snapshot: a reboot then does
+				// not send the same period again.
+				persist()
+				lastPersist, lastCommit = time.Now(), time.Now()
+				c.reply <- Response{}
 			case OpBlock:
 				samples++
 				_, err := a.Block(c.Host, c.For, c.Reason)

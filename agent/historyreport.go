@@ -21,14 +21,21 @@ type HistoryQuery struct {
 	Host       string    `json:"host,omitempty"` // a MAC, an address or a name
 	// PerHost adds each host's bytes to every row (export --hosts).
 	PerHost bool `json:"per_host,omitempty"`
+	// Top orders the rows busiest first and keeps the first Limit
+	// (default 10): `report --top`, the heaviest days.
+	Top bool `json:"top,omitempty"`
 }
 
 // defaultLimits are the rows each view shows without --limit, as vnStat's.
 var defaultLimits = map[store.Resolution]int{store.FiveMinutes: 24, store.Hour: 24, store.Day: 30, store.Month: 12, store.Year: 0}
 
+// topLimit is how many rows `report --top` shows without --limit.
+const topLimit = 10
+
 // A HistoryReport is one table of history.
 type HistoryReport struct {
 	Resolution string   `json:"resolution"`
+	Top        bool     `json:"top,omitempty"` // rows busiest first
 	Meter      string   `json:"meter,omitempty"`
 	Host       string   `json:"host,omitempty"` // the MAC asked for
 	Meters     []string `json:"meters"`         // the meter columns
@@ -86,7 +93,7 @@ func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending ma
 	}
 	slices.SortFunc(buckets, func(a, b store.Bucket) int { return a.Start.Compare(b.Start) })
 
-	r := &HistoryReport{Resolution: res.String(), Meter: q.Meter, Host: mac, Meters: []string{}, Rows: []HistoryRow{}, Source: source}
+	r := &HistoryReport{Resolution: res.String(), Top: q.Top, Meter: q.Meter, Host: mac, Meters: []string{}, Rows: []HistoryRow{}, Source: source}
 	meters, hosts := map[string]bool{}, map[string]bool{}
 	for _, b := range buckets {
 		row := HistoryRow{Start: b.Start.In(loc), End: res.Next(b.Start.In(loc)), Meters: map[string]uint64{}}
@@ -147,7 +154,24 @@ func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending ma
 	if limit == 0 {
 		limit = defaultLimits[res]
 	}
-	if limit > 0 && len(r.Rows) > limit {
+	if q.Top {
+		if q.Limit == 0 {
+			limit = topLimit
+		}
+		slices.SortStableFunc(r.Rows, func(a, b HistoryRow) int {
+			ba, bb := rowBytes(r, a), rowBytes(r, b)
+			switch {
+			case ba > bb:
+				return -1
+			case ba < bb:
+				return 1
+			}
+			return 0
+		})
+		if len(r.Rows) > limit {
+			r.Rows = r.Rows[:limit]
+		}
+	} else if limit > 0 && len(r.Rows) > limit {
 		r.Rows = r.Rows[len(r.Rows)-limit:]
 	}
 	return r, nil
@@ -176,6 +200,9 @@ func (r *HistoryReport) WriteText(w io.Writer) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := []string{strings.ToUpper(r.Resolution)}
+	if r.Top {
+		head = []string{"#", "TOP " + strings.ToUpper(r.Resolution)}
+	}
 	if r.Meter != "" {
 		head = append(head, r.Meter)
 	} else {
@@ -191,8 +218,11 @@ func (r *HistoryReport) WriteText(w io.Writer) error {
 		busiest = max(busiest, rowBytes(r, row))
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for _, row := range r.Rows {
+	for i, row := range r.Rows {
 		cols := []string{bucketLabel(r.Resolution, row.Start)}
+		if r.Top {
+			cols = append([]string{fmt.Sprint(i + 1)}, cols...)
+		}
 		if r.Meter != "" {
 			cols = append(cols, HumanBytes(row.Meters[r.Meter]))
 		} else {

@@ -103,6 +103,15 @@ func UnblockHost(cfg *Config, opts Options, host string) (*BlocksReport, error) 
 	return resp.Blocks, nil
 }
 
+// MoveCheckpoint stores cp, the checkpoint of a since-last report that was
+// shown or sent, so the next report starts where it ended.
+func MoveCheckpoint(cfg *Config, opts Options, cp *store.Checkpoint) error {
+	_, err := withAgent(cfg, opts, Request{Op: OpCheckpoint, Checkpoint: cp}, func(a *Agent) (Response, error) {
+		return Response{}, a.MoveCheckpoint(cp)
+	})
+	return err
+}
+
 // ReadBlocks lists the blocks in force without waiting on anyone.
 func ReadBlocks(cfg *Config) (*BlocksReport, error) {
 	return fromDaemonOrDisk(cfg, Request{Op: OpBlocks}, 5*time.Second, func(r *Response) *BlocksReport { return r.Blocks },

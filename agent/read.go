@@ -108,3 +108,13 @@ func ReadHistory(cfg *Config, q HistoryQuery, now time.Time) (*HistoryReport, er
 			return buildHistoryFrom(db, st, NewHostSources(cfg), q, now, source)
 		})
 }
+
+// ReadSinceLast builds the since-last report: from the running daemon,
+// which samples first, else from the database on disk. It does not move
+// the checkpoint (MoveCheckpoint does).
+func ReadSinceLast(cfg *Config, now time.Time) (*SinceLastReport, error) {
+	return fromDaemonOrDisk(cfg, Request{Op: OpSinceLast}, 30*time.Second, func(r *Response) *SinceLastReport { return r.SinceLast },
+		func(_ *store.DB, st *store.State, source string) (*SinceLastReport, error) {
+			return BuildSinceLast(cfg, st, now, source), nil
+		})
+}

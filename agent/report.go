@@ -16,7 +16,10 @@ type Report struct {
 	LastSample *time.Time    `json:"last_sample"`
 	Source     string        `json:"source"` // daemon, database or snapshot
 	Meters     []MeterReport `json:"meters"`
-	Resets     []store.Event `json:"resets"` // the latest reset events, oldest first
+	// Hosts is all hosts together since the first was seen; null while
+	// per-host accounting has seen none.
+	Hosts  *HostsTotal   `json:"hosts"`
+	Resets []store.Event `json:"resets"` // the latest reset events, oldest first
 	// Usage is today, yesterday, this and last billing month per meter and
 	// for all hosts, from the history (usage.go).
 	Usage []Usage `json:"usage"`
@@ -32,6 +35,13 @@ type MeterReport struct {
 	IPv4      *store.Counts `json:"ipv4,omitempty"`
 	IPv6      *store.Counts `json:"ipv6,omitempty"`
 	LastReset *store.Event  `json:"last_reset"`
+}
+
+// A HostsTotal is every host's traffic together.
+type HostsTotal struct {
+	DownloadBytes uint64    `json:"download_bytes"`
+	UploadBytes   uint64    `json:"upload_bytes"`
+	Since         time.Time `json:"since"` // when the first host was seen
 }
 
 // reportResets is how many of the latest reset events a report lists.
@@ -58,6 +68,16 @@ func BuildReport(cfg *Config, st *store.State, now time.Time, source string) *Re
 			mr.IPv6 = &c
 		}
 		r.Meters = append(r.Meters, mr)
+	}
+	for _, h := range st.Hosts {
+		if r.Hosts == nil {
+			r.Hosts = &HostsTotal{Since: h.FirstSeen.UTC()}
+		}
+		r.Hosts.DownloadBytes += h.Download.Bytes
+		r.Hosts.UploadBytes += h.Upload.Bytes
+		if h.FirstSeen.Before(r.Hosts.Since) {
+			r.Hosts.Since = h.FirstSeen.UTC()
+		}
 	}
 	ev := store.SortedEvents(st.Events)
 	if len(ev) > reportResets {
@@ -94,7 +114,7 @@ func (r *Report) WriteText(w io.Writer, loc *time.Location) error {
 		last = r.LastSample.In(loc).Format("2006-01-02 15:04:05")
 	}
 	fmt.Fprintf(&b, "netmon-agent report, last sample %s (%s)\n\n", last, r.Source)
-	if len(r.Meters) == 0 {
+	if len(r.Meters) == 0 && r.Hosts == nil {
 		b.WriteString("No meters configured.\n")
 	} else {
 		// Packets are left to --json: the line stays within 80 columns.
@@ -109,6 +129,9 @@ func (r *Report) WriteText(w io.Writer, loc *time.Location) error {
 			}
 			fmt.Fprintf(&b, "%-16s %12s  %-16s  %s\n", m.Name, HumanBytes(m.Bytes), since, reset)
 		}
+	}
+	if h := r.Hosts; h != nil {
+		fmt.Fprintf(&b, "%-16s %12s  %-16s\n", "all hosts", HumanBytes(h.DownloadBytes+h.UploadBytes), stamp(h.Since))
 	}
 	writeUsage(&b, r.Usage, loc)
 	if n := len(r.Resets); n > 0 {
@@ -133,6 +156,8 @@ func describeCause(c string) string {
 		return "counters were zeroed by someone else"
 	case store.CauseReinstalled:
 		return "our rules had vanished and were reinstalled"
+	case store.CauseBogus:
+		return "a delta beyond max_rate was dropped"
 	}
 	return c
 }

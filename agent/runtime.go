@@ -222,6 +222,27 @@ func addUsage(r *Report, cfg *Config, db *store.DB, st *store.State, now time.Ti
 	r.Usage = BuildUsage(cfg, h, now)
 }
 
+// SinceLast builds the since-last report from the state in memory.
+func (a *Agent) SinceLast(source string) *SinceLastReport {
+	return BuildSinceLast(a.cfg, a.sampler.State, a.opts.Clock.Now(), source)
+}
+
+// MoveCheckpoint makes cp the since-last checkpoint and commits it. A
+// checkpoint older than the one in place is refused: two reports racing
+// must not count a period twice.
+func (a *Agent) MoveCheckpoint(cp *store.Checkpoint) error {
+	if cp == nil || cp.Totals == nil {
+		return errors.New("move checkpoint: no checkpoint given")
+	}
+	st := a.sampler.State
+	if old := st.Checkpoint; old != nil && cp.Time.Before(old.Time) {
+		return fmt.Errorf("move checkpoint: a later report (%s) already moved it", old.Time.Format(time.RFC3339))
+	}
+	st.Checkpoint = cp
+	st.Touch()
+	return a.Commit()
+}
+
 // ErrNoHosts means blocking was asked for without per-host accounting.
 var ErrNoHosts = errors.New("per-host accounting is off (option hosts, or ipset missing)")
 

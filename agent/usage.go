@@ -84,7 +84,11 @@ func writeUsage(b *strings.Builder, us []Usage, loc *time.Location) {
 	m := us[0].MonthStart.In(loc).Format("Jan 2")
 	fmt.Fprintf(b, "\n%-16s %11s %11s %11s %11s %11s\n", "USAGE", "TODAY", "YESTERDAY", "SINCE "+m, "ESTIMATE", "LAST MONTH")
 	for _, u := range us {
-		fmt.Fprintf(b, "%-16s %11s %11s %11s %11s %11s\n", u.Name, HumanBytes(u.Today), HumanBytes(u.Yesterday),
+		name := u.Name
+		if name == "hosts" {
+			name = "all hosts"
+		}
+		fmt.Fprintf(b, "%-16s %11s %11s %11s %11s %11s\n", name, HumanBytes(u.Today), HumanBytes(u.Yesterday),
 			HumanBytes(u.Month), HumanBytes(u.Estimate), HumanBytes(u.LastMonth))
 	}
 }

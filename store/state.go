@@ -128,6 +128,15 @@ type QuotaUse struct {
 	Waived   bool      `json:"waived,omitempty"`   // unblocked by hand this period
 }
 
+// A Checkpoint is the totals at the end of the last since-last report: the
+// next one shows what grew since. Totals are by series name (MeterSeries,
+// HostSeries); ours only ever grow, so the difference is exact whatever
+// resets happened in between.
+type Checkpoint struct {
+	Time   time.Time         `json:"time"`
+	Totals map[string]Counts `json:"totals"`
+}
+
 // State is everything the agent keeps: totals with their baselines, canaries
 // and reset events. The daemon holds it in memory and commits it as one batch.
 type State struct {
@@ -141,6 +150,9 @@ type State struct {
 	Hosts      map[string]*Host     // by MAC, and Unattributed
 	Blocks     map[string]*Block    // by Target
 	Quotas     map[string]*QuotaUse // "QUOTA/MAC"
+	// Checkpoint is where the last `report --since-last` (or mail) ended;
+	// nil before the first.
+	Checkpoint *Checkpoint
 	// Pending holds events not yet committed.
 	Pending []Event
 	// Deltas holds history not yet committed (history.go). A failed commit

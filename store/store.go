@@ -177,6 +177,12 @@ func (db *DB) Load() (*State, error) {
 			s.Boot = string(b.Get([]byte("boot")))
 			s.Created, _ = time.Parse(time.RFC3339Nano, string(b.Get([]byte("created"))))
 			s.LastSample, _ = time.Parse(time.RFC3339Nano, string(b.Get([]byte("last_sample"))))
+			if v := b.Get([]byte("checkpoint")); v != nil {
+				s.Checkpoint = &Checkpoint{}
+				if err := json.Unmarshal(v, s.Checkpoint); err != nil {
+					return fmt.Errorf("checkpoint: %w", err)
+				}
+			}
 		}
 		return nil
 	})
@@ -252,6 +258,15 @@ func (db *DB) Commit(s *State) error {
 		meta := tx.Bucket(bucketMeta)
 		if err := meta.Put([]byte("boot"), []byte(s.Boot)); err != nil {
 			return err
+		}
+		if s.Checkpoint != nil {
+			v, err := json.Marshal(s.Checkpoint)
+			if err != nil {
+				return err
+			}
+			if err := meta.Put([]byte("checkpoint"), v); err != nil {
+				return err
+			}
 		}
 		return meta.Put([]byte("last_sample"), []byte(s.LastSample.UTC().Format(time.RFC3339Nano)))
 	})

@@ -150,3 +150,25 @@ func TestStore_SecondWriterTimesOut(t *testing.T) {
 		t.Errorf("second writer: %v, want ErrLocked", err)
 	}
 }
+
+func TestStore_CheckpointRoundTrip(t *testing.T) {
+	db := openTest(t)
+	s := sampleState()
+	if err := db.Commit(s); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Load(); got.Checkpoint != nil {
+		t.Fatalf("checkpoint before any was set: %+v", got.Checkpoint)
+	}
+	s.Checkpoint = &Checkpoint{Time: t0, Totals: map[string]Counts{MeterSeries("proxy"): {Packets: 3, Bytes: 3000}}}
+	if err := db.Commit(s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Checkpoint == nil || !got.Checkpoint.Time.Equal(t0) || got.Checkpoint.Totals["m/proxy"].Bytes != 3000 {
+		t.Errorf("checkpoint %+v", got.Checkpoint)
+	}
+}

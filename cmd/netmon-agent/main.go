@@ -41,6 +41,9 @@ func main() {
 				&cli.BoolFlag{Name: "days", Usage: "daily history"},
 				&cli.BoolFlag{Name: "months", Usage: "monthly history"},
 				&cli.BoolFlag{Name: "years", Usage: "yearly history"},
+				&cli.BoolFlag{Name: "top", Usage: "the busiest days, busiest first (default 10)"},
+				&cli.BoolFlag{Name: "since-last", Usage: "usage since the previous --since-last (or mail), then remember now"},
+				&cli.BoolFlag{Name: "keep", Usage: "with --since-last: do not move the checkpoint"},
 				&cli.IntFlag{Name: "limit", Usage: "the newest `N` rows (default 24 hours, 30 days, 12 months, all years)"},
 				&cli.StringFlag{Name: "begin", Usage: "from `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
 				&cli.StringFlag{Name: "end", Usage: "before `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
@@ -147,6 +150,12 @@ func cmdReport(c *cli.Context) error {
 		}
 		return output(c, h, func() error { return h.WriteText(c.App.Writer) })
 	}
+	if c.Bool("since-last") {
+		return reportSinceLast(c, cfg)
+	}
+	if c.Bool("keep") {
+		return fmt.Errorf("--keep goes with --since-last")
+	}
 	r, err := agent.ReadReport(cfg, time.Now())
 	if err != nil {
 		return err
@@ -154,24 +163,44 @@ func cmdReport(c *cli.Context) error {
 	return output(c, r, func() error { return r.WriteText(c.App.Writer, time.Local) })
 }
 
+// reportSinceLast prints the since-last report and, unless --keep, moves
+// its checkpoint to now.
+func reportSinceLast(c *cli.Context, cfg *agent.Config) error {
+	r, err := agent.ReadSinceLast(cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := output(c, r, func() error { return r.WriteText(c.App.Writer, time.Local) }); err != nil {
+		return err
+	}
+	if c.Bool("keep") {
+		return nil
+	}
+	return agent.MoveCheckpoint(cfg, options(stderrLogger(c, false)), r.Checkpoint)
+}
+
 // historyQuery reads report's history flags; ok is false when no view was
 // asked for.
 func historyQuery(c *cli.Context) (q agent.HistoryQuery, ok bool, err error) {
-	for _, v := range []string{"5min", "hours", "days", "months", "years"} {
+	for _, v := range []string{"5min", "hours", "days", "months", "years", "top"} {
 		if c.Bool(v) {
 			if ok {
-				return q, false, fmt.Errorf("report takes one of --5min, --hours, --days, --months, --years")
+				return q, false, fmt.Errorf("report takes one of --5min, --hours, --days, --months, --years, --top")
 			}
-			q.Resolution, ok = map[string]string{"5min": "5min", "hours": "hour", "days": "day", "months": "month", "years": "year"}[v], true
+			q.Resolution, ok = map[string]string{"5min": "5min", "hours": "hour", "days": "day", "months": "month", "years": "year", "top": "day"}[v], true
+			q.Top = v == "top"
 		}
 	}
 	if !ok {
 		for _, f := range []string{"limit", "begin", "end", "meter", "host"} {
 			if c.IsSet(f) {
-				return q, false, fmt.Errorf("--%s needs a history view: --5min, --hours, --days, --months or --years", f)
+				return q, false, fmt.Errorf("--%s needs a history view: --5min, --hours, --days, --months, --years or --top", f)
 			}
 		}
 		return q, false, nil
+	}
+	if c.Bool("since-last") {
+		return q, false, fmt.Errorf("--since-last is a report of its own: leave out --%s", map[string]string{"5min": "5min", "hour": "hours", "day": "days", "month": "months", "year": "years"}[q.Resolution])
 	}
 	if q.Limit = c.Int("limit"); q.Limit < 0 {
 		return q, false, fmt.Errorf("--limit %d: must be at least 1", q.Limit)
