@@ -68,6 +68,9 @@ type Config struct {
 	GOMemLimit int64
 
 	Meters []Meter
+	// Mail is `config mail`: where `netmon-agent mail` sends the report;
+	// nil without one.
+	Mail *MailConfig
 }
 
 // Defaults, chosen for a router's flash: see README's "Flash" section.
@@ -189,8 +192,17 @@ func configFromSections(path string, sections []uciSection) (*Config, error) {
 				return nil, bad(s.Line, "duplicate quota name %q", q.Name)
 			}
 			c.Quotas = append(c.Quotas, q)
+		case "mail":
+			if c.Mail != nil {
+				return nil, bad(s.Line, "a second mail section")
+			}
+			m, err := mailFromSection(s, bad)
+			if err != nil {
+				return nil, err
+			}
+			c.Mail = m
 		default:
-			return nil, bad(s.Line, "unknown section type %q (want agent, meter, host or quota)", s.Type)
+			return nil, bad(s.Line, "unknown section type %q (want agent, meter, host, quota or mail)", s.Type)
 		}
 	}
 	for i := range c.Quotas {

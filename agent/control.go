@@ -132,7 +132,7 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 				return
 			}
 			switch req.Op {
-			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory:
+			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory, OpSinceLast, OpCheckpoint:
 			default:
 				json.NewEncoder(conn).Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 				return

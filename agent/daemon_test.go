@@ -12,6 +12,12 @@ import (
 // runFake starts the daemon on fake iptables in a temporary directory.
 func runFake(t *testing.T) (cfg *Config, stop func() error) {
 	t.Helper()
+	return runFakeWith(t, "")
+}
+
+// runFakeWith is runFake with more config sections.
+func runFakeWith(t *testing.T, sections string) (cfg *Config, stop func() error) {
+	t.Helper()
 	dir := t.TempDir()
 	path := writeConfig(t, `
 config agent
@@ -21,7 +27,7 @@ config agent
 config meter 'proxy'
 	option chain 'INPUT'
 	option src '192.0.2.10'
-`)
+`+sections)
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"bytes"
+	"encoding/xml"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,4 +213,81 @@ func TestGolden_SinceLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, "since-last-reset.txt", b.Bytes())
+}
+
+func goldenHTML(t *testing.T, sinceLast bool) []byte {
+	cfg, db, st := goldenRig(t)
+	st.Hosts["02:00:00:00:01:03"].Name = `<script>alert("tv")</script>`
+	st.AddEvent(store.Event{Time: goldenNow.Add(-3 * time.Hour), Cause: store.CauseReboot, Meter: "proxy", Family: "ipv4"})
+	r := BuildReport(cfg, st, goldenNow, "daemon")
+	addUsage(r, cfg, db, st, goldenNow)
+	days, err := buildHistoryFrom(db, st, nil, chartQuery(goldenNow), goldenNow, "daemon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	month, err := buildHistoryFrom(db, st, nil, monthHostsQuery(cfg, goldenNow), goldenNow, "daemon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sl *SinceLastReport
+	title := "Network usage"
+	if sinceLast {
+		st.Checkpoint = &store.Checkpoint{Time: goldenNow.Add(-24 * time.Hour), Totals: map[string]store.Counts{}}
+		sl = BuildSinceLast(cfg, st, goldenNow, "daemon")
+		title = "Network Usage Report - 2026-11-25"
+	}
+	var b bytes.Buffer
+	if err := BuildHTMLReport(title, "router.lan", r, sl, days, month, time.UTC, goldenNow).WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestGolden_HTML(t *testing.T) {
+	page := goldenHTML(t, false)
+	checkGolden(t, "report.html", page)
+	checkSelfContained(t, page)
+	mail := goldenHTML(t, true)
+	checkGolden(t, "mail.html", mail)
+	checkSelfContained(t, mail)
+	if !bytes.Contains(mail, []byte("RESET DETECTED")) {
+		t.Error("the mail's page does not flag the reboot")
+	}
+}
+
+// checkSelfContained asserts the page fetches and runs nothing, escapes
+// what a LAN host chose as its name, and draws a well-formed chart of 30
+// days.
+func checkSelfContained(t *testing.T, page []byte) {
+	t.Helper()
+	s := string(page)
+	for _, bad := range []string{"<script", "http://", "https://", "src=", "@import", "url("} {
+		if strings.Contains(s, bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+	if !strings.Contains(s, "&lt;script&gt;") {
+		t.Error("a hostile host name is not escaped")
+	}
+	i, j := strings.Index(s, "<svg"), strings.Index(s, "</svg>")
+	if i < 0 || j < i {
+		t.Fatal("no chart")
+	}
+	d := xml.NewDecoder(strings.NewReader(s[i : j+len("</svg>")]))
+	rects := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("chart is not well-formed SVG: %v", err)
+		}
+		if e, ok := tok.(xml.StartElement); ok && e.Name.Local == "rect" {
+			rects++
+		}
+	}
+	if rects != 2*chartDays {
+		t.Errorf("chart has %d bars, want %d", rects, 2*chartDays)
+	}
 }

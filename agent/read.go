@@ -118,3 +118,34 @@ func ReadSinceLast(cfg *Config, now time.Time) (*SinceLastReport, error) {
 			return BuildSinceLast(cfg, st, now, source), nil
 		})
 }
+
+// ReadHTMLReport gathers the page: the summary, the last days for the
+// chart and, with per-host accounting, the billing month's hosts. sl is the
+// mail's since-last report, or nil.
+func ReadHTMLReport(cfg *Config, title, router string, sl *SinceLastReport, now time.Time) (*HTMLReport, error) {
+	r, err := ReadReport(cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	days, err := ReadHistory(cfg, chartQuery(now), now)
+	if err != nil {
+		return nil, err
+	}
+	var month *HistoryReport
+	if cfg.Hosts {
+		if month, err = ReadHistory(cfg, monthHostsQuery(cfg, now), now); err != nil {
+			return nil, err
+		}
+	}
+	return BuildHTMLReport(title, router, r, sl, days, month, time.Local, now), nil
+}
+
+// chartQuery asks for the chart's days.
+func chartQuery(now time.Time) HistoryQuery {
+	return HistoryQuery{Resolution: "day", Begin: store.Day.Start(now).AddDate(0, 0, -(chartDays - 1)), Limit: chartDays}
+}
+
+// monthHostsQuery asks for every host's days of this billing month.
+func monthHostsQuery(cfg *Config, now time.Time) HistoryQuery {
+	return HistoryQuery{Resolution: "day", Begin: PeriodStart(now, "month", cfg.PeriodStart), Limit: 1 << 30, PerHost: true}
+}

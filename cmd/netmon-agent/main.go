@@ -44,6 +44,7 @@ func main() {
 				&cli.BoolFlag{Name: "top", Usage: "the busiest days, busiest first (default 10)"},
 				&cli.BoolFlag{Name: "since-last", Usage: "usage since the previous --since-last (or mail), then remember now"},
 				&cli.BoolFlag{Name: "keep", Usage: "with --since-last: do not move the checkpoint"},
+				&cli.BoolFlag{Name: "html", Usage: "one self-contained HTML page: summary, last 30 days, the month's top hosts"},
 				&cli.IntFlag{Name: "limit", Usage: "the newest `N` rows (default 24 hours, 30 days, 12 months, all years)"},
 				&cli.StringFlag{Name: "begin", Usage: "from `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
 				&cli.StringFlag{Name: "end", Usage: "before `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
@@ -57,6 +58,9 @@ func main() {
 				&cli.BoolFlag{Name: "hosts", Usage: "a download and an upload column per host"},
 				&cli.StringFlag{Name: "begin", Usage: "from `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
 				&cli.StringFlag{Name: "end", Usage: "before `DATE` (YYYY-MM-DD[ HH:MM], local time)"},
+			}},
+			{Name: "mail", Usage: "mail the since-last report (text and HTML) to config mail's recipients", Action: cmdMail, Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "print", Usage: "print the message instead of sending it; the checkpoint stays"},
 			}},
 			{Name: "block", Usage: "drop a host's forwarded traffic: HOST is an address, a MAC or a name", ArgsUsage: "HOST", Action: cmdBlock, Flags: []cli.Flag{
 				&cli.StringFlag{Name: "for", Usage: "lift the block after `DURATION` (30m, 2h, 7d)"},
@@ -141,9 +145,15 @@ func cmdReport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Bool("html") && c.Bool("json") {
+		return fmt.Errorf("--html and --json: choose one")
+	}
 	if q, ok, err := historyQuery(c); err != nil {
 		return err
 	} else if ok {
+		if c.Bool("html") {
+			return fmt.Errorf("--html is the summary page: leave out the history view")
+		}
 		h, err := agent.ReadHistory(cfg, q, time.Now())
 		if err != nil {
 			return err
@@ -156,6 +166,9 @@ func cmdReport(c *cli.Context) error {
 	if c.Bool("keep") {
 		return fmt.Errorf("--keep goes with --since-last")
 	}
+	if c.Bool("html") {
+		return writePage(c, cfg, nil)
+	}
 	r, err := agent.ReadReport(cfg, time.Now())
 	if err != nil {
 		return err
@@ -163,20 +176,66 @@ func cmdReport(c *cli.Context) error {
 	return output(c, r, func() error { return r.WriteText(c.App.Writer, time.Local) })
 }
 
-// reportSinceLast prints the since-last report and, unless --keep, moves
-// its checkpoint to now.
+// writePage prints the HTML page, with sl on top when given.
+func writePage(c *cli.Context, cfg *agent.Config, sl *agent.SinceLastReport) error {
+	router := routerName()
+	title := "Network usage on " + router
+	if sl != nil {
+		title = agent.MailSubject(time.Now())
+	}
+	p, err := agent.ReadHTMLReport(cfg, title, router, sl, time.Now())
+	if err != nil {
+		return err
+	}
+	return p.WriteHTML(c.App.Writer)
+}
+
+// reportSinceLast prints the since-last report (as text, JSON or the
+// mail's page) and, unless --keep, moves its checkpoint to its end.
 func reportSinceLast(c *cli.Context, cfg *agent.Config) error {
 	r, err := agent.ReadSinceLast(cfg, time.Now())
 	if err != nil {
 		return err
 	}
-	if err := output(c, r, func() error { return r.WriteText(c.App.Writer, time.Local) }); err != nil {
+	if c.Bool("html") {
+		err = writePage(c, cfg, r)
+	} else {
+		err = output(c, r, func() error { return r.WriteText(c.App.Writer, time.Local) })
+	}
+	if err != nil || c.Bool("keep") {
 		return err
 	}
-	if c.Bool("keep") {
-		return nil
-	}
 	return agent.MoveCheckpoint(cfg, options(stderrLogger(c, false)), r.Checkpoint)
+}
+
+func cmdMail(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	if c.Bool("print") {
+		msg, _, err := agent.BuildMailReport(cfg, routerName(), time.Now())
+		if err != nil {
+			return err
+		}
+		_, err = c.App.Writer.Write(msg)
+		return err
+	}
+	sl, err := agent.MailReport(cfg, options(stderrLogger(c, false)), routerName(), time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "netmon-agent: report of %s to %s mailed to %s\n",
+		sl.From.Local().Format("2006-01-02 15:04"), sl.To.Local().Format("2006-01-02 15:04"), strings.Join(cfg.Mail.To, ", "))
+	return nil
+}
+
+// routerName is this machine's name, for a page's title.
+func routerName() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "this router"
 }
 
 // historyQuery reads report's history flags; ok is false when no view was

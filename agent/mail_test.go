@@ -1,0 +1,432 @@
+package agent
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"math/big"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// These tests send to a real SMTP server (emersion/go-smtp) listening on
+// the loopback, and read back what it received.
+
+// A received message, as the server saw it.
+type received struct {
+	from   string
+	to     []string
+	data   []byte
+	tls    bool
+	authed string
+}
+
+type smtpBackend struct {
+	mu       sync.Mutex
+	msgs     []received
+	rejectTo string // a recipient the server refuses
+	user     string // the one user AUTH accepts, with pass
+	pass     string
+}
+
+func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &smtpSession{b: b, c: c}, nil
+}
+
+type smtpSession struct {
+	b   *smtpBackend
+	c   *smtp.Conn
+	cur received
+}
+
+func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, user, pass string) error {
+		if user != s.b.user || pass != s.b.pass {
+			return errors.New("invalid credentials")
+		}
+		s.cur.authed = user
+		return nil
+	}), nil
+}
+
+func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
+	if s.b.user != "" && s.cur.authed == "" {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	}
+	s.cur.from = from
+	return nil
+}
+
+func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if to == s.b.rejectTo {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox here"}
+	}
+	s.cur.to = append(s.cur.to, to)
+	return nil
+}
+
+func (s *smtpSession) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.cur.data = data
+	_, s.cur.tls = s.c.TLSConnectionState()
+	s.b.mu.Lock()
+	s.b.msgs = append(s.b.msgs, s.cur)
+	s.b.mu.Unlock()
+	return nil
+}
+
+func (s *smtpSession) Reset()        { s.cur = received{authed: s.cur.authed} }
+func (s *smtpSession) Logout() error { return nil }
+
+func (b *smtpBackend) received() []received {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]received(nil), b.msgs...)
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "netmon test smtp"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+// startSMTP serves b on the loopback: plain with STARTTLS offered when
+// starttls, implicit TLS when implicit. It returns the port and the pool
+// that trusts the server.
+func startSMTP(t *testing.T, b *smtpBackend, starttls, implicit bool) (int, *x509.CertPool) {
+	t.Helper()
+	cert, pool := selfSigned(t)
+	srv := smtp.NewServer(b)
+	srv.Domain = "localhost"
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	if starttls || implicit {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	// AUTH over the loopback without TLS is only for the plain test; the
+	// client refuses to send a password in the clear anyway.
+	srv.AllowInsecureAuth = !starttls && !implicit
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if implicit {
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port, pool
+}
+
+func mailConfig(port int, security string, pool *x509.CertPool) *MailConfig {
+	return &MailConfig{
+		To: []string{"owner@example.org", "second@example.org"}, From: "Router <router@example.org>",
+		Server: "127.0.0.1", Port: port, Security: security, Timeout: 10 * time.Second,
+		TLS: &tls.Config{RootCAs: pool},
+	}
+}
+
+const mailText = "Network usage from 2026-11-24 08:00 to 2026-11-25 08:00\n\n== RESET DETECTED! ==\nproxy   1.21 GiB\n"
+const mailHTML = "<!DOCTYPE html><html><body><h1>Network Usage Report - 2026-11-25</h1><svg></svg></body></html>\n"
+
+// checkMessage parses msg as a mail client would: headers, then both
+// alternative parts, decoded.
+func checkMessage(t *testing.T, data []byte) {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatalf("not a mail message: %v", err)
+	}
+	if got := msg.Header.Get("Subject"); got != "Network Usage Report - 2026-11-25" {
+		t.Errorf("subject %q", got)
+	}
+	if got := msg.Header.Get("To"); got != "owner@example.org, second@example.org" {
+		t.Errorf("To %q", got)
+	}
+	media, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || media != "multipart/alternative" {
+		t.Fatalf("content type %q, %v", media, err)
+	}
+	parts := map[string]string{}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(p)
+		kind, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		parts[kind] = string(body)
+	}
+	// Line breaks in text parts are CRLF on the wire (RFC 2045).
+	if parts["text/plain"] != strings.ReplaceAll(mailText, "\n", "\r\n") {
+		t.Errorf("text part %q", parts["text/plain"])
+	}
+	if parts["text/html"] != strings.ReplaceAll(mailHTML, "\n", "\r\n") {
+		t.Errorf("html part %q", parts["text/html"])
+	}
+}
+
+func composeTest(t *testing.T, m *MailConfig) []byte {
+	t.Helper()
+	msg, err := ComposeMail(m, MailSubject(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)), []byte(mailText), []byte(mailHTML), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+func TestMail_STARTTLSWithAuth(t *testing.T) {
+	b := &smtpBackend{user: "router", pass: "s3cret"}
+	port, pool := startSMTP(t, b, true, false)
+	m := mailConfig(port, "starttls", pool)
+	m.Username, m.Password = "router", "s3cret"
+	if err := SendMail(m, composeTest(t, m)); err != nil {
+		t.Fatal(err)
+	}
+	got := b.received()
+	if len(got) != 1 {
+		t.Fatalf("server received %d messages", len(got))
+	}
+	if !got[0].tls || got[0].authed != "router" {
+		t.Errorf("tls %v, authed as %q: want STARTTLS and AUTH", got[0].tls, got[0].authed)
+	}
+	if got[0].from != "router@example.org" || strings.Join(got[0].to, ",") != "owner@example.org,second@example.org" {
+		t.Errorf("envelope from %q to %v", got[0].from, got[0].to)
+	}
+	checkMessage(t, got[0].data)
+}
+
+func TestMail_ImplicitTLS(t *testing.T) {
+	b := &smtpBackend{}
+	port, pool := startSMTP(t, b, false, true)
+	m := mailConfig(port, "tls", pool)
+	if err := SendMail(m, composeTest(t, m)); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.received(); len(got) != 1 || !got[0].tls {
+		t.Fatalf("received %+v", got)
+	}
+	checkMessage(t, b.received()[0].data)
+}
+
+func TestMail_Plain(t *testing.T) {
+	b := &smtpBackend{}
+	port, _ := startSMTP(t, b, false, false)
+	m := mailConfig(port, "none", nil)
+	if err := SendMail(m, composeTest(t, m)); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.received(); len(got) != 1 || got[0].tls {
+		t.Fatalf("received %+v", got)
+	}
+}
+
+// STARTTLS asked for but not offered: nothing is sent in the clear.
+func TestMail_STARTTLSNotOffered(t *testing.T) {
+	b := &smtpBackend{}
+	port, _ := startSMTP(t, b, false, false)
+	m := mailConfig(port, "starttls", nil)
+	err := SendMail(m, composeTest(t, m))
+	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("err %v, want one naming STARTTLS", err)
+	}
+	if len(b.received()) != 0 {
+		t.Error("sent without TLS")
+	}
+}
+
+// A certificate the client does not trust stops the send.
+func TestMail_UntrustedCertificate(t *testing.T) {
+	b := &smtpBackend{}
+	port, _ := startSMTP(t, b, true, false)
+	m := mailConfig(port, "starttls", x509.NewCertPool())
+	if err := SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("err %v, want a certificate error", err)
+	}
+}
+
+func TestMail_RejectionCarriesTheServersAnswer(t *testing.T) {
+	b := &smtpBackend{rejectTo: "second@example.org"}
+	port, pool := startSMTP(t, b, true, false)
+	m := mailConfig(port, "starttls", pool)
+	err := SendMail(m, composeTest(t, m))
+	if err == nil || !strings.Contains(err.Error(), "550") || !strings.Contains(err.Error(), "no such mailbox here") ||
+		!strings.Contains(err.Error(), "second@example.org") {
+		t.Fatalf("err %v, want the server's 550 answer for the recipient", err)
+	}
+}
+
+func TestMail_WrongPassword(t *testing.T) {
+	b := &smtpBackend{user: "router", pass: "s3cret"}
+	port, pool := startSMTP(t, b, true, false)
+	m := mailConfig(port, "starttls", pool)
+	m.Username, m.Password = "router", "wrong"
+	if err := SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "AUTH") {
+		t.Fatalf("err %v, want an AUTH failure", err)
+	}
+}
+
+// A server that accepts the connection and never speaks: the send gives
+// up at the timeout instead of hanging the cron job.
+func TestMail_SilentServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	m := mailConfig(ln.Addr().(*net.TCPAddr).Port, "starttls", nil)
+	m.Timeout = 200 * time.Millisecond
+	if err := SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("err %v, want a timeout", err)
+	}
+}
+
+// The sendmail path runs the program with an argument vector and the
+// message on its standard input; its complaint is the error.
+func TestMail_Sendmail(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "sendmail")
+	os.WriteFile(prog, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \""+dir+"/args\"\ncat > \""+dir+"/stdin\"\n"), 0o755)
+	m := &MailConfig{To: []string{"owner@example.org", "x;rm -rf /@example.org"}, From: "Router <router@example.org>", Sendmail: prog, Timeout: 10 * time.Second}
+	msg := composeTest(t, m)
+	if err := SendMail(m, msg); err != nil {
+		t.Fatal(err)
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	if want := "-i\n-f\nrouter@example.org\n--\nowner@example.org\nx;rm -rf /@example.org\n"; string(args) != want {
+		t.Errorf("args %q, want %q", args, want)
+	}
+	if stdin, _ := os.ReadFile(filepath.Join(dir, "stdin")); string(stdin) != string(msg) {
+		t.Error("sendmail did not get the message on stdin")
+	}
+	os.WriteFile(prog, []byte("#!/bin/sh\necho 'msmtp: cannot connect to smtp.example.org' >&2\nexit 75\n"), 0o755)
+	if err := SendMail(m, msg); err == nil || !strings.Contains(err.Error(), "cannot connect to smtp.example.org") {
+		t.Errorf("err %v, want sendmail's complaint", err)
+	}
+}
+
+func TestMailConfig(t *testing.T) {
+	cfg := mustConfig(t, `
+config mail
+	list to 'owner@example.org'
+	list to 'Second <second@example.org>'
+	option from 'router@example.org'
+	option server 'smtp.example.org'
+	option security 'tls'
+	option username 'router'
+	option password 'p w'
+`)
+	m := cfg.Mail
+	if m == nil || strings.Join(m.To, ",") != "owner@example.org,second@example.org" || m.Port != 465 || m.Security != "tls" || m.Password != "p w" || m.Timeout != DefaultMailTimeout {
+		t.Fatalf("mail %+v", m)
+	}
+	for _, bad := range []string{
+		"config mail\n\toption from 'a@example.org'\n\toption server 's'\n",                                  // no recipient
+		"config mail\n\tlist to 'not an address'\n\toption from 'a@example.org'\n\toption server 's'\n",      // bad address
+		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n",                            // no way to send
+		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n\toption sendmail 'msmtp'\n", // relative program
+		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n\toption server 's'\n\toption security 'ssl'\n",
+		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n\toption server 's'\n\toption port '0'\n",
+	} {
+		secs, err := parseUCI("test.conf", strings.NewReader(bad))
+		if err == nil {
+			_, err = configFromSections("test.conf", secs)
+		}
+		if err == nil {
+			t.Errorf("accepted:\n%s", bad)
+		} else if strings.Contains(err.Error(), "\n") {
+			t.Errorf("error spans lines: %q", err)
+		}
+	}
+}
+
+// The whole command against a running daemon: a refused send leaves the
+// checkpoint where it was, an accepted one moves it to the report's end.
+func TestMailReport_CheckpointMovesOnlyWhenSent(t *testing.T) {
+	b := &smtpBackend{rejectTo: "owner@example.org"}
+	port, _ := startSMTP(t, b, false, false)
+	cfg, stop := runFakeWith(t, `
+config mail
+	list to 'owner@example.org'
+	option from 'router@example.org'
+	option server '127.0.0.1'
+	option port '`+strconv.Itoa(port)+`'
+	option security 'none'
+`)
+	defer stop()
+	if _, err := MailReport(cfg, Options{}, "router.lan", time.Now()); err == nil || !strings.Contains(err.Error(), "550") {
+		t.Fatalf("err %v, want the refusal", err)
+	}
+	sl, err := ReadSinceLast(cfg, time.Now())
+	if err != nil || !sl.First {
+		t.Fatalf("after a failed send the checkpoint moved: %+v, %v", sl, err)
+	}
+	b.mu.Lock()
+	b.rejectTo = ""
+	b.mu.Unlock()
+	sent, err := MailReport(cfg, Options{}, "router.lan", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.received(); len(got) != 1 || !strings.Contains(string(got[0].data), "Network Usage Report - ") {
+		t.Fatalf("received %d messages", len(got))
+	}
+	next, err := ReadSinceLast(cfg, time.Now())
+	if err != nil || next.First || !next.From.Equal(sent.To) {
+		t.Errorf("after a send the next report is from %v (first %v), want %v; %v", next.From, next.First, sent.To, err)
+	}
+}
