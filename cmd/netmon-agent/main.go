@@ -79,6 +79,12 @@ func main() {
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {},
 	}
+	// OpenWrt keeps its zone in /etc/TZ, which Go does not read.
+	if loc, changed, err := agent.LocalZone(agent.OpenWrtTZ, "/etc/localtime"); err != nil {
+		fmt.Fprintf(os.Stderr, "netmon-agent: %v; days are cut in %s\n", err, time.Local)
+	} else if changed {
+		time.Local = loc
+	}
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintf(os.Stderr, "netmon-agent: %v\n", err)
 		os.Exit(1)
