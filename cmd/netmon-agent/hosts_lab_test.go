@@ -122,6 +122,10 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 		l.writeConfig(labMeters)
 		cfg, _ := os.ReadFile(l.config)
 		cfg = []byte(strings.Replace(string(cfg), "config agent 'main'\n", "config agent 'main'\n\toption leases '"+leases+"'\n\toption ethers '"+l.dir+"/ethers'\n", 1))
+		// The mail goes to a stand-in sendmail that keeps the message.
+		sendmail := filepath.Join(l.dir, "sendmail")
+		os.WriteFile(sendmail, []byte("#!/bin/sh\ncat > \""+l.dir+"/mailed\"\n"), 0o755)
+		cfg = append(cfg, "\nconfig mail\n\tlist to 'owner@example.org'\n\toption from 'router@example.org'\n\toption sendmail '"+sendmail+"'\n"...)
 		os.WriteFile(l.config, cfg, 0o600)
 		l.hostOracle("a")
 		l.hostOracle("b")
@@ -206,6 +210,7 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 		if uint64(laptop) != got[macA].DownloadBytes {
 			t.Errorf("export: laptop download %v, host total %d", laptop, got[macA].DownloadBytes)
 		}
+		l.sinceLastAndMail(got)
 		// A restart loses nothing, and stop takes the sets with the chains.
 		l.stopDaemon(syscall.SIGTERM)
 		l.helper("i", "udp", "198.18.1.2:9000", "4", "100")
@@ -225,6 +230,91 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 			t.Errorf("hosts table:\n%s", text)
 		}
 	})
+}
+
+// sinceLastJSON is report --since-last --json, as README documents it.
+type sinceLastJSON struct {
+	From          time.Time `json:"from"`
+	To            time.Time `json:"to"`
+	First         bool      `json:"first"`
+	ResetDetected bool      `json:"reset_detected"`
+	Meters        []struct {
+		Name       string `json:"name"`
+		Bytes      uint64 `json:"bytes"`
+		TotalBytes uint64 `json:"total_bytes"`
+	} `json:"meters"`
+	Hosts []struct {
+		MAC           string `json:"mac"`
+		DownloadBytes uint64 `json:"download_bytes"`
+		UploadBytes   uint64 `json:"upload_bytes"`
+	} `json:"hosts"`
+}
+
+func (s sinceLastJSON) meter(name string) (period, total uint64) {
+	for _, m := range s.Meters {
+		if m.Name == name {
+			return m.Bytes, m.TotalBytes
+		}
+	}
+	return 0, 0
+}
+
+func (s sinceLastJSON) host(mac string) (dl, ul uint64) {
+	for _, h := range s.Hosts {
+		if h.MAC == mac {
+			return h.DownloadBytes, h.UploadBytes
+		}
+	}
+	return 0, 0
+}
+
+// sinceLastAndMail checks the since-last report against host a's own
+// counters over a period of real traffic, the mail that carries it, the
+// page and the top days; got is the host table before.
+func (l *lab) sinceLastAndMail(got map[string]hostJSON) {
+	t := l.t
+	t.Helper()
+	var first sinceLastJSON
+	l.agentJSON(&first, "report", "--since-last", "--json")
+	if dl, ul := first.host(macA); !first.First || dl != got[macA].DownloadBytes || ul != got[macA].UploadBytes {
+		t.Errorf("first since-last: laptop %d down %d up (first %v); host totals %d and %d", dl, ul, first.First, got[macA].DownloadBytes, got[macA].UploadBytes)
+	}
+	before, beforeUL := l.hostOracleCounts("a")
+	l.helper("i", "tcp", "198.18.1.2:7000", "120000")
+	l.helper("a", "udp", "[2001:db8:ff::2]:9000", "5", "700")
+	settle()
+	after, afterUL := l.hostOracleCounts("a")
+	var next sinceLastJSON
+	l.agentJSON(&next, "report", "--since-last", "--keep", "--json")
+	dl, ul := next.host(macA)
+	if next.First || !next.From.Equal(first.To) || next.ResetDetected {
+		t.Errorf("second since-last from %v (first %v, reset %v), want from %v", next.From, next.First, next.ResetDetected, first.To)
+	}
+	if dl != after[1]-before[1] || ul != afterUL[1]-beforeUL[1] {
+		t.Errorf("since-last: laptop %d down %d up; it received %d and sent %d in the period", dl, ul, after[1]-before[1], afterUL[1]-beforeUL[1])
+	}
+	// The mail carries the same period and moves the checkpoint.
+	l.agent("mail")
+	mailed, err := os.ReadFile(filepath.Join(l.dir, "mailed"))
+	if err != nil || !strings.Contains(string(mailed), "Subject: Network Usage Report - ") || !strings.Contains(string(mailed), "text/html") {
+		t.Errorf("mail: %v\n%.400s", err, mailed)
+	}
+	var third sinceLastJSON
+	l.agentJSON(&third, "report", "--since-last", "--keep", "--json")
+	if third.First || third.From.Before(next.To) {
+		t.Errorf("after mail the report is from %v, want after %v", third.From, next.To)
+	}
+	page := l.agent("report", "--html")
+	if !strings.Contains(page, "<svg") || !strings.Contains(page, "laptop") {
+		t.Errorf("report --html has no chart or no laptop:\n%.600s", page)
+	}
+	var top historyJSON
+	l.agentJSON(&top, "report", "--top", "--json")
+	var all historyJSON
+	l.agentJSON(&all, "report", "--days", "--json")
+	if d, u := top.sums(); len(top.Rows) != len(all.Rows) || d+u == 0 {
+		t.Errorf("report --top: %d rows with %d bytes, --days has %d rows", len(top.Rows), d+u, len(all.Rows))
+	}
 }
 
 // tcpWorks reports whether host h can open a TCP connection to addr.

@@ -295,6 +295,8 @@ func TestLab_RebootRestoresFromFlash(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, l *lab) {
 		l.startDaemon()
 		l.traffic(1)
+		var before sinceLastJSON
+		l.agentJSON(&before, "report", "--since-last", "--json")
 		l.stopDaemon(syscall.SIGTERM) // writes the snapshot
 		for _, cmd := range []string{"iptables", "ip6tables"} {
 			l.must("r", cmd+"-"+l.backend, "-F")
@@ -310,6 +312,17 @@ func TestLab_RebootRestoresFromFlash(t *testing.T) {
 		got := l.expectExact("after a reboot")
 		if r := got["proxy"].LastReset; r == nil || r.Cause != "reboot" {
 			t.Errorf("proxy's last reset %+v, want reboot", r)
+		}
+		// The since-last report spans the reboot: it says so, and its
+		// period is exactly what the totals grew by.
+		var after sinceLastJSON
+		l.agentJSON(&after, "report", "--since-last", "--keep", "--json")
+		_, was := before.meter("proxy")
+		if period, total := after.meter("proxy"); !after.ResetDetected || total != got["proxy"].Bytes || period != total-was {
+			t.Errorf("since-last over a reboot: reset %v, proxy %d of %d; want the reset and %d", after.ResetDetected, period, total, got["proxy"].Bytes-was)
+		}
+		if text := l.agent("report", "--since-last", "--keep"); !strings.Contains(text, "== RESET DETECTED! ==") {
+			t.Errorf("since-last text without the banner:\n%s", text)
 		}
 		if !strings.Contains(l.log.String(), "restored live database") {
 			t.Errorf("no restore logged:\n%s", l.log.String())
