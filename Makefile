@@ -4,7 +4,10 @@ GO        ?= go
 # opkg wants a version that starts with a digit: the release, then the commit.
 RELEASE   := 0.1.0
 VERSION   ?= $(RELEASE)-$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
-TAGS      := urfave_cli_no_docs
+# NOSMTP=1 builds without the SMTP client and Go's TLS stack (2.5 MB less on
+# mips): mail then goes through option sendmail only.
+comma     := ,
+TAGS      := urfave_cli_no_docs$(if $(NOSMTP),$(comma)nosmtp)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLAGS)"
 STATICCHECK_VERSION := v0.8.2
@@ -29,8 +32,10 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags nosmtp ./...
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
+	$(GOBIN)/staticcheck -tags nosmtp ./...
 	shellcheck scripts/*.sh .ci/run
 	shellcheck -s sh openwrt/files/etc/init.d/netmon-agent openwrt/files/etc/uci-defaults/90-netmon-agent \
 		openwrt/files/usr/share/netmon-agent/firewall.include openwrt/control/postinst openwrt/control/prerm
@@ -43,6 +48,7 @@ unit:
 # qemu-user, so endianness and 32-bit bugs show up here, not on a router.
 test: deps check
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags nosmtp -run 'Mail' ./agent/
 	GOARCH=mips GOMIPS=softfloat $(GO) test -count=1 -exec qemu-mips-static ./agent/ ./store/
 	GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static ./agent/ ./store/
 	rm -rf dist

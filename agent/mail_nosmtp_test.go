@@ -1,0 +1,17 @@
+//go:build nosmtp
+
+package agent
+
+import (
+	"strings"
+	"testing"
+)
+
+// Without the SMTP client a mail section with a server fails in one line
+// that names the way out.
+func TestMail_NoSMTPBuildNamesSendmail(t *testing.T) {
+	m := &MailConfig{To: []string{"owner@example.org"}, From: "router@example.org", Server: "smtp.example.org", Port: 587, Security: "starttls"}
+	if err := SendMail(m, []byte("x")); err == nil || !strings.Contains(err.Error(), "option sendmail") {
+		t.Fatalf("err %v", err)
+	}
+}

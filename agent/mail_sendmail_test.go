@@ -1,0 +1,127 @@
+package agent
+
+import (
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The sendmail path runs the program with an argument vector and the
+// message on its standard input; its complaint is the error.
+func TestMail_Sendmail(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "sendmail")
+	os.WriteFile(prog, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \""+dir+"/args\"\ncat > \""+dir+"/stdin\"\n"), 0o755)
+	m := &MailConfig{To: []string{"owner@example.org", "x;rm -rf /@example.org"}, From: "Router <router@example.org>", Sendmail: prog, Timeout: 10 * time.Second}
+	msg := composeTest(t, m)
+	if err := SendMail(m, msg); err != nil {
+		t.Fatal(err)
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	if want := "-i\n-f\nrouter@example.org\n--\nowner@example.org\nx;rm -rf /@example.org\n"; string(args) != want {
+		t.Errorf("args %q, want %q", args, want)
+	}
+	stdin, _ := os.ReadFile(filepath.Join(dir, "stdin"))
+	if string(stdin) != string(msg) {
+		t.Error("sendmail did not get the message on stdin")
+	}
+	checkMessage(t, stdin, "owner@example.org, x;rm -rf /@example.org")
+	os.WriteFile(prog, []byte("#!/bin/sh\necho 'msmtp: cannot connect to smtp.example.org' >&2\nexit 75\n"), 0o755)
+	if err := SendMail(m, msg); err == nil || !strings.Contains(err.Error(), "cannot connect to smtp.example.org") {
+		t.Errorf("err %v, want sendmail's complaint", err)
+	}
+}
+
+func TestMailConfig(t *testing.T) {
+	cfg := mustConfig(t, `
+config mail
+	list to 'owner@example.org'
+	list to 'Second <second@example.org>'
+	option from 'router@example.org'
+	option server 'smtp.example.org'
+	option security 'tls'
+	option username 'router'
+	option password 'p w'
+`)
+	m := cfg.Mail
+	if m == nil || strings.Join(m.To, ",") != "owner@example.org,second@example.org" || m.Port != 465 || m.Security != "tls" || m.Password != "p w" || m.Timeout != DefaultMailTimeout {
+		t.Fatalf("mail %+v", m)
+	}
+	for _, bad := range []string{
+		"config mail\n\toption from 'a@example.org'\n\toption server 's'\n",                                  // no recipient
+		"config mail\n\tlist to 'not an address'\n\toption from 'a@example.org'\n\toption server 's'\n",      // bad address
+		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n",                            // no way to send
+		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n\toption sendmail 'msmtp'\n", // relative program
+		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n\toption server 's'\n\toption security 'ssl'\n",
+		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n\toption server 's'\n\toption port '0'\n",
+	} {
+		secs, err := parseUCI("test.conf", strings.NewReader(bad))
+		if err == nil {
+			_, err = configFromSections("test.conf", secs)
+		}
+		if err == nil {
+			t.Errorf("accepted:\n%s", bad)
+		} else if strings.Contains(err.Error(), "\n") {
+			t.Errorf("error spans lines: %q", err)
+		}
+	}
+}
+
+const mailText = "Network usage from 2026-11-24 08:00 to 2026-11-25 08:00\n\n== RESET DETECTED! ==\nproxy   1.21 GiB\n"
+const mailHTML = "<!DOCTYPE html><html><body><h1>Network Usage Report - 2026-11-25</h1><svg></svg></body></html>\n"
+
+// checkMessage parses msg as a mail client would: headers, then both
+// alternative parts, decoded.
+func checkMessage(t *testing.T, data []byte, wantTo string) {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatalf("not a mail message: %v", err)
+	}
+	if got := msg.Header.Get("Subject"); got != "Network Usage Report - 2026-11-25" {
+		t.Errorf("subject %q", got)
+	}
+	if got := msg.Header.Get("To"); got != wantTo {
+		t.Errorf("To %q", got)
+	}
+	media, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || media != "multipart/alternative" {
+		t.Fatalf("content type %q, %v", media, err)
+	}
+	parts := map[string]string{}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(p)
+		kind, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		parts[kind] = string(body)
+	}
+	// Line breaks in text parts are CRLF on the wire (RFC 2045).
+	if parts["text/plain"] != strings.ReplaceAll(mailText, "\n", "\r\n") {
+		t.Errorf("text part %q", parts["text/plain"])
+	}
+	if parts["text/html"] != strings.ReplaceAll(mailHTML, "\n", "\r\n") {
+		t.Errorf("html part %q", parts["text/html"])
+	}
+}
+
+func composeTest(t *testing.T, m *MailConfig) []byte {
+	t.Helper()
+	msg, err := ComposeMail(m, MailSubject(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)), []byte(mailText), []byte(mailHTML), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
