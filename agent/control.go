@@ -34,6 +34,7 @@ const (
 	// then moves its checkpoint to Checkpoint (and snapshots).
 	OpSinceLast  = "since-last"
 	OpCheckpoint = "checkpoint"
+	OpVerify     = "verify" // verify the live database the daemon holds
 )
 
 // A Request is one question to the daemon.
@@ -132,7 +133,7 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 				return
 			}
 			switch req.Op {
-			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory, OpSinceLast, OpCheckpoint:
+			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory, OpSinceLast, OpCheckpoint, OpVerify:
 			default:
 				json.NewEncoder(conn).Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 				return

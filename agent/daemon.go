@@ -110,6 +110,8 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 					break
 				}
 				c.reply <- Response{History: h}
+			case OpVerify:
+				c.reply <- errorResponse(a.db.Verify(), Response{})
 			case OpSinceLast:
 				sample()
 				c.reply <- Response{SinceLast: a.SinceLast("daemon")}

@@ -68,10 +68,11 @@ func withDatabase(cfg *Config, fn func(db *store.DB, st *store.State, source str
 			}
 			return fn(db, st, "database")
 		}
-		if !errors.Is(err, store.ErrLocked) {
+		if !errors.Is(err, store.ErrLocked) && !errors.Is(err, store.ErrCorrupt) {
 			return err
 		}
-		// A one-shot sample holds it for a moment; the snapshot is close.
+		// A one-shot sample holds it for a moment, or it is damaged (the
+		// next start sets it aside): the snapshot is close.
 	}
 	if _, err := os.Stat(cfg.Database); err != nil {
 		if errors.Is(err, os.ErrNotExist) {

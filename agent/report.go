@@ -158,6 +158,8 @@ func describeCause(c string) string {
 		return "our rules had vanished and were reinstalled"
 	case store.CauseBogus:
 		return "a delta beyond max_rate was dropped"
+	case store.CauseDatabase:
+		return "the database was damaged and started afresh (the damaged file is kept beside it)"
 	}
 	return c
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/store"
@@ -64,26 +63,8 @@ func Open(cfg *Config, opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	live := cfg.LiveDatabase()
-	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create runtime_dir: %w", err)
-	}
-	if _, err := os.Stat(live); errors.Is(err, os.ErrNotExist) {
-		if _, err := os.Stat(cfg.Database); err == nil {
-			if err := store.Restore(cfg.Database, live); err != nil {
-				return nil, err
-			}
-			opts.Logf("restored live database %s from snapshot %s", live, cfg.Database)
-		}
-	}
-	db, err := store.Open(live, opts.LockWait)
+	db, st, err := openLive(cfg, opts)
 	if err != nil {
-		return nil, err
-	}
-	db.SetHistory(time.Local, cfg.Keep)
-	st, err := db.Load()
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	a := &Agent{opts: opts, cfg: cfg, db: db}

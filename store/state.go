@@ -60,6 +60,7 @@ const (
 	CauseZeroed      = "zeroed"      // someone zeroed our counters
 	CauseReinstalled = "reinstalled" // our rules vanished and were put back
 	CauseBogus       = "bogus"       // a delta beyond max_rate, dropped
+	CauseDatabase    = "database"    // the database was damaged and started afresh
 )
 
 // An Event is a reset of a meter's counter: the kernel's count restarted, and

@@ -49,7 +49,11 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	var b *bolt.DB
+	err := guard("open "+path, func() (err error) {
+		b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+		return err
+	})
 	if err != nil {
 		return nil, openError(path, err)
 	}
@@ -95,7 +99,11 @@ func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
 		// bbolt would try to initialise it, which a read-only open cannot.
 		return nil, fmt.Errorf("open database %s: the file is empty", path)
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	var b *bolt.DB
+	err = guard("open "+path, func() (err error) {
+		b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+		return err
+	})
 	if err != nil {
 		return nil, openError(path, err)
 	}
@@ -103,8 +111,14 @@ func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
 }
 
 func openError(path string, err error) error {
-	if errors.Is(err, bolterrors.ErrTimeout) {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
 		return fmt.Errorf("open database %s: %w", path, ErrLocked)
+	case errors.Is(err, ErrCorrupt):
+		return err
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch),
+		errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrInvalidMapping):
+		return fmt.Errorf("open database %s: %w: %v", path, ErrCorrupt, err)
 	}
 	return fmt.Errorf("open database %s: %w", path, err)
 }
@@ -379,7 +393,7 @@ func Restore(src, dest string) error {
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return fmt.Errorf("restore %s: not a netmon snapshot: %w", src, err)
+		return fmt.Errorf("restore %s: %w: not a netmon snapshot (%v)", src, ErrCorrupt, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -389,9 +403,15 @@ func Restore(src, dest string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	_, err = io.Copy(tmp, zr)
+	src2 := &readErr{r: zr}
+	_, err = io.Copy(tmp, src2)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if src2.err != nil {
+		// A truncated or damaged snapshot; a write error (a full tmpfs)
+		// is not the snapshot's fault and stays what it is.
+		return fmt.Errorf("restore %s: %w: %v", src, ErrCorrupt, src2.err)
 	}
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", src, err)
@@ -400,7 +420,7 @@ func Restore(src, dest string) error {
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", src, err)
 	}
-	_, err = check.Load()
+	err = check.Verify()
 	check.Close()
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", src, err)
@@ -409,6 +429,20 @@ func Restore(src, dest string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	return nil
+}
+
+// readErr remembers a read error, to tell it from a write error.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
 
 func syncDir(dir string) {

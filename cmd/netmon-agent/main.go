@@ -62,6 +62,9 @@ func main() {
 			{Name: "mail", Usage: "mail the since-last report (text and HTML) to config mail's recipients", Action: cmdMail, Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "print", Usage: "print the message instead of sending it; the checkpoint stays"},
 			}},
+			{Name: "db", Usage: "database upkeep", Subcommands: []*cli.Command{
+				{Name: "check", Usage: "verify database files (default: the live one and the snapshot)", ArgsUsage: "[FILE...]", Action: cmdDBCheck},
+			}},
 			{Name: "block", Usage: "drop a host's forwarded traffic: HOST is an address, a MAC or a name", ArgsUsage: "HOST", Action: cmdBlock, Flags: []cli.Flag{
 				&cli.StringFlag{Name: "for", Usage: "lift the block after `DURATION` (30m, 2h, 7d)"},
 				&cli.StringFlag{Name: "reason", Usage: "why, for the block list"},
@@ -233,6 +236,30 @@ func cmdMail(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "netmon-agent: report of %s to %s mailed to %s\n",
 		sl.From.Local().Format("2006-01-02 15:04"), sl.To.Local().Format("2006-01-02 15:04"), strings.Join(cfg.Mail.To, ", "))
+	return nil
+}
+
+func cmdDBCheck(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	checks := agent.CheckDatabases(cfg, c.Args().Slice())
+	if len(checks) == 0 {
+		return fmt.Errorf("no database yet at %s or %s", cfg.LiveDatabase(), cfg.Database)
+	}
+	bad := 0
+	for _, ck := range checks {
+		if ck.Error == "" {
+			fmt.Fprintf(c.App.Writer, "ok       %s\n", ck.Path)
+			continue
+		}
+		bad++
+		fmt.Fprintf(c.App.Writer, "damaged  %s\n", ck.Error)
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d database files damaged; the daemon sets a damaged file aside at its next start", bad, len(checks))
+	}
 	return nil
 }
 

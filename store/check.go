@@ -1,0 +1,134 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrCorrupt means a database file is damaged: it is not a bbolt file, a
+// page is out of place, or a value does not decode. Callers move such a
+// file aside and start over; nothing else in it can be trusted.
+var ErrCorrupt = errors.New("database is corrupt")
+
+// guard runs f, turning a panic (bbolt panics on some damaged pages) and a
+// memory fault (a page beyond the end of a truncated, mmap'ed file) into
+// an ErrCorrupt error.
+func guard(what string, f func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: %w: %v", what, ErrCorrupt, r)
+		}
+	}()
+	return f()
+}
+
+// Verify reads the whole file: every bucket and key (walked here, so a
+// bad page is caught in this goroutine), every state value and history
+// row decoded, then bbolt's own consistency check of pages and freelist.
+// Any damage is an ErrCorrupt error naming what was wrong.
+func (db *DB) Verify() error {
+	corrupt := func(err error) error {
+		if err == nil || errors.Is(err, ErrCorrupt) {
+			return err
+		}
+		return fmt.Errorf("verify %s: %w: %v", db.path, ErrCorrupt, err)
+	}
+	err := guard("verify "+db.path, func() error {
+		return db.bolt.View(func(tx *bolt.Tx) error {
+			var walk func(b *bolt.Bucket) error
+			walk = func(b *bolt.Bucket) error {
+				return b.ForEach(func(k, v []byte) error {
+					if v == nil {
+						if sub := b.Bucket(k); sub != nil {
+							return walk(sub)
+						}
+					}
+					return nil
+				})
+			}
+			return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk(b) })
+		})
+	})
+	if err != nil {
+		return corrupt(err)
+	}
+	if err := guard("verify "+db.path, func() error {
+		if _, err := db.Load(); err != nil {
+			return err
+		}
+		for _, r := range Resolutions {
+			if _, err := db.History(r, time.Time{}, time.Time{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return corrupt(err)
+	}
+	return corrupt(db.bolt.View(func(tx *bolt.Tx) error {
+		var first error
+		for err := range tx.Check() { // drained: the check runs until it closes the channel
+			if first == nil {
+				first = err
+			}
+		}
+		return first
+	}))
+}
+
+// Check opens the database file at path read-only and verifies it. A
+// snapshot (compressed) is unpacked into a temporary file first.
+func Check(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	if fi.Size() == 0 {
+		return fmt.Errorf("check %s: %w: the file is empty", path, ErrCorrupt)
+	}
+	if isSnapshot(path) {
+		tmp, err := os.MkdirTemp("", "netmon-check-")
+		if err != nil {
+			return fmt.Errorf("check: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		return Restore(path, tmp+"/check.db")
+	}
+	db, err := OpenReadOnly(path, time.Second)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Verify()
+}
+
+// isSnapshot tells a snapshot (gzip) from a live file by its first bytes.
+func isSnapshot(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	magic := make([]byte, 2)
+	if _, err := f.Read(magic); err != nil {
+		return false
+	}
+	return magic[0] == 0x1f && magic[1] == 0x8b
+}
+
+// MoveAside renames a damaged file to path.corrupt-TIME, so it is kept
+// for a look but never opened again, and returns the new name.
+func MoveAside(path string, now time.Time) (string, error) {
+	dest := fmt.Sprintf("%s.corrupt-%s", path, now.UTC().Format("20060102T150405Z"))
+	if err := os.Rename(path, dest); err != nil {
+		return "", fmt.Errorf("move damaged %s aside: %w", path, err)
+	}
+	return dest, nil
+}
