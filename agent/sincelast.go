@@ -201,8 +201,8 @@ func hostLabel(name, mac string, width int) string {
 	if name == "" {
 		name = mac
 	}
-	if len(name) > width {
-		name = name[:width-1] + "~"
+	if r := []rune(name); len(r) > width {
+		name = string(r[:width-1]) + "~"
 	}
 	return name
 }
