@@ -32,22 +32,8 @@ config meter 'proxy'
 	if err != nil {
 		t.Fatal(err)
 	}
-	boot := filepath.Join(dir, "boot_id")
-	os.WriteFile(boot, []byte("b1\n"), 0o600)
-	fw := newFakeFirewall(IPv4)
-	opts := Options{
-		BootIDPath: boot,
-		Logf:       t.Logf,
-		// Never the real ipset: this test runs in the root namespace.
-		NewSets:    func(*Config) (Sets, error) { return newFakeSets(), nil },
-		NewSources: func(*Config) HostSources { return &fakeSources{} },
-		NewFirewall: func(_ string, f Family) (Firewall, error) {
-			if f == IPv6 {
-				return nil, ErrNoIptables
-			}
-			return fw, nil
-		},
-	}
+	opts := fakeOptions(dir)
+	opts.Logf = t.Logf
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, path, opts) }()
@@ -65,6 +51,26 @@ config meter 'proxy'
 	return cfg, func() error {
 		cancel()
 		return <-done
+	}
+}
+
+// fakeOptions are an agent's seams for tests in the root namespace: a
+// boot id file in dir, fake iptables (IPv4 only), fake sets and neighbours;
+// never the real ipset or iptables.
+func fakeOptions(dir string) Options {
+	boot := filepath.Join(dir, "boot_id")
+	os.WriteFile(boot, []byte("b1\n"), 0o600)
+	fw := newFakeFirewall(IPv4)
+	return Options{
+		BootIDPath: boot,
+		NewSets:    func(*Config) (Sets, error) { return newFakeSets(), nil },
+		NewSources: func(*Config) HostSources { return &fakeSources{} },
+		NewFirewall: func(_ string, f Family) (Firewall, error) {
+			if f == IPv6 {
+				return nil, ErrNoIptables
+			}
+			return fw, nil
+		},
 	}
 }
 

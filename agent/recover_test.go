@@ -65,21 +65,11 @@ config meter 'proxy'
 	if err != nil {
 		t.Fatal(err)
 	}
-	boot := filepath.Join(dir, "boot_id")
-	os.WriteFile(boot, []byte("b1\n"), 0o600)
-	fw := newFakeFirewall(IPv4)
 	logs := &strings.Builder{}
-	return &recoverRig{t: t, cfg: cfg, logs: logs, opts: Options{
-		BootIDPath: boot,
-		Clock:      &fakeClock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)},
-		Logf:       func(f string, a ...any) { logs.WriteString(strings.TrimSpace(fmt.Sprintf(f, a...)) + "\n") },
-		NewFirewall: func(_ string, f Family) (Firewall, error) {
-			if f == IPv6 {
-				return nil, ErrNoIptables
-			}
-			return fw, nil
-		},
-	}}
+	opts := fakeOptions(dir)
+	opts.Clock = &fakeClock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+	opts.Logf = func(f string, a ...any) { logs.WriteString(strings.TrimSpace(fmt.Sprintf(f, a...)) + "\n") }
+	return &recoverRig{t: t, cfg: cfg, logs: logs, opts: opts}
 }
 
 // counted opens the agent, counts bytes through proxy with a day of history
