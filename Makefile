@@ -36,7 +36,7 @@ check:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
 	$(GOBIN)/staticcheck -tags nosmtp ./...
-	shellcheck scripts/*.sh .ci/run
+	shellcheck -x scripts/*.sh .ci/run
 	shellcheck -s sh openwrt/files/etc/init.d/netmon-agent openwrt/files/etc/uci-defaults/90-netmon-agent \
 		openwrt/files/usr/share/netmon-agent/firewall.include openwrt/control/postinst openwrt/control/prerm
 

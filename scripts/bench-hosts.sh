@@ -23,19 +23,10 @@ command -v ipset >/dev/null || need+=(ipset)
 command -v nft >/dev/null || need+=(nftables)
 if ((${#need[@]})); then apt-get update -q && apt-get install -y -q "${need[@]}"; fi
 
-p=nmbh
-work=$(mktemp -d)
-cleanup() {
-	pkill -f "iperf3 -s -p 5299" 2>/dev/null || true
-	if [[ -n ${daemon:-} ]]; then
-		kill "$daemon" 2>/dev/null || true
-		wait "$daemon" 2>/dev/null || true
-	fi
-	"$here/lab.sh" down "$p"
-	rm -rf "$work"
-}
-trap cleanup EXIT
-"$here/lab.sh" up "$p"
+lab_cleanup_extra() { pkill -f "iperf3 -s -p 5299" 2>/dev/null || true; }
+# shellcheck source=scripts/lab-session.sh
+. "$here/lab-session.sh"
+lab_session nmbh
 r() { ip netns exec "$p-r" "$@"; }
 for sets in auto ipset; do
 	cat >"$work/netmon-$sets" <<CONF

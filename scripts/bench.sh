@@ -11,19 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=$(realpath "${1:-$here/../bin/netmon-agent}")
 secs=${2:-20}
 command -v strace >/dev/null || { apt-get update -q && apt-get install -y -q strace; }
-p=nmbench
-work=$(mktemp -d)
-daemon=
-cleanup() {
-	if [[ -n $daemon ]]; then
-		kill "$daemon" 2>/dev/null || true
-		wait "$daemon" 2>/dev/null || true
-	fi
-	"$here/lab.sh" down "$p"
-	rm -rf "$work"
-}
-trap cleanup EXIT
-"$here/lab.sh" up "$p"
+# shellcheck source=scripts/lab-session.sh
+. "$here/lab-session.sh"
+lab_session nmbench
 for ipt in iptables ip6tables; do
 	for i in $(seq 150); do
 		ip netns exec "$p-r" "$ipt" -A FORWARD -i br-lan -p tcp --dport $((1000 + i)) -m comment --comment "!fw3: rule $i" -j ACCEPT

@@ -10,20 +10,10 @@ if [[ $EUID -ne 0 ]]; then
 	echo "demo: needs root (network namespaces and iptables); try sudo make demo" >&2
 	exit 1
 fi
+# shellcheck source=scripts/lab-session.sh
+. "$here/lab-session.sh"
 p=nmdemo$$
-p=${p:0:10}
-work=$(mktemp -d)
-daemon=
-cleanup() {
-	if [[ -n $daemon ]]; then
-		kill "$daemon" 2>/dev/null || true
-		wait "$daemon" 2>/dev/null || true
-	fi
-	"$here/lab.sh" down "$p"
-	rm -rf "$work"
-}
-trap cleanup EXIT
-"$here/lab.sh" up "$p"
+lab_session "${p:0:10}"
 
 cat >"$work/netmon" <<CONF
 config agent 'main'
