@@ -47,25 +47,32 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 
 	samples := 0
 	defer func() { logf("exiting after %d samples", samples) }()
+	now := opts.Clock.Now
+	sampleFaults := &faultLog{what: "sampling", logf: logf}
+	commitFaults := &faultLog{what: "committing to " + cfg.LiveDatabase(), logf: logf}
+	snapshotFaults := &faultLog{what: "the snapshot to " + cfg.Database, logf: logf,
+		advice: "; counting goes on in the live database"}
 	sample := func() {
 		samples++
-		if err := a.Sample(); err != nil {
-			logf("sample: %v", err)
-		}
+		sampleFaults.observe(a.Sample(), now())
 	}
-	commit := func() {
-		if err := a.Commit(); err != nil {
-			// The batch stays in memory and goes with the next commit.
-			logf("%v", err)
-		}
+	// commit writes the batch; on failure it stays in memory (bounded:
+	// store.MaxPendingDeltas) and goes with the next commit.
+	commit := func() bool {
+		commitFaults.advice = commitAdvice(len(a.State().Deltas))
+		err := a.Commit()
+		commitFaults.observe(err, now())
+		return err == nil
 	}
 	persist := func() {
-		n, err := a.Persist()
-		if err != nil {
-			logf("%v", err)
-			return
+		if !commit() {
+			return // the live file is what would be copied: it is behind
 		}
-		logf("snapshot written to %s (%d bytes)", a.Config().Database, n)
+		n, err := a.Snapshot()
+		snapshotFaults.observe(err, now())
+		if err == nil {
+			logf("snapshot written to %s (%d bytes)", a.Config().Database, n)
+		}
 	}
 
 	logf("started: %d meters, sampling every %s, committing every %s, snapshot every %s",

@@ -80,6 +80,10 @@ func openLive(cfg *Config, opts Options) (*store.DB, *store.State, error) {
 			db.Close()
 			return nil, nil, err
 		}
+		// Holding the live file, we are the only writer of snapshots.
+		for _, p := range store.RemoveStaleTemps(cfg.Database) {
+			opts.Logf("removed %s, left by a snapshot that was cut short", p)
+		}
 		if fresh {
 			st.AddEvent(store.Event{Time: now, Cause: store.CauseDatabase})
 			opts.Logf("started a fresh database: totals and history count from now")

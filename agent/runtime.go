@@ -148,8 +148,12 @@ func (a *Agent) Persist() (int64, error) {
 	if err := a.Commit(); err != nil {
 		return 0, err
 	}
-	return a.db.Snapshot(a.cfg.Database)
+	return a.Snapshot()
 }
+
+// Snapshot writes the live database as committed to flash; it returns the
+// snapshot's size.
+func (a *Agent) Snapshot() (int64, error) { return a.db.Snapshot(a.cfg.Database) }
 
 // Reload switches to cfg: meters added or removed take effect at the next
 // sample, and totals of kept meters go on.

@@ -116,6 +116,9 @@ func (s *State) AddDelta(series string, t time.Time, d Counts) {
 	k := DeltaKey{Series: series, Slot: FiveMinutes.Start(t).Unix()}
 	s.Deltas[k] = s.Deltas[k].Add(d)
 	s.Touch()
+	if len(s.Deltas) > MaxPendingDeltas {
+		s.coarsen()
+	}
 }
 
 // A Bucket is one bucket of history: every series that moved in it.

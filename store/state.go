@@ -190,6 +190,9 @@ func (s *State) AddEvent(e Event) {
 		s.Events = s.Events[len(s.Events)-MaxEvents:]
 	}
 	s.Pending = append(s.Pending, e)
+	if len(s.Pending) > MaxEvents { // commits failing: the store keeps no more either
+		s.Pending = s.Pending[len(s.Pending)-MaxEvents:]
+	}
 	s.dirty = true
 }
 

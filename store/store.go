@@ -358,13 +358,17 @@ func (db *DB) Snapshot(dest string) (int64, error) {
 		tmp.Close()
 		return 0, fmt.Errorf("snapshot: %w", err)
 	}
-	zw, _ := gzip.NewWriterLevel(tmp, gzip.BestCompression)
+	out := &writeErr{w: tmp}
+	zw, _ := gzip.NewWriterLevel(out, gzip.BestCompression)
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		_, err := tx.WriteTo(zw)
 		return err
 	})
 	if err == nil {
 		err = zw.Close()
+	}
+	if out.err != nil {
+		err = out.err // bbolt flattens it into text: ENOSPC and EROFS must stay themselves
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -445,9 +449,40 @@ func (r *readErr) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// writeErr remembers a write error, which bbolt's WriteTo reports only as
+// text.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
 func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
+}
+
+// RemoveStaleTemps deletes what a snapshot or restore that was killed
+// midway left beside dest. Only a process holding the live database may
+// call it: it is the only one that writes them.
+func RemoveStaleTemps(dest string) []string {
+	var removed []string
+	for _, pattern := range []string{".tmp-*", ".restore-*"} {
+		names, _ := filepath.Glob(dest + pattern)
+		for _, n := range names {
+			if os.Remove(n) == nil {
+				removed = append(removed, n)
+			}
+		}
+	}
+	return removed
 }

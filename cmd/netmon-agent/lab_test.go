@@ -470,6 +470,22 @@ func labHelper(mode string, args []string) int {
 			c.Write(payload) // a port-unreachable answer may fail a later write; the packet was sent
 			time.Sleep(time.Millisecond)
 		}
+	case "udpfrom": // udpfrom LOCAL ADDR SIZE: one datagram from a given address
+		local, err := net.ResolveUDPAddr("udp", args[1])
+		if err != nil {
+			return fail(err)
+		}
+		remote, err := net.ResolveUDPAddr("udp", args[2])
+		if err != nil {
+			return fail(err)
+		}
+		size, _ := strconv.Atoi(args[3])
+		c, err := net.DialUDP("udp", local, remote)
+		if err != nil {
+			return fail(err)
+		}
+		defer c.Close()
+		c.Write(bytes.Repeat([]byte{'u'}, size))
 	case "tcp": // tcp ADDR BYTES
 		n, _ := strconv.Atoi(args[2])
 		timeout := 5 * time.Second

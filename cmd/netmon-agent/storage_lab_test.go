@@ -1,0 +1,141 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mountTmpfs mounts a tmpfs of size bytes on dir (created), unmounted when
+// the test ends. The lab's namespaces see it: ip netns exec copies the
+// mount table.
+func mountTmpfs(t *testing.T, dir string, size int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "netmon-lab", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+}
+
+// fillUp writes dir/filler until its filesystem is full.
+func fillUp(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, 4096)
+	for {
+		if _, err := f.Write(block); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return path
+		}
+	}
+}
+
+// newAddresses gives LAN host a n more IPv6 addresses and sends a packet
+// to the internet from each: new set elements, so the database must grow.
+func (l *lab) newAddresses(from, n int) {
+	l.t.Helper()
+	for i := from; i < from+n; i++ {
+		addr := fmt.Sprintf("2001:db8:1::%x", 0x1000+i)
+		l.must("a", "ip", "-6", "addr", "add", addr+"/64", "dev", "eth0", "nodad")
+		l.helper("a", "udpfrom", "["+addr+"]:0", "[2001:db8:ff::2]:9000", "200")
+	}
+}
+
+// The live database's tmpfs fills up under the running daemon: commits
+// fail, the log says so once, the report stays exact from memory, and once
+// space returns the batch is committed: after a SIGKILL the totals and the
+// history are all there. Then the flash fills: the snapshot fails once in
+// the log, the old one stays whole, and the next snapshot after space
+// returns succeeds.
+func TestLab_FullStorage(t *testing.T) {
+	requireLab(t)
+	l := newLab(t, "nft")
+	data := t.TempDir()
+	mountTmpfs(t, filepath.Join(data, "run"), 1<<20)
+	mountTmpfs(t, filepath.Join(data, "flash"), 256<<10)
+	l.writeConfigData(data, labMeters)
+	l.startDaemon()
+	l.traffic(1)
+	l.expectExact("before the filesystem filled")
+
+	filler := fillUp(t, filepath.Join(data, "run"))
+	deadline := time.Now().Add(30 * time.Second)
+	added := 0
+	for !strings.Contains(l.log.String(), "no space left on device") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no commit failed on a full tmpfs after %d new addresses\n%s", added, l.log.String())
+		}
+		l.newAddresses(added, 40)
+		added += 40
+		time.Sleep(1200 * time.Millisecond) // a commit interval
+	}
+	l.traffic(1)
+	time.Sleep(2500 * time.Millisecond) // two more failing commits
+	l.expectExact("while the live database's filesystem is full")
+	if n := strings.Count(l.log.String(), "no space left on device"); n != 1 {
+		t.Errorf("the full filesystem was logged %d times, want once\n%s", n, l.log.String())
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	live := filepath.Join(data, "run", "live.db")
+	l.waitFor(func() bool { return strings.Contains(l.log.String(), "committing to "+live+" works again") }, "a commit once space returned")
+	l.stopDaemon(syscall.SIGKILL)
+	l.startDaemon()
+	got := l.expectExact("after space returned and a SIGKILL")
+	var days historyJSON
+	l.agentJSON(&days, "report", "--days", "--json")
+	for _, name := range []string{"proxy", "offnet", "wan_in", "v6up"} {
+		var sum uint64
+		for _, r := range days.Rows {
+			sum += r.Meters[name]
+		}
+		if sum != got[name].Bytes {
+			t.Errorf("meter %s: %d bytes in the daily history, %d in the total: the batch of the full filesystem was lost", name, sum, got[name].Bytes)
+		}
+	}
+
+	snapshot := filepath.Join(data, "flash", "netmon.db")
+	before, err := os.ReadFile(snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler = fillUp(t, filepath.Join(data, "flash"))
+	l.traffic(1)
+	l.agent("sample") // asks for a snapshot
+	l.agent("sample")
+	if n := strings.Count(l.log.String(), "the snapshot to "+snapshot); n != 0 {
+		t.Errorf("log names the snapshot %d times before it failed", n)
+	}
+	if n := strings.Count(l.log.String(), "snapshot to "+snapshot+": write"); n != 1 {
+		t.Errorf("the full flash was logged %d times, want once\n%s", n, l.log.String())
+	}
+	if after, _ := os.ReadFile(snapshot); string(after) != string(before) {
+		t.Error("a failed snapshot changed the one on flash")
+	}
+	if out := l.agent("db", "check"); strings.Count(out, "ok  ") != 2 {
+		t.Errorf("db check with the flash full:\n%s", out)
+	}
+	os.Remove(filler)
+	l.agent("sample")
+	if !strings.Contains(l.log.String(), "the snapshot to "+snapshot+" works again") {
+		t.Errorf("no snapshot once the flash had room\n%s", l.log.String())
+	}
+	l.expectExact("after the flash had room again")
+}

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests put the database on real filesystems that fail as flash and
+// tmpfs do: full, and read-only. They mount a small tmpfs of their own
+// (root); with CI set, not being root fails them.
+
+// smallFS mounts a tmpfs of size bytes on a new directory.
+func smallFS(t *testing.T, size int) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("mounting a tmpfs needs root")
+		}
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "netmon-test", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// fill writes a file until dir's filesystem has no room left.
+func fill(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, 4096)
+	for {
+		if _, err := f.Write(block); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return path
+		}
+	}
+}
+
+// busyState is a state with n host series that moved at 'at'.
+func addTraffic(s *State, n int, at time.Time, bytes uint64) {
+	for i := range n {
+		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i/256, i%256)
+		h := s.Hosts[mac]
+		if h == nil {
+			h = &Host{MAC: mac, FirstSeen: at}
+			s.Hosts[mac] = h
+		}
+		h.Download.Bytes += bytes
+		h.LastSeen = at
+		s.AddDelta(HostSeries(mac, DirDownload), at, Counts{Packets: 1, Bytes: bytes})
+	}
+}
+
+func TestStore_FullFilesystemKeepsTheBatch(t *testing.T) {
+	dir := smallFS(t, 512<<10)
+	path := filepath.Join(dir, "live.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	s := sampleState()
+	addTraffic(s, 20, t0, 100)
+	if err := db.Commit(s); err != nil {
+		t.Fatal(err)
+	}
+	filler := fill(t, dir)
+	// Enough new hosts and history that the file must grow.
+	var failed int
+	for i := range 20 {
+		addTraffic(s, 400, t0.Add(time.Duration(i)*5*time.Minute), 1000)
+		s.Counters["proxy/ipv4"].Total.Bytes += 1000
+		if err := db.Commit(s); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("commit on a full filesystem: %v; want ENOSPC naming %s", err, path)
+			}
+			failed++
+		}
+	}
+	if failed == 0 {
+		t.Fatal("no commit failed: the filesystem was not full")
+	}
+	if len(s.Deltas) == 0 || !s.Dirty() {
+		t.Fatal("a failed commit dropped the batch")
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Commit(s); err != nil {
+		t.Fatalf("commit once space returned: %v", err)
+	}
+	db.Close()
+	db, err = Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := got.Counters["proxy/ipv4"].Total.Bytes, s.Counters["proxy/ipv4"].Total.Bytes; g != w {
+		t.Errorf("total %d after reopening, want %d", g, w)
+	}
+	if len(got.Hosts) != 400 {
+		t.Errorf("%d hosts after reopening, want 400", len(got.Hosts))
+	}
+	days, err := db.History(Day, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum uint64
+	for _, b := range days {
+		for _, c := range b.Series {
+			sum += c.Bytes
+		}
+	}
+	if want := uint64(20*100 + 20*400*1000); sum != want {
+		t.Errorf("history holds %d bytes, want %d: deltas of the failed commits were lost", sum, want)
+	}
+}
+
+func TestStore_SnapshotOnFullFlashKeepsTheOldOne(t *testing.T) {
+	db := openTest(t)
+	s := sampleState()
+	addTraffic(s, 300, t0, 100)
+	if err := db.Commit(s); err != nil {
+		t.Fatal(err)
+	}
+	flash := smallFS(t, 64<<10)
+	dest := filepath.Join(flash, "netmon.db")
+	small := openTest(t)
+	if err := small.Commit(sampleState()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.Snapshot(dest); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(dest)
+	fill(t, flash)
+	_, err := db.Snapshot(dest)
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), dest) {
+		t.Fatalf("snapshot to full flash: %v; want ENOSPC naming %s", err, dest)
+	}
+	after, _ := os.ReadFile(dest)
+	if string(before) != string(after) {
+		t.Error("the failed snapshot changed the old one")
+	}
+	left, _ := filepath.Glob(dest + ".tmp-*")
+	if len(left) > 0 {
+		t.Errorf("the failed snapshot left %v", left)
+	}
+}
+
+func TestStore_ReadOnlyDirectoryIsNamed(t *testing.T) {
+	dir := smallFS(t, 1<<20)
+	db := openTest(t)
+	if err := db.Commit(sampleState()); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(dir, "netmon.db")
+	if _, err := db.Snapshot(dest); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+		t.Fatalf("remount ro: %v: %s", err, out)
+	}
+	if _, err := db.Snapshot(dest); err == nil || !strings.Contains(err.Error(), dir) || !errors.Is(err, syscall.EROFS) {
+		t.Errorf("snapshot to a read-only directory: %v; want EROFS naming %s", err, dir)
+	}
+	if err := Check(dest); err != nil {
+		t.Errorf("the snapshot on the read-only filesystem: %v", err)
+	}
+	if _, err := Open(filepath.Join(dir, "run", "live.db"), time.Second); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "run")) {
+		t.Errorf("open in a missing directory on a read-only filesystem: %v; want an error naming it", err)
+	}
+	if _, err := Open(filepath.Join(dir, "live.db"), time.Second); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "live.db")) {
+		t.Errorf("open on a read-only filesystem: %v; want an error naming the file", err)
+	}
+}
