@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -120,7 +122,7 @@ func listen(socket string) (*net.UnixListener, error) {
 // connection, for at most the deadline.
 func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 	for {
-		conn, err := ln.Accept()
+		conn, err := ln.AcceptUnix()
 		if err != nil {
 			return
 		}
@@ -130,6 +132,12 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 			var req Request
 			if err := json.NewDecoder(io.LimitReader(conn, 64*1024)).Decode(&req); err != nil {
 				json.NewEncoder(conn).Encode(Response{Error: "malformed request: " + err.Error()})
+				return
+			}
+			// Read before refusing, so the client sees why rather than a
+			// broken pipe.
+			if err := peerIsRoot(conn); err != nil {
+				json.NewEncoder(conn).Encode(Response{Error: err.Error()})
 				return
 			}
 			switch req.Op {
@@ -153,4 +161,28 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 			}
 		}()
 	}
+}
+
+// peerIsRoot refuses a client that is neither root nor the daemon's own
+// user. The socket's mode already keeps others out; this holds even when
+// someone loosened it (or runtime_dir's).
+func peerIsRoot(c *net.UnixConn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *unix.Ucred
+	cerr := raw.Control(func(fd uintptr) {
+		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return fmt.Errorf("read the client's credentials: %w", err)
+	}
+	if cred.Uid != 0 && int(cred.Uid) != os.Geteuid() {
+		return fmt.Errorf("permission denied: uid %d is not root", cred.Uid)
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ import (
 func openLive(cfg *Config, opts Options) (*store.DB, *store.State, error) {
 	live := cfg.LiveDatabase()
 	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create runtime_dir: %w", err)
+		return nil, nil, fmt.Errorf("runtime_dir %s: %w", cfg.RuntimeDir, err)
 	}
 	now := opts.Clock.Now()
 	fresh := false // a damaged file was set aside with nothing to restore

@@ -347,16 +347,16 @@ func eventKey(t time.Time, seq uint64) []byte {
 func (db *DB) Snapshot(dest string) (int64, error) {
 	dir := filepath.Dir(dest)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, fmt.Errorf("snapshot: create %s: %w", dir, err)
+		return 0, fmt.Errorf("snapshot to %s: %w", dest, err)
 	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(dest)+".tmp-*")
 	if err != nil {
-		return 0, fmt.Errorf("snapshot: %w", err)
+		return 0, fmt.Errorf("snapshot to %s: %w", dest, err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename this is a no-op
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return 0, fmt.Errorf("snapshot: %w", err)
+		return 0, fmt.Errorf("snapshot to %s: %w", dest, err)
 	}
 	out := &writeErr{w: tmp}
 	zw, _ := gzip.NewWriterLevel(out, gzip.BestCompression)
@@ -381,7 +381,7 @@ func (db *DB) Snapshot(dest string) (int64, error) {
 		return 0, fmt.Errorf("snapshot to %s: %w", dest, err)
 	}
 	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return 0, fmt.Errorf("snapshot: %w", err)
+		return 0, fmt.Errorf("snapshot to %s: %w", dest, err)
 	}
 	syncDir(dir)
 	return size, nil

@@ -139,3 +139,60 @@ func TestLab_FullStorage(t *testing.T) {
 	}
 	l.expectExact("after the flash had room again")
 }
+
+// Directories that are missing are made, closed to others; what we write
+// is root's alone.
+func TestLab_FileModes(t *testing.T) {
+	requireLab(t)
+	l := newLab(t, "legacy")
+	data := filepath.Join(t.TempDir(), "not", "there")
+	l.writeConfigData(data, labMeters)
+	l.startDaemon()
+	l.traffic(1)
+	l.agent("sample")
+	for path, want := range map[string]os.FileMode{
+		filepath.Join(data, "run"):                os.ModeDir | 0o700,
+		filepath.Join(data, "run", "live.db"):     0o600,
+		filepath.Join(data, "run", "netmon.sock"): os.ModeSocket | 0o600,
+		filepath.Join(data, "flash"):              os.ModeDir | 0o700,
+		filepath.Join(data, "flash", "netmon.db"): 0o600,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if got := fi.Mode() & (os.ModeType | os.ModePerm); got != want {
+			t.Errorf("%s: mode %v, want %v", path, got, want)
+		}
+	}
+}
+
+// Flash gone read-only (a failing overlay remounts so): `start` says which
+// path and fails; the daemon says it once and goes on counting exactly.
+func TestLab_ReadOnlyFlash(t *testing.T) {
+	requireLab(t)
+	l := newLab(t, "nft")
+	data := t.TempDir()
+	flash := filepath.Join(data, "flash")
+	mountTmpfs(t, flash, 1<<20)
+	if out, err := exec.Command("mount", "-o", "remount,ro", flash).CombinedOutput(); err != nil {
+		t.Fatalf("remount ro: %v: %s", err, out)
+	}
+	l.writeConfigData(data, labMeters)
+	out, err := l.exec("r", l.agentArgs("start")...)
+	want := "snapshot to " + filepath.Join(flash, "netmon.db") + ": "
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1] // before it, what start installed
+	if err == nil || !strings.Contains(last, want) || !strings.HasSuffix(last, "read-only file system") {
+		t.Errorf("start with read-only flash: %v\n%s\nwant it to end in a line with %q", err, out, want)
+	}
+	l.startDaemon()
+	l.traffic(1)
+	l.agent("sample")
+	l.agent("sample")
+	l.expectExact("with read-only flash")
+	if n := strings.Count(l.log.String(), "read-only file system"); n != 1 {
+		t.Errorf("read-only flash logged %d times, want once\n%s", n, l.log.String())
+	}
+}
