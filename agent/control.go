@@ -37,6 +37,8 @@ const (
 	OpSinceLast  = "since-last"
 	OpCheckpoint = "checkpoint"
 	OpVerify     = "verify" // verify the live database the daemon holds
+	OpBackup     = "backup"  // commit, then write a snapshot to Path
+	OpCompact    = "compact" // commit, compact the live database, snapshot
 )
 
 // A Request is one question to the daemon.
@@ -49,6 +51,8 @@ type Request struct {
 	History *HistoryQuery `json:"history,omitempty"`
 	// Checkpoint is the new checkpoint of OpCheckpoint.
 	Checkpoint *store.Checkpoint `json:"checkpoint,omitempty"`
+	// Path is where OpBackup writes, absolute.
+	Path string `json:"path,omitempty"`
 }
 
 // A Response is the daemon's answer.
@@ -58,6 +62,7 @@ type Response struct {
 	Blocks    *BlocksReport    `json:"blocks,omitempty"`
 	History   *HistoryReport   `json:"history,omitempty"`
 	SinceLast *SinceLastReport `json:"since_last,omitempty"`
+	DB        *DBResult        `json:"db,omitempty"`
 	Error     string           `json:"error,omitempty"`
 }
 
@@ -141,7 +146,7 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 				return
 			}
 			switch req.Op {
-			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory, OpSinceLast, OpCheckpoint, OpVerify:
+			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory, OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact:
 			default:
 				json.NewEncoder(conn).Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 				return

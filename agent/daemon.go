@@ -58,14 +58,14 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 	}
 	// commit writes the batch; on failure it stays in memory (bounded:
 	// store.MaxPendingDeltas) and goes with the next commit.
-	commit := func() bool {
+	commit := func() error {
 		commitFaults.advice = commitAdvice(len(a.State().Deltas))
 		err := a.Commit()
 		commitFaults.observe(err, now())
-		return err == nil
+		return err
 	}
 	persist := func() {
-		if !commit() {
+		if commit() != nil {
 			return // the live file is what would be copied: it is behind
 		}
 		n, err := a.Snapshot()
@@ -117,6 +117,22 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 					break
 				}
 				c.reply <- Response{History: h}
+			case OpBackup:
+				if err := commit(); err != nil {
+					c.reply <- Response{Error: "backup: " + err.Error()}
+					break
+				}
+				n, err := a.db.Snapshot(c.Path)
+				c.reply <- errorResponse(err, Response{DB: &DBResult{Path: c.Path, Bytes: n}})
+			case OpCompact:
+				if err := commit(); err != nil {
+					c.reply <- Response{Error: "compact: " + err.Error()}
+					break
+				}
+				res, err := compact(a.db, a.Config())
+				snapshotFaults.observe(err, now())
+				lastPersist, lastCommit = time.Now(), time.Now()
+				c.reply <- errorResponse(err, Response{DB: res})
 			case OpVerify:
 				c.reply <- errorResponse(a.db.Verify(), Response{})
 			case OpSinceLast:

@@ -81,8 +81,8 @@ func openLive(cfg *Config, opts Options) (*store.DB, *store.State, error) {
 			return nil, nil, err
 		}
 		// Holding the live file, we are the only writer of snapshots.
-		for _, p := range store.RemoveStaleTemps(cfg.Database) {
-			opts.Logf("removed %s, left by a snapshot that was cut short", p)
+		for _, p := range append(store.RemoveStaleTemps(cfg.Database), store.RemoveStaleTemps(live)...) {
+			opts.Logf("removed %s, left by a snapshot, restore or compaction that was cut short", p)
 		}
 		if fresh {
 			st.AddEvent(store.Event{Time: now, Cause: store.CauseDatabase})

@@ -387,17 +387,22 @@ func (db *DB) Snapshot(dest string) (int64, error) {
 	return size, nil
 }
 
-// Restore unpacks the snapshot at src into a new live database at dest,
-// verifying that it opens before it takes dest's place.
+// Restore unpacks the snapshot (or copies the plain database file) at src
+// into a new live database at dest, verifying it before it takes dest's
+// place.
 func Restore(src, dest string) error {
 	f, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("restore %s: %w: not a netmon snapshot (%v)", src, ErrCorrupt, err)
+	var r io.Reader = f
+	if isSnapshot(src) {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w: not a netmon snapshot (%v)", src, ErrCorrupt, err)
+		}
+		r = zr
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -407,7 +412,7 @@ func Restore(src, dest string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	src2 := &readErr{r: zr}
+	src2 := &readErr{r: r}
 	_, err = io.Copy(tmp, src2)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -419,6 +424,9 @@ func Restore(src, dest string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", src, err)
+	}
+	if fi, err := os.Stat(tmp.Name()); err == nil && fi.Size() == 0 {
+		return fmt.Errorf("restore %s: %w: the file is empty", src, ErrCorrupt)
 	}
 	check, err := OpenReadOnly(tmp.Name(), time.Second)
 	if err != nil {
@@ -433,6 +441,59 @@ func Restore(src, dest string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	return nil
+}
+
+// Compact rewrites the live file without its free pages (bbolt never
+// gives them back), verifies the copy and puts it in place; it returns the
+// sizes before and after. Every view of the database stays valid: it is
+// reopened in place.
+func (db *DB) Compact() (before, after int64, err error) {
+	fi, err := os.Stat(db.path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact %s: %w", db.path, err)
+	}
+	before = fi.Size()
+	tmp := db.path + ".compact"
+	os.Remove(tmp)
+	defer os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact %s: %w", db.path, err)
+	}
+	err = guard("compact "+db.path, func() error { return bolt.Compact(dst, db.bolt, 4<<20) })
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact %s: %w", db.path, err)
+	}
+	check, err := OpenReadOnly(tmp, time.Second)
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact %s: the copy: %w", db.path, err)
+	}
+	err = check.Verify()
+	check.Close()
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact %s: the copy: %w", db.path, err)
+	}
+	opts := &bolt.Options{Timeout: time.Second, ReadOnly: db.bolt.IsReadOnly()}
+	if err := db.bolt.Close(); err != nil {
+		return 0, 0, fmt.Errorf("compact %s: %w", db.path, err)
+	}
+	// From here the old file is closed: reopen whichever is in place.
+	rerr := os.Rename(tmp, db.path)
+	b, err := bolt.Open(db.path, 0o600, opts)
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact %s: reopen: %w", db.path, err)
+	}
+	db.bolt = b
+	if rerr != nil {
+		return 0, 0, fmt.Errorf("compact %s: %w", db.path, rerr)
+	}
+	if fi, err := os.Stat(db.path); err == nil {
+		after = fi.Size()
+	}
+	return before, after, nil
 }
 
 // readErr remembers a read error, to tell it from a write error.
@@ -471,12 +532,12 @@ func syncDir(dir string) {
 	}
 }
 
-// RemoveStaleTemps deletes what a snapshot or restore that was killed
-// midway left beside dest. Only a process holding the live database may
+// RemoveStaleTemps deletes what a snapshot, restore or compaction that was
+// killed midway left beside dest (the snapshot, or the live file). Only a process holding the live database may
 // call it: it is the only one that writes them.
 func RemoveStaleTemps(dest string) []string {
 	var removed []string
-	for _, pattern := range []string{".tmp-*", ".restore-*"} {
+	for _, pattern := range []string{".tmp-*", ".restore-*", ".restoring", ".compact"} {
 		names, _ := filepath.Glob(dest + pattern)
 		for _, n := range names {
 			if os.Remove(n) == nil {

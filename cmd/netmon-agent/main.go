@@ -64,6 +64,9 @@ func main() {
 			}},
 			{Name: "db", Usage: "database upkeep", Subcommands: []*cli.Command{
 				{Name: "check", Usage: "verify database files (default: the live one and the snapshot)", ArgsUsage: "[FILE...]", Action: cmdDBCheck},
+				{Name: "backup", Usage: "write a consistent copy of the database to FILE, also while the daemon runs", ArgsUsage: "FILE", Action: cmdDBBackup},
+				{Name: "restore", Usage: "replace the database with a verified backup (stop the daemon first)", ArgsUsage: "FILE", Action: cmdDBRestore},
+				{Name: "compact", Usage: "shrink the live database to what it holds, and snapshot it", Action: cmdDBCompact},
 			}},
 			{Name: "block", Usage: "drop a host's forwarded traffic: HOST is an address, a MAC or a name", ArgsUsage: "HOST", Action: cmdBlock, Flags: []cli.Flag{
 				&cli.StringFlag{Name: "for", Usage: "lift the block after `DURATION` (30m, 2h, 7d)"},
@@ -260,6 +263,63 @@ func cmdDBCheck(c *cli.Context) error {
 	if bad > 0 {
 		return fmt.Errorf("%d of %d database files damaged; the daemon sets a damaged file aside at its next start", bad, len(checks))
 	}
+	return nil
+}
+
+func fileArg(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", fmt.Errorf("db %s takes one FILE", c.Command.Name)
+	}
+	return c.Args().First(), nil
+}
+
+func cmdDBBackup(c *cli.Context) error {
+	dest, err := fileArg(c)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.BackupDatabase(cfg, dest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "backup written to %s (%d bytes)\n", r.Path, r.Bytes)
+	return nil
+}
+
+func cmdDBRestore(c *cli.Context) error {
+	src, err := fileArg(c)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.RestoreDatabase(cfg, src)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "restored %s from %s; snapshot written to %s (%d bytes)\n", r.Path, src, cfg.Database, r.Snapshot)
+	for _, k := range r.Kept {
+		fmt.Fprintf(c.App.Writer, "kept the replaced file as %s\n", k)
+	}
+	return nil
+}
+
+func cmdDBCompact(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.CompactDatabase(cfg, options(stderrLogger(c, false)))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "compacted %s from %d to %d bytes; snapshot written to %s (%d bytes)\n", r.Path, r.Before, r.Bytes, cfg.Database, r.Snapshot)
 	return nil
 }
 

@@ -1,0 +1,135 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// Database upkeep: `db backup`, `db restore`, `db compact`. A backup is a
+// snapshot (the compressed file the daemon writes to flash), taken in one
+// read transaction, so it is consistent while the daemon runs.
+
+// A DBResult says what an upkeep command did.
+type DBResult struct {
+	Path   string `json:"path"`
+	Bytes  int64  `json:"bytes"`            // the backup's size, or the file's after compaction
+	Before int64  `json:"before,omitempty"` // the file's size before compaction
+	// Snapshot is the size of the snapshot written to flash after a
+	// compaction or a restore.
+	Snapshot int64 `json:"snapshot,omitempty"`
+	// Kept names what a restore set aside rather than delete.
+	Kept []string `json:"kept,omitempty"`
+}
+
+// BackupDatabase writes a consistent copy of the database to dest: through
+// the running daemon (what it counted so far is committed first), else from
+// the live file or the snapshot on flash.
+func BackupDatabase(cfg *Config, dest string) (*DBResult, error) {
+	dest, err := filepath.Abs(dest)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := AskRequest(cfg.SocketPath(), Request{Op: OpBackup, Path: dest}, time.Minute)
+	if err == nil {
+		return resp.DB, nil
+	}
+	if !errors.Is(err, ErrNoDaemon) {
+		return nil, err
+	}
+	var n int64
+	err = withDatabase(cfg, func(db *store.DB, _ *store.State, _ string) error {
+		if db == nil {
+			return fmt.Errorf("no database yet at %s or %s", cfg.LiveDatabase(), cfg.Database)
+		}
+		n, err = db.Snapshot(dest)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DBResult{Path: dest, Bytes: n}, nil
+}
+
+// RestoreDatabase replaces the database with the backup (or snapshot, or
+// plain database file) at src, once it is verified whole. The daemon must
+// be stopped: it holds the state in memory. What is replaced is kept as
+// *.before-restore. Counting goes on from the backup's totals: the kernel's
+// counters fill in what they still hold since it was taken.
+func RestoreDatabase(cfg *Config, src string) (*DBResult, error) {
+	if _, err := Ask(cfg.SocketPath(), OpReport, 5*time.Second); !errors.Is(err, ErrNoDaemon) {
+		if err == nil {
+			return nil, errors.New("the daemon is running: stop it first (service netmon-agent stop), restore, then start it")
+		}
+		return nil, err
+	}
+	live := cfg.LiveDatabase()
+	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
+		return nil, fmt.Errorf("runtime_dir %s: %w", cfg.RuntimeDir, err)
+	}
+	res := &DBResult{Path: live}
+	tmp := live + ".restoring"
+	if err := store.Restore(src, tmp); err != nil { // verified before it is renamed
+		os.Remove(tmp)
+		return nil, fmt.Errorf("%w; nothing was replaced", err)
+	}
+	for _, p := range []string{live, cfg.Database} {
+		if _, err := os.Stat(p); err == nil {
+			if err := os.Rename(p, p+".before-restore"); err != nil {
+				os.Remove(tmp)
+				return nil, fmt.Errorf("restore: keep %s: %w", p, err)
+			}
+			res.Kept = append(res.Kept, p+".before-restore")
+		}
+	}
+	if err := os.Rename(tmp, live); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	db, err := store.Open(live, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if fi, err := os.Stat(live); err == nil {
+		res.Bytes = fi.Size()
+	}
+	if res.Snapshot, err = db.Snapshot(cfg.Database); err != nil {
+		return res, fmt.Errorf("restored %s, but %w", live, err)
+	}
+	return res, nil
+}
+
+// CompactDatabase shrinks the live database to what it holds and writes a
+// snapshot of it: through the running daemon, else by itself.
+func CompactDatabase(cfg *Config, opts Options) (*DBResult, error) {
+	opts.defaults()
+	resp, err := AskRequest(cfg.SocketPath(), Request{Op: OpCompact}, 5*time.Minute)
+	if err == nil {
+		return resp.DB, nil
+	}
+	if !errors.Is(err, ErrNoDaemon) {
+		return nil, err
+	}
+	db, _, err := openLive(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return compact(db, cfg)
+}
+
+func compact(db *store.DB, cfg *Config) (*DBResult, error) {
+	before, after, err := db.Compact()
+	if err != nil {
+		return nil, err
+	}
+	res := &DBResult{Path: db.Path(), Before: before, Bytes: after}
+	if res.Snapshot, err = db.Snapshot(cfg.Database); err != nil {
+		return res, fmt.Errorf("compacted %s, but %w", db.Path(), err)
+	}
+	return res, nil
+}
