@@ -36,7 +36,7 @@ const (
 	// then moves its checkpoint to Checkpoint (and snapshots).
 	OpSinceLast  = "since-last"
 	OpCheckpoint = "checkpoint"
-	OpVerify     = "verify" // verify the live database the daemon holds
+	OpVerify     = "verify"  // verify the live database the daemon holds
 	OpBackup     = "backup"  // commit, then write a snapshot to Path
 	OpCompact    = "compact" // commit, compact the live database, snapshot
 )
