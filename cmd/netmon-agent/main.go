@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -68,6 +69,9 @@ func main() {
 				{Name: "restore", Usage: "replace the database with a verified backup (stop the daemon first)", ArgsUsage: "FILE", Action: cmdDBRestore},
 				{Name: "compact", Usage: "shrink the live database to what it holds, and snapshot it", Action: cmdDBCompact},
 			}},
+			{Name: "doctor", Usage: "explain why numbers could be wrong or missing: each check OK, WARN or FAIL with the fix (exit 0, 1, 2)", Action: cmdDoctor, Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "json", Usage: "print JSON (for LuCI)"},
+			}},
 			{Name: "block", Usage: "drop a host's forwarded traffic: HOST is an address, a MAC or a name", ArgsUsage: "HOST", Action: cmdBlock, Flags: []cli.Flag{
 				&cli.StringFlag{Name: "for", Usage: "lift the block after `DURATION` (30m, 2h, 7d)"},
 				&cli.StringFlag{Name: "reason", Usage: "why, for the block list"},
@@ -92,6 +96,10 @@ func main() {
 		time.Local = loc
 	}
 	if err := app.Run(os.Args); err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			os.Exit(int(code))
+		}
 		fmt.Fprintf(os.Stderr, "netmon-agent: %v\n", err)
 		os.Exit(1)
 	}
@@ -320,6 +328,29 @@ func cmdDBCompact(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "compacted %s from %d to %d bytes; snapshot written to %s (%d bytes)\n", r.Path, r.Before, r.Bytes, cfg.Database, r.Snapshot)
+	return nil
+}
+
+// exitCode ends the program with that status and no message: what went
+// wrong was printed already.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+func cmdDoctor(c *cli.Context) error {
+	sys := agent.RealSystem()
+	// NETMON_FIREWALL_CONFIG stands in for /etc/config/firewall (the lab
+	// switches flow offloading on there).
+	if p := os.Getenv("NETMON_FIREWALL_CONFIG"); p != "" {
+		sys.FirewallConfig = p
+	}
+	r := agent.Doctor(c.String("config"), sys)
+	if err := output(c, r, func() error { return r.WriteText(c.App.Writer) }); err != nil {
+		return err
+	}
+	if code := r.ExitCode(); code != 0 {
+		return exitCode(code)
+	}
 	return nil
 }
 
