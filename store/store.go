@@ -247,6 +247,9 @@ func (db *DB) Commit(s *State) error {
 			return err
 		}
 		events := tx.Bucket(bucketEvents)
+		// Stats sees what is committed, not this transaction's puts: count
+		// before them.
+		stored := events.Stats().KeyN
 		for _, e := range s.Pending {
 			v, err := json.Marshal(e)
 			if err != nil {
@@ -257,7 +260,7 @@ func (db *DB) Commit(s *State) error {
 				return err
 			}
 		}
-		if n := events.Stats().KeyN - MaxEvents; n > 0 {
+		if n := stored + len(s.Pending) - MaxEvents; n > 0 {
 			c := events.Cursor()
 			for k, _ := c.First(); k != nil && n > 0; k, _ = c.Next() {
 				if err := c.Delete(); err != nil {

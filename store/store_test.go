@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // openTest opens a live database in a temporary directory.
@@ -80,6 +82,11 @@ func TestStore_EventsAreBounded(t *testing.T) {
 	}
 	if err := db.Commit(s); err != nil {
 		t.Fatal(err)
+	}
+	var stored int
+	db.bolt.View(func(tx *bolt.Tx) error { stored = tx.Bucket(bucketEvents).Stats().KeyN; return nil })
+	if stored != MaxEvents {
+		t.Errorf("%d events in the file, want %d", stored, MaxEvents)
 	}
 	got, _ := db.Load()
 	if len(got.Events) != MaxEvents {
