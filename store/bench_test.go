@@ -122,3 +122,49 @@ func simulateYears(b *testing.B, hosts, years int) {
 	}
 	b.ReportMetric(float64(time.Since(t0).Microseconds()), "µs-history-reads")
 }
+
+// BenchmarkVerify walks a full-grown database the way every open of the
+// live file does (Verify): 254 hosts and four meters with full retention
+// of every resolution. It reports the file's size; ns/op is the cost a
+// one-shot command (cron's sample, block) pays before it starts.
+func BenchmarkVerify(b *testing.B) {
+	dir := b.TempDir()
+	db, err := Open(filepath.Join(dir, "live.db"), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.bolt.NoSync = true
+	db.SetHistory(time.UTC, DefaultRetention)
+	var series []string
+	for _, m := range []string{"proxy", "offnet", "wan_in", "wan_out"} {
+		series = append(series, MeterSeries(m))
+	}
+	for h := 0; h < 254; h++ {
+		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", h/256, h%256)
+		series = append(series, HostSeries(mac, DirDownload), HostSeries(mac, DirUpload))
+	}
+	s := NewState()
+	end := time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
+	file := func(from time.Time, step time.Duration) {
+		for t := from; t.Before(end); t = t.Add(step) {
+			for k, name := range series {
+				s.AddDelta(name, t, Counts{Packets: uint64(10 + k), Bytes: uint64(12345 * (k + 1))})
+			}
+			if err := db.Commit(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	file(end.AddDate(0, -25, 0), 24*time.Hour) // a day at a time: 400 days and 25 months
+	file(end.AddDate(0, 0, -14), time.Hour)    // 14 days of hours
+	file(end.Add(-48*time.Hour), 5*time.Minute)
+	fi, _ := os.Stat(db.Path())
+	b.ResetTimer()
+	for range b.N {
+		if err := db.Verify(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(fi.Size()), "file-bytes")
+}
