@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // normalMAC returns a MAC in lower-case colon form, or "" if s is none.
@@ -130,7 +131,8 @@ func cleanName(s string) string {
 		if b.Len() >= 63 {
 			break
 		}
-		if unicode.IsPrint(r) && !unicode.IsSpace(r) {
+		// Bytes that are not UTF-8 decode as U+FFFD: they go too.
+		if unicode.IsPrint(r) && !unicode.IsSpace(r) && r != utf8.RuneError {
 			b.WriteRune(r)
 		}
 	}
