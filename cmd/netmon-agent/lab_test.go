@@ -104,6 +104,8 @@ type lab struct {
 	dir      string
 	config   string
 	interval string // the daemon's sampling interval
+	commit   string // its commit_interval; "" is 1 s
+	persist  string // its persist_interval; "" is an hour
 	// agentCmd runs netmon-agent: the host build, or a cross build under
 	// qemu-user.
 	agentCmd []string
@@ -182,15 +184,22 @@ func (l *lab) writeConfigData(dir, meters string) {
 	l.t.Helper()
 	text := fmt.Sprintf(`config agent 'main'
 	option interval '%s'
-	option commit_interval '1'
-	option persist_interval '3600'
+	option commit_interval '%s'
+	option persist_interval '%s'
 	option database '%s/flash/netmon.db'
 	option runtime_dir '%s/run'
 	option backend '%s'
-%s%s`, l.interval, dir, dir, l.backend, l.setsOption(), meters)
+%s%s`, l.interval, or(l.commit, "1"), or(l.persist, "3600"), dir, dir, l.backend, l.setsOption(), meters)
 	if err := os.WriteFile(l.config, []byte(text), 0o600); err != nil {
 		l.t.Fatal(err)
 	}
+}
+
+func or(s, dflt string) string {
+	if s == "" {
+		return dflt
+	}
+	return s
 }
 
 func (l *lab) setsOption() string {
