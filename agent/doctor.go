@@ -545,5 +545,26 @@ func (d *doctor) routing() {
 			"meter on the router that routes (or, on a server, set net.ipv4.ip_forward=1 if it should route)")
 		return
 	}
+	if dev := defaultRouteDevice(d.sys); dev == d.cfg.LAN {
+		d.warn("routing", fmt.Sprintf("the default route leaves through the LAN (%s), as on a bridged access point: its clients' traffic is bridged to the router upstream, never routed here, so hosts and FORWARD meters stay at zero", dev),
+			"run netmon-agent on the router that routes")
+		return
+	}
 	d.ok("routing", "IPv4 forwarding on, LAN "+d.cfg.LAN)
+}
+
+// defaultRouteDevice reads the IPv4 default route's device from
+// /proc/net/route; "" when there is none.
+func defaultRouteDevice(sys DoctorSystem) string {
+	b, err := sys.ReadFile("/proc/net/route")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) >= 8 && f[1] == "00000000" && f[7] == "00000000" {
+			return f[0]
+		}
+	}
+	return ""
 }

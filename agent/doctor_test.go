@@ -33,6 +33,7 @@ func newFakeMachine(t *testing.T) *fakeMachine {
 		"/sys/module/xt_set":            "",
 		"/proc/sys/net/ipv4/ip_forward": "1\n",
 		"/etc/config/firewall":          "config defaults\n\toption input 'REJECT'\n",
+		"/proc/net/route":               "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\nwan\t00000000\t010013C6\t0003\t0\t0\t0\t00000000\t0\t0\t0\n",
 	}, fs: map[string]Filesystem{}, run: map[string]string{
 		"iptables --version":  "iptables v1.8.9 (nf_tables)",
 		"ip6tables --version": "ip6tables v1.8.9 (nf_tables)",
@@ -207,6 +208,9 @@ func TestDoctor_EachFault(t *testing.T) {
 		}},
 		{"bridged access point", "routing", StatusWarn, "ip_forward is 0", "", func(m *fakeMachine) {
 			m.files["/proc/sys/net/ipv4/ip_forward"] = "0\n"
+		}},
+		{"default route through the LAN", "routing", StatusWarn, "bridged access point", "", func(m *fakeMachine) {
+			m.files["/proc/net/route"] = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\nbr-lan\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\nbr-lan\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
 		}},
 		{"no such LAN", "routing", StatusFail, "option lan 'br-lan': no such interface", "", func(m *fakeMachine) {
 			delete(m.files, "/sys/class/net/br-lan")

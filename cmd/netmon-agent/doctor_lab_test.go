@@ -109,6 +109,12 @@ func TestLab_Doctor(t *testing.T) {
 		t.Errorf("not forwarding: %q", got["routing"])
 	}
 	l.must("r", "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	l.must("r", "ip", "route", "add", "default", "via", "198.18.1.3", "dev", "br-lan")
+	got, _, _ = l.doctor()
+	if !strings.HasPrefix(got["routing"], "WARN") || !strings.Contains(got["routing"], "bridged access point") {
+		t.Errorf("default route through the LAN: %q", got["routing"])
+	}
+	l.must("r", "ip", "route", "del", "default")
 	text, _ := l.exec("r", l.agentArgs("doctor")...)
 	if !strings.Contains(text, "OK    routing") || !strings.Contains(text, "OK    offload") {
 		t.Errorf("doctor text:\n%s", text)
