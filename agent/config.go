@@ -2,14 +2,16 @@ package agent
 
 import (
 	"errors"
-
 	"fmt"
-	"github.com/netmon-agent/netmon-agent/store"
+	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
 )
 
 // DefaultConfigPath is where OpenWrt keeps our UCI config.
@@ -66,6 +68,14 @@ type Config struct {
 	// GOGC 0 means off).
 	GOGC       int
 	GOMemLimit int64
+
+	// Listen is the address the daemon serves its page, API and /metrics
+	// on ("192.168.1.1:8080"); empty: no web server.
+	Listen string
+	// Token is the bearer token every web request needs, except reads when
+	// PublicRead is on; changes always need it.
+	Token      string
+	PublicRead bool
 
 	Meters []Meter
 	// Mail is `config mail`: where `netmon-agent mail` sends the report;
@@ -305,6 +315,35 @@ func (c *Config) setAgentOption(o uciOption) error {
 			return fmt.Errorf("option gomemlimit: %v", err)
 		}
 		c.GOMemLimit = n
+	case "listen":
+		if v == "" {
+			c.Listen = ""
+			return nil
+		}
+		host, port, err := net.SplitHostPort(v)
+		if err != nil {
+			return fmt.Errorf("option listen: %q is not ADDRESS:PORT (192.168.1.1:8080, [::]:9465): %v", v, err)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("option listen: %q: malformed port %q", v, port)
+		}
+		if host != "" {
+			if _, err := netip.ParseAddr(host); err != nil {
+				return fmt.Errorf("option listen: %q: malformed address %q (an IP address, not a name)", v, host)
+			}
+		}
+		c.Listen = v
+	case "token":
+		if len(v) < 16 || strings.ContainsAny(v, " \t\r\n") {
+			return fmt.Errorf("option token: must be at least 16 characters without spaces (netmon-agent token --new makes one)")
+		}
+		c.Token = v
+	case "public_read":
+		b, err := parseBool(v)
+		if err != nil {
+			return fmt.Errorf("option public_read: %v", err)
+		}
+		c.PublicRead = b
 	case "ipv6":
 		b, err := parseBool(v)
 		if err != nil {

@@ -39,6 +39,7 @@ const (
 	OpVerify     = "verify"  // verify the live database the daemon holds
 	OpBackup     = "backup"  // commit, then write a snapshot to Path
 	OpCompact    = "compact" // commit, compact the live database, snapshot
+	OpMetrics    = "metrics" // totals, hosts, blocks and the daemon's own figures, for /metrics
 )
 
 // A Request is one question to the daemon.
@@ -63,7 +64,20 @@ type Response struct {
 	History   *HistoryReport   `json:"history,omitempty"`
 	SinceLast *SinceLastReport `json:"since_last,omitempty"`
 	DB        *DBResult        `json:"db,omitempty"`
+	Daemon    *DaemonStats     `json:"daemon,omitempty"`
 	Error     string           `json:"error,omitempty"`
+	// NotFound says Error is about a host no one has seen.
+	NotFound bool `json:"not_found,omitempty"`
+}
+
+// DaemonStats are the daemon's own figures.
+type DaemonStats struct {
+	Started time.Time `json:"started"`
+	Samples int       `json:"samples"`
+	// SampleSeconds is how long the last sample took.
+	SampleSeconds float64 `json:"sample_seconds"`
+	// Resets counts the reset events this daemon accounted, by cause.
+	Resets map[string]uint64 `json:"resets"`
 }
 
 // ErrNoDaemon means no daemon answers on the socket.
@@ -146,7 +160,7 @@ func serve(ln *net.UnixListener, calls chan<- call, done <-chan struct{}) {
 				return
 			}
 			switch req.Op {
-			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory, OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact:
+			case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory, OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact, OpMetrics:
 			default:
 				json.NewEncoder(conn).Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 				return

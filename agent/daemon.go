@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -40,6 +41,13 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 		close(done)
 		ln.Close() // also removes the socket file
 	}()
+	var web *webServer
+	if cfg.Listen != "" {
+		if web, err = startWeb(cfg, calls, done, logf); err != nil {
+			return err
+		}
+		logf("serving the page, the API and /metrics on http://%s/", cfg.Listen)
+	}
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -52,9 +60,13 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 	commitFaults := &faultLog{what: "committing to " + cfg.LiveDatabase(), logf: logf}
 	snapshotFaults := &faultLog{what: "the snapshot to " + cfg.Database, logf: logf,
 		advice: "; counting goes on in the live database"}
+	started, lastSample := time.Now(), time.Duration(0)
 	sample := func() {
 		samples++
-		sampleFaults.observe(a.Sample(), now())
+		t := time.Now()
+		err := a.Sample()
+		lastSample = time.Since(t)
+		sampleFaults.observe(err, now())
 	}
 	// commit writes the batch; on failure it stays in memory (bounded:
 	// store.MaxPendingDeltas) and goes with the next commit.
@@ -113,7 +125,7 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 				}
 				h, err := a.History(*c.History)
 				if err != nil {
-					c.reply <- Response{Error: err.Error()}
+					c.reply <- errorResponse(err, Response{})
 					break
 				}
 				c.reply <- Response{History: h}
@@ -133,6 +145,14 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 				snapshotFaults.observe(err, now())
 				lastPersist, lastCommit = time.Now(), time.Now()
 				c.reply <- errorResponse(err, Response{DB: res})
+			case OpMetrics:
+				st := a.State()
+				c.reply <- Response{
+					Report: BuildReport(a.Config(), st, now(), "daemon"),
+					Hosts:  a.Hosts("daemon"),
+					Blocks: a.Blocks(),
+					Daemon: &DaemonStats{Started: started, Samples: samples, SampleSeconds: lastSample.Seconds(), Resets: st.ResetsSeen},
+				}
 			case OpVerify:
 				c.reply <- errorResponse(a.db.Verify(), Response{})
 			case OpSinceLast:
@@ -185,6 +205,12 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 				}
 				ticker.Reset(a.Config().Interval)
 				tuneRuntime(a.Config())
+				if web != nil {
+					web.configure(a.Config())
+				}
+				if a.Config().Listen != cfg.Listen {
+					logf("option listen changed: restart the daemon to serve on %q", a.Config().Listen)
+				}
 				continue
 			}
 			logf("%s: taking a last sample and snapshot", s)
@@ -235,7 +261,7 @@ func tuneRuntime(cfg *Config) {
 
 func errorResponse(err error, ok Response) Response {
 	if err != nil {
-		return Response{Error: err.Error()}
+		return Response{Error: err.Error(), NotFound: errors.Is(err, ErrUnknownHost)}
 	}
 	return ok
 }

@@ -159,6 +159,9 @@ type State struct {
 	// Deltas holds history not yet committed (history.go). A failed commit
 	// keeps them for the next one.
 	Deltas map[DeltaKey]Counts
+	// ResetsSeen counts the events added since the state was loaded, by
+	// cause (not stored: /metrics' counter of this process).
+	ResetsSeen map[string]uint64
 	// dirty marks a change since the last commit.
 	dirty bool
 }
@@ -185,6 +188,10 @@ func (s *State) MarkCommitted() {
 
 // AddEvent records e, keeping at most MaxEvents.
 func (s *State) AddEvent(e Event) {
+	if s.ResetsSeen == nil {
+		s.ResetsSeen = map[string]uint64{}
+	}
+	s.ResetsSeen[e.Cause]++
 	s.Events = append(s.Events, e)
 	if len(s.Events) > MaxEvents {
 		s.Events = s.Events[len(s.Events)-MaxEvents:]

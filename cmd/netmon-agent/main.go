@@ -69,6 +69,9 @@ func main() {
 				{Name: "restore", Usage: "replace the database with a verified backup (stop the daemon first)", ArgsUsage: "FILE", Action: cmdDBRestore},
 				{Name: "compact", Usage: "shrink the live database to what it holds, and snapshot it", Action: cmdDBCompact},
 			}},
+			{Name: "token", Usage: "print the web token (option token) that the page, the API and /metrics need", Action: cmdToken, Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "new", Usage: "print a fresh random token instead (it is not written anywhere)"},
+			}},
 			{Name: "doctor", Usage: "explain why numbers could be wrong or missing: each check OK, WARN or FAIL with the fix (exit 0, 1, 2)", Action: cmdDoctor, Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON (for LuCI)"},
 			}},
@@ -328,6 +331,23 @@ func cmdDBCompact(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "compacted %s from %d to %d bytes; snapshot written to %s (%d bytes)\n", r.Path, r.Before, r.Bytes, cfg.Database, r.Snapshot)
+	return nil
+}
+
+func cmdToken(c *cli.Context) error {
+	if c.Bool("new") {
+		fmt.Fprintln(c.App.Writer, agent.NewToken())
+		return nil
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	t, err := agent.Token(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.App.Writer, t)
 	return nil
 }
 

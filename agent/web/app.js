@@ -1,0 +1,220 @@
+// netmon-agent's page: the host table, meters and blocks, redrawn every
+// sampling interval from the JSON API; a host's or meter's history as SVG.
+// Everything from the router is set as text, never as markup: host names
+// are chosen by the devices themselves.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const tokenKey = "netmon-token";
+let interval = 5;
+let selected = null; // {kind: "host"|"meter", key, title}
+let timer = null;
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("data-")) e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+function bytes(n) {
+  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(n < 10 ? 2 : 1) : n) + " " + u[i];
+}
+
+function rate(bps) {
+  const bits = bps * 8;
+  if (bits < 1e3) return bits.toFixed(0) + " bit/s";
+  if (bits < 1e6) return (bits / 1e3).toFixed(1) + " kbit/s";
+  if (bits < 1e9) return (bits / 1e6).toFixed(1) + " Mbit/s";
+  return (bits / 1e9).toFixed(2) + " Gbit/s";
+}
+
+function when(t) {
+  return t ? new Date(t).toLocaleString() : "";
+}
+
+async function api(path, body) {
+  const headers = {};
+  const token = localStorage.getItem(tokenKey);
+  if (token) headers["Authorization"] = "Bearer " + token;
+  const opts = { headers, cache: "no-store" };
+  if (body !== undefined) {
+    opts.method = "POST";
+    headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const resp = await fetch(path, opts);
+  const iv = parseFloat(resp.headers.get("X-Netmon-Interval"));
+  if (iv > 0) interval = Math.min(Math.max(iv, 1), 60);
+  let data = null;
+  try { data = await resp.json(); } catch (e) { /* not JSON */ }
+  if (!resp.ok) {
+    const err = new Error((data && data.error) || resp.status + " " + resp.statusText);
+    err.status = resp.status;
+    throw err;
+  }
+  return data;
+}
+
+function showError(err) {
+  const box = $("error");
+  if (!err) { box.hidden = true; return; }
+  box.textContent = err.message;
+  box.hidden = false;
+  if (err.status === 401 || err.status === 403) $("login").hidden = false;
+}
+
+function renderHosts(r) {
+  const tbody = $("hosts").tBodies[0];
+  tbody.replaceChildren();
+  for (const h of r.hosts) {
+    const name = h.name || h.mac;
+    const action = h.blocked
+      ? el("button", { class: "unblock", "data-host": h.mac, onclick: (e) => { e.stopPropagation(); change("/api/unblock", { host: h.mac }); } }, "Unblock")
+      : el("button", { class: "block", "data-host": h.mac, onclick: (e) => { e.stopPropagation(); block(h.mac); } }, "Block");
+    const tr = el("tr", { "data-mac": h.mac, class: h.blocked ? "blocked" : "" },
+      el("td", {}, name),
+      el("td", { class: "addr" }, (h.addresses || []).join(" ")),
+      el("td", { class: "n dl-rate" }, rate(h.download_rate)),
+      el("td", { class: "n ul-rate" }, rate(h.upload_rate)),
+      el("td", { class: "n" }, bytes(h.today_download_bytes + h.today_upload_bytes)),
+      el("td", { class: "n" }, bytes(h.month_download_bytes + h.month_upload_bytes)),
+      el("td", { class: "n" }, h.quota_percent == null ? "" : h.quota_percent.toFixed(0) + " %"),
+      el("td", { class: "n" }, h.mac === "unattributed" ? "" : action));
+    tr.onclick = () => select({ kind: "host", key: h.mac, title: name });
+    tbody.append(tr);
+  }
+}
+
+function block(mac) {
+  change("/api/block", { host: mac, for: $("block-for").value, reason: "blocked from the page" });
+}
+
+function renderMeters(r) {
+  const usage = {};
+  for (const u of r.usage || []) usage[u.name] = u;
+  const tbody = $("meters").tBodies[0];
+  tbody.replaceChildren();
+  for (const m of r.meters) {
+    const u = usage[m.name] || {};
+    const tr = el("tr", {},
+      el("td", {}, m.name), el("td", {}, m.chain),
+      el("td", { class: "n" }, bytes(u.today || 0)),
+      el("td", { class: "n" }, bytes(u.month || 0)),
+      el("td", { class: "n" }, bytes(m.bytes)),
+      el("td", {}, when(m.since)));
+    tr.onclick = () => select({ kind: "meter", key: m.name, title: "Meter " + m.name });
+    tbody.append(tr);
+  }
+}
+
+function renderBlocks(r) {
+  const tbody = $("blocks").tBodies[0];
+  tbody.replaceChildren();
+  for (const b of r.blocks) {
+    tbody.append(el("tr", { "data-target": b.target },
+      el("td", {}, b.name || b.target),
+      el("td", {}, b.until ? when(b.until) : "until unblocked"),
+      el("td", {}, b.reason || ""),
+      el("td", { class: "n" }, el("button", { class: "unblock", onclick: () => change("/api/unblock", { host: b.target }) }, "Unblock"))));
+  }
+  if (!r.blocks.length) tbody.append(el("tr", {}, el("td", { colSpan: 4, class: "addr" }, "none")));
+}
+
+async function change(path, body) {
+  try {
+    await api(path, body);
+    showError(null);
+  } catch (err) {
+    showError(err);
+  }
+  refresh();
+}
+
+// chart draws rows as stacked download/upload bars (or one meter's bytes).
+function chart(box, rows, meter, label) {
+  const W = 480, H = 160, pad = 28, n = Math.max(rows.length, 1);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("role", "img");
+  const value = (r) => meter ? [(r.meters || {})[meter] || 0, 0] : [r.download_bytes, r.upload_bytes];
+  const max = Math.max(1, ...rows.map((r) => value(r)[0] + value(r)[1]));
+  const bw = (W - pad) / n;
+  const axis = document.createElementNS(ns, "line");
+  for (const [k, v] of Object.entries({ x1: pad, y1: H - 14, x2: W, y2: H - 14, class: "axis" })) axis.setAttribute(k, v);
+  svg.append(axis);
+  const top = document.createElementNS(ns, "text");
+  top.setAttribute("x", 0); top.setAttribute("y", 10);
+  top.textContent = bytes(max);
+  svg.append(top);
+  rows.forEach((r, i) => {
+    const [dl, ul] = value(r);
+    let y = H - 14;
+    for (const [v, cls] of [[dl, "dl"], [ul, "ul"]]) {
+      const h = (v / max) * (H - 30);
+      if (h <= 0) continue;
+      y -= h;
+      const rect = document.createElementNS(ns, "rect");
+      for (const [k, a] of Object.entries({ x: pad + i * bw + 1, y, width: Math.max(bw - 2, 1), height: h, class: cls })) rect.setAttribute(k, a);
+      const t = document.createElementNS(ns, "title");
+      t.textContent = `${label(r)}: ${cls === "dl" ? (meter ? "" : "download ") : "upload "}${bytes(v)}`;
+      rect.append(t);
+      svg.append(rect);
+    }
+    if (i % Math.ceil(n / 6) === 0) {
+      const t = document.createElementNS(ns, "text");
+      t.setAttribute("x", pad + i * bw); t.setAttribute("y", H - 2);
+      t.textContent = label(r);
+      svg.append(t);
+    }
+  });
+  box.replaceChildren(svg);
+}
+
+async function select(s) {
+  selected = s;
+  $("detail").hidden = false;
+  $("detail-title").textContent = s.title;
+  const q = (res, limit) => `/api/history?resolution=${res}&limit=${limit}&${s.kind}=${encodeURIComponent(s.key)}`;
+  const meter = s.kind === "meter" ? s.key : null;
+  try {
+    const [hours, days] = await Promise.all([api(q("hour", 24)), api(q("day", 30))]);
+    chart($("chart-hours"), hours.rows, meter, (r) => new Date(r.start).getHours() + ":00");
+    chart($("chart-days"), days.rows, meter, (r) => new Date(r.start).toLocaleDateString(undefined, { month: "short", day: "numeric" }));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function refresh() {
+  clearTimeout(timer);
+  try {
+    const [hosts, meters, blocks] = await Promise.all([api("/api/hosts"), api("/api/meters"), api("/api/blocks")]);
+    renderHosts(hosts);
+    renderMeters(meters);
+    renderBlocks(blocks);
+    $("status").textContent = hosts.last_sample ? "last sample " + when(hosts.last_sample) : "no sample yet";
+    $("login").hidden = true;
+    if (!$("error").dataset.sticky) showError(null);
+  } catch (err) {
+    showError(err);
+  }
+  timer = setTimeout(refresh, interval * 1000);
+}
+
+$("login").addEventListener("submit", (e) => {
+  e.preventDefault();
+  localStorage.setItem(tokenKey, $("token").value.trim());
+  $("token").value = "";
+  refresh();
+});
+
+refresh();
