@@ -25,7 +25,7 @@ import (
 // token unless public_read is on, changes always need it, and only as a
 // same-origin POST.
 
-//go:embed web
+//go:embed web/index.html web/app.js web/app.css
 var webFiles embed.FS
 
 // Limits of one client.

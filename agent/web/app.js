@@ -138,43 +138,58 @@ async function change(path, body) {
   refresh();
 }
 
-// chart draws rows as stacked download/upload bars (or one meter's bytes).
-function chart(box, rows, meter, label) {
-  const W = 480, H = 160, pad = 28, n = Math.max(rows.length, 1);
+// chart draws history rows as stacked download/upload bars (or one
+// meter's bytes), one bar per slot of the last n hours or days, so a gap is
+// a gap.
+function chart(box, rows, meter, unit, n) {
+  const W = 480, H = 160, pad = 40;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.setAttribute("role", "img");
-  const value = (r) => meter ? [(r.meters || {})[meter] || 0, 0] : [r.download_bytes, r.upload_bytes];
-  const max = Math.max(1, ...rows.map((r) => value(r)[0] + value(r)[1]));
+  const now = new Date();
+  const first = unit === "hour"
+    ? new Date(now.getFullYear(), now.getMonth(), now.getDate(), now.getHours() - n + 1)
+    : new Date(now.getFullYear(), now.getMonth(), now.getDate() - n + 1);
+  const slotOf = (d) => unit === "hour"
+    ? Math.round((d - first) / 3600e3)
+    : Math.round((new Date(d.getFullYear(), d.getMonth(), d.getDate()) - first) / 86400e3);
+  const slots = Array.from({ length: n }, () => [0, 0]);
+  for (const r of rows) {
+    const i = slotOf(new Date(r.start));
+    if (i < 0 || i >= n) continue;
+    const v = meter ? [(r.meters || {})[meter] || 0, 0] : [r.download_bytes, r.upload_bytes];
+    slots[i][0] += v[0]; slots[i][1] += v[1];
+  }
+  const label = (i) => {
+    const d = unit === "hour"
+      ? new Date(first.getFullYear(), first.getMonth(), first.getDate(), first.getHours() + i)
+      : new Date(first.getFullYear(), first.getMonth(), first.getDate() + i);
+    return unit === "hour" ? d.getHours() + ":00" : d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  };
+  const max = Math.max(1, ...slots.map((s) => s[0] + s[1]));
   const bw = (W - pad) / n;
-  const axis = document.createElementNS(ns, "line");
-  for (const [k, v] of Object.entries({ x1: pad, y1: H - 14, x2: W, y2: H - 14, class: "axis" })) axis.setAttribute(k, v);
-  svg.append(axis);
-  const top = document.createElementNS(ns, "text");
-  top.setAttribute("x", 0); top.setAttribute("y", 10);
-  top.textContent = bytes(max);
-  svg.append(top);
-  rows.forEach((r, i) => {
-    const [dl, ul] = value(r);
+  const add = (tag, attrs, text) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    svg.append(e);
+    return e;
+  };
+  add("line", { x1: pad, y1: H - 14, x2: W, y2: H - 14, class: "axis" });
+  add("text", { x: 0, y: 10 }, bytes(max));
+  slots.forEach(([dl, ul], i) => {
     let y = H - 14;
-    for (const [v, cls] of [[dl, "dl"], [ul, "ul"]]) {
+    for (const [v, cls, what] of [[dl, "dl", meter ? "" : "download "], [ul, "ul", "upload "]]) {
       const h = (v / max) * (H - 30);
       if (h <= 0) continue;
       y -= h;
-      const rect = document.createElementNS(ns, "rect");
-      for (const [k, a] of Object.entries({ x: pad + i * bw + 1, y, width: Math.max(bw - 2, 1), height: h, class: cls })) rect.setAttribute(k, a);
+      const rect = add("rect", { x: pad + i * bw + 1, y, width: Math.max(bw - 2, 1), height: h, class: cls });
       const t = document.createElementNS(ns, "title");
-      t.textContent = `${label(r)}: ${cls === "dl" ? (meter ? "" : "download ") : "upload "}${bytes(v)}`;
+      t.textContent = `${label(i)}: ${what}${bytes(v)}`;
       rect.append(t);
-      svg.append(rect);
     }
-    if (i % Math.ceil(n / 6) === 0) {
-      const t = document.createElementNS(ns, "text");
-      t.setAttribute("x", pad + i * bw); t.setAttribute("y", H - 2);
-      t.textContent = label(r);
-      svg.append(t);
-    }
+    if (i % Math.ceil(n / 6) === 0) add("text", { x: pad + i * bw, y: H - 2 }, label(i));
   });
   box.replaceChildren(svg);
 }
@@ -187,8 +202,8 @@ async function select(s) {
   const meter = s.kind === "meter" ? s.key : null;
   try {
     const [hours, days] = await Promise.all([api(q("hour", 24)), api(q("day", 30))]);
-    chart($("chart-hours"), hours.rows, meter, (r) => new Date(r.start).getHours() + ":00");
-    chart($("chart-days"), days.rows, meter, (r) => new Date(r.start).toLocaleDateString(undefined, { month: "short", day: "numeric" }));
+    chart($("chart-hours"), hours.rows, meter, "hour", 24);
+    chart($("chart-days"), days.rows, meter, "day", 30);
   } catch (err) {
     showError(err);
   }

@@ -106,6 +106,7 @@ type lab struct {
 	interval string // the daemon's sampling interval
 	commit   string // its commit_interval; "" is 1 s
 	persist  string // its persist_interval; "" is an hour
+	options  string // more option lines for the agent section
 	// agentCmd runs netmon-agent: the host build, or a cross build under
 	// qemu-user.
 	agentCmd []string
@@ -189,7 +190,7 @@ func (l *lab) writeConfigData(dir, meters string) {
 	option database '%s/flash/netmon.db'
 	option runtime_dir '%s/run'
 	option backend '%s'
-%s%s`, l.interval, or(l.commit, "1"), or(l.persist, "3600"), dir, dir, l.backend, l.setsOption(), meters)
+%s%s%s`, l.interval, or(l.commit, "1"), or(l.persist, "3600"), dir, dir, l.backend, l.setsOption(), l.options, meters)
 	if err := os.WriteFile(l.config, []byte(text), 0o600); err != nil {
 		l.t.Fatal(err)
 	}
@@ -478,6 +479,29 @@ func labHelper(mode string, args []string) int {
 		for i := 0; i < count; i++ {
 			c.Write(payload) // a port-unreachable answer may fail a later write; the packet was sent
 			time.Sleep(time.Millisecond)
+		}
+	case "bridge": // bridge SOCKET ADDR: a unix socket whose connections go on to ADDR over TCP
+		os.Remove(args[1])
+		ln, err := net.Listen("unix", args[1])
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Println("ready")
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return fail(err)
+			}
+			go func() {
+				defer c.Close()
+				up, err := net.DialTimeout("tcp", args[2], 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go io.Copy(up, c)
+				io.Copy(c, up)
+			}()
 		}
 	case "udpfrom": // udpfrom LOCAL ADDR SIZE: one datagram from a given address
 		local, err := net.ResolveUDPAddr("udp", args[1])

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+const labToken = "lab-token-0123456789abcdef"
+
+// browserReach makes the router's web server (on its LAN address) reachable
+// from this namespace, where the browser runs: a helper in LAN host b
+// listens on a unix socket (the filesystem is shared) and dials the
+// router; here a loopback port feeds that socket. It returns the URL.
+func (l *lab) browserReach(addr string) string {
+	l.t.Helper()
+	sock := filepath.Join(l.dir, "web.sock")
+	cmd := exec.Command("ip", "netns", "exec", l.ns("b"), selfPath(), "bridge", sock, addr)
+	cmd.Env = append(os.Environ(), "NETMON_LAB_HELPER=bridge")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	l.bg = append(l.bg, cmd)
+	if _, err := io.ReadFull(out, make([]byte, 6)); err != nil {
+		l.t.Fatalf("bridge in b did not start: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("unix", sock)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go io.Copy(up, c)
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/"
+}
+
+// requireChromium skips, or with CI set fails, without Debian's chromium.
+func requireChromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("the browser test needs chromium (make test installs it)")
+	}
+	t.Skip("no chromium")
+	return ""
+}
+
+// The page in a real browser, served by the daemon in the lab: the token
+// entered once, the host table filling with the lab hosts' real rates, a
+// click that blocks host a (whose next TCP connection then fails), and one
+// that lifts the block. A screenshot is kept: NETMON_ARTIFACTS names the
+// folder, else the test's log says where it is.
+func TestLab_WebPageInABrowser(t *testing.T) {
+	requireLab(t)
+	browser := requireChromium(t)
+	l := newLab(t, "nft")
+	l.interval = "500ms"
+	leases := filepath.Join(l.dir, "dhcp.leases")
+	os.WriteFile(leases, []byte("2000000000 "+macA+" 198.18.1.2 laptop *\n2000000000 "+macB+" 198.18.1.3 tv *\n"), 0o600)
+	l.options = "\toption listen '198.18.1.1:8080'\n\toption token '" + labToken + "'\n\toption leases '" + leases + "'\n"
+	l.writeConfig(labMeters)
+	l.startDaemon()
+	url := l.browserReach("198.18.1.1:8080")
+
+	// Steady traffic both ways for host a, so its rates are not zero.
+	for _, f := range [][]string{{"i", "198.18.1.2:9000"}, {"a", "198.19.0.2:9000"}, {"b", "198.19.0.2:9000"}} {
+		flood := exec.Command("ip", "netns", "exec", l.ns(f[0]), selfPath(), "flood", f[1], "60")
+		flood.Env = append(flood.Environ(), "NETMON_LAB_HELPER=flood")
+		if err := flood.Start(); err != nil {
+			t.Fatal(err)
+		}
+		l.bg = append(l.bg, flood)
+	}
+
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1200, 900))...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, with no deadline of its own
+		t.Fatal(err)
+	}
+	ctx0 := ctx
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	rowA := `tr[data-mac="` + macA + `"]`
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(css(`#login`)),
+		chromedp.SendKeys(css(`#token`), labToken),
+		chromedp.Click(css(`#login button`)),
+		chromedp.WaitVisible(css(rowA)),
+	)
+	if err != nil {
+		dctx, dcancel := context.WithTimeout(ctx0, 5*time.Second)
+		text, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`document.body.innerText`))
+		dcancel()
+		t.Fatalf("the page did not show host a after the token: %v\n%s", err, text)
+	}
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = document.querySelector('`+rowA+`'); return !!r && r.querySelector('.dl-rate').textContent !== "0 bit/s" && r.querySelector('.ul-rate').textContent !== "0 bit/s"; })()`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatalf("the host table never showed host a's rates: %v", err)
+	}
+	rate, _ := chromedp.Run(ctx, chromedp.Text(css(rowA+` .dl-rate`)))
+	t.Logf("host a downloads at %s", rate)
+	if err := chromedp.Do(ctx, chromedp.Click(css(rowA+` td`)), chromedp.WaitVisible(css(`#chart-hours svg rect.dl`))); err != nil {
+		t.Fatalf("host a's history: %v", err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := os.Getenv("NETMON_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	os.MkdirAll(dir, 0o755)
+	shotPath := filepath.Join(dir, "web-page.png")
+	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shotPath)
+
+	if !l.tcpWorks("a", "198.19.0.2:7000") {
+		t.Fatal("a cannot reach the internet before the block")
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(css(`#block-for`), "2h"),
+		chromedp.Click(css(rowA+` button.block`)),
+		chromedp.WaitVisible(css(rowA+`.blocked`)),
+		chromedp.WaitVisible(css(`#blocks tr[data-target="`+macA+`"]`)),
+	); err != nil {
+		t.Fatalf("block by click: %v", err)
+	}
+	if l.tcpWorks("a", "198.19.0.2:7000") {
+		t.Error("a's TCP connection went through after the block from the page")
+	}
+	if out := l.agent("blocks"); !strings.Contains(out, macA) || !strings.Contains(out, "blocked from the page") {
+		t.Errorf("blocks after the click:\n%s", out)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(css(`#blocks tr[data-target="`+macA+`"] button.unblock`)),
+		chromedp.WaitVisible(css(rowA+` button.block`)),
+	); err != nil {
+		t.Fatalf("unblock by click: %v", err)
+	}
+	if !l.tcpWorks("a", "198.19.0.2:7000") {
+		t.Error("a still cannot connect after the unblock from the page")
+	}
+}
