@@ -1,3 +1,5 @@
+//go:build !noweb
+
 package agent
 
 import (
@@ -34,6 +36,9 @@ const (
 	webMaxConns = 32      // beyond, new connections are closed at once
 	webAskWait  = 10 * time.Second
 )
+
+// HasWeb says whether this binary has the web server.
+const HasWeb = true
 
 // webTimeouts bound each connection (tests shorten them).
 var webTimeouts = struct{ header, read, write, idle time.Duration }{5 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second}
