@@ -50,8 +50,9 @@ unit:
 
 # The unit tests run again as big-endian 32-bit mips and as arm under
 # qemu-user, so endianness and 32-bit bugs show up here, not on a router.
+# The browser test's screenshot lands in artifacts/.
 test: deps check
-	$(GO) test -count=1 ./...
+	NETMON_ARTIFACTS=$(CURDIR)/artifacts $(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags nosmtp -run 'Mail' ./agent/
 	$(GO) test -count=1 -tags nosmtp,noweb -run 'Mail|NoWeb|Metrics|Dashboard' ./agent/
 	GOARCH=mips GOMIPS=softfloat $(GO) test -count=1 -exec qemu-mips-static ./agent/ ./store/

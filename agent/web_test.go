@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -321,5 +323,31 @@ func TestWeb_PageIsSelfContained(t *testing.T) {
 	}
 	if total > 32<<10 {
 		t.Errorf("the page is %d bytes", total)
+	}
+}
+
+// SIGHUP brings a new token into force at once; the old one stops working.
+func TestWeb_ReloadChangesTheToken(t *testing.T) {
+	base, cfg, stop := runWeb(t, "\toption token '"+webToken+"'\n")
+	defer stop()
+	text, err := os.ReadFile(cfg.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newToken := "fedcba9876543210fedcba9876543210"
+	os.WriteFile(cfg.Path, []byte(strings.Replace(string(text), webToken, newToken, 1)), 0o600)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP) // Run has it: signal.Notify
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if status, _ := do(t, "GET", base+"/api/blocks", newToken, ""); status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the new token never worked")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if status, _ := do(t, "GET", base+"/api/blocks", webToken, ""); status != 401 {
+		t.Errorf("the old token after the reload: %d, want 401", status)
 	}
 }

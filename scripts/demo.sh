@@ -21,6 +21,8 @@ config agent 'main'
 	option database '$work/flash/netmon.db'
 	option runtime_dir '$work/run'
 	option leases '$work/dhcp.leases'
+	option listen '198.18.1.1:8080'     # the page, the API and /metrics, on the LAN
+	option token 'demo-token-0123456789'
 
 config meter 'proxy'            # what our proxy (LAN host 198.18.1.2) sends us
 	option chain 'INPUT'
@@ -62,6 +64,21 @@ agent report
 
 say "netmon-agent hosts (every LAN host, no configuration; names from the leases file)"
 agent hosts
+
+# A plain HTTP GET from LAN host b, with no curl needed.
+get() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	ip netns exec "$p-b" bash -c 'exec 3<>/dev/tcp/198.18.1.1/8080
+		printf "GET %s HTTP/1.0\r\nAuthorization: Bearer demo-token-0123456789\r\n\r\n" "$1" >&3
+		sed "1,/^\r$/d" <&3' _ "$1"
+}
+say "the web API, asked from LAN host b (the page is http://198.18.1.1:8080/)"
+get /api/hosts | head -20
+say "/metrics, as Prometheus scrapes it"
+get /metrics | grep -E '^netmon_(meter|host)_bytes_total'
+
+say "netmon-agent doctor (a lab is no router: expect a WARN or two)"
+agent doctor || true
 
 say "our rules in the router (iptables-save -c)"
 r iptables-save -c -t filter | grep -E 'netmon' || true
