@@ -18,12 +18,19 @@ func runFake(t *testing.T) (cfg *Config, stop func() error) {
 // runFakeWith is runFake with more config sections.
 func runFakeWith(t *testing.T, sections string) (cfg *Config, stop func() error) {
 	t.Helper()
+	return runFakeAgent(t, "", sections)
+}
+
+// runFakeAgent is runFake with more agent options and config sections.
+func runFakeAgent(t *testing.T, options, sections string) (cfg *Config, stop func() error) {
+	t.Helper()
 	dir := t.TempDir()
 	path := writeConfig(t, `
 config agent
 	option interval '20ms'
 	option runtime_dir '`+dir+`/run'
 	option database '`+dir+`/flash/netmon.db'
+`+options+`
 config meter 'proxy'
 	option chain 'INPUT'
 	option src '192.0.2.10'

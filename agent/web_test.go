@@ -4,7 +4,6 @@ package agent
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -30,41 +29,19 @@ func runWeb(t *testing.T, extra string) (base string, cfg *Config, stop func() e
 	}
 	addr := probe.Addr().String()
 	probe.Close()
-	dir := t.TempDir()
-	path := writeConfig(t, `
-config agent
-	option interval '50ms'
-	option runtime_dir '`+dir+`/run'
-	option database '`+dir+`/flash/netmon.db'
-	option listen '`+addr+`'
-`+extra+`
-config meter 'proxy'
-	option chain 'INPUT'
-	option src '192.0.2.10'
-`)
-	cfg, err = LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := fakeOptions(dir)
-	opts.Logf = t.Logf
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, path, opts) }()
+	cfg, stop = runFakeAgent(t, "\toption listen '"+addr+"'\n"+extra, "")
 	base = "http://" + addr
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if resp, err := http.Get(base + "/"); err == nil {
 			resp.Body.Close()
-			break
+			return base, cfg, stop
 		}
 		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("web server never answered: %v", <-done)
+			t.Fatalf("web server never answered: %v", stop())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return base, cfg, func() error { cancel(); return <-done }
 }
 
 // do sends one request and returns status and body.

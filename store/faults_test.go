@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/store/fstest"
 )
 
 // These tests put the database on real filesystems that fail as flash and
@@ -18,42 +19,12 @@ import (
 
 // smallFS mounts a tmpfs of size bytes on a new directory.
 func smallFS(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("mounting a tmpfs needs root")
-		}
-		t.Skip("mounting a tmpfs needs root")
-	}
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "netmon-test", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	fstest.Tmpfs(t, dir, size)
 	return dir
 }
 
-// fill writes a file until dir's filesystem has no room left.
-func fill(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	block := make([]byte, 4096)
-	for {
-		if _, err := f.Write(block); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return path
-		}
-	}
-}
-
-// busyState is a state with n host series that moved at 'at'.
+// addTraffic adds bytes with n host series that moved at 'at'.
 func addTraffic(s *State, n int, at time.Time, bytes uint64) {
 	for i := range n {
 		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i/256, i%256)
@@ -81,7 +52,7 @@ func TestStore_FullFilesystemKeepsTheBatch(t *testing.T) {
 	if err := db.Commit(s); err != nil {
 		t.Fatal(err)
 	}
-	filler := fill(t, dir)
+	filler := fstest.Fill(t, dir)
 	// Enough new hosts and history that the file must grow.
 	var failed int
 	for i := range 20 {
@@ -156,7 +127,7 @@ func TestStore_SnapshotOnFullFlashKeepsTheOldOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(dest)
-	fill(t, flash)
+	fstest.Fill(t, flash)
 	_, err := db.Snapshot(dest)
 	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), dest) {
 		t.Fatalf("snapshot to full flash: %v; want ENOSPC naming %s", err, dest)
@@ -181,9 +152,7 @@ func TestStore_ReadOnlyDirectoryIsNamed(t *testing.T) {
 	if _, err := db.Snapshot(dest); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
-		t.Fatalf("remount ro: %v: %s", err, out)
-	}
+	fstest.ReadOnly(t, dir)
 	if _, err := db.Snapshot(dest); err == nil || !strings.Contains(err.Error(), dir) || !errors.Is(err, syscall.EROFS) {
 		t.Errorf("snapshot to a read-only directory: %v; want EROFS naming %s", err, dir)
 	}

@@ -492,16 +492,7 @@ func labHelper(mode string, args []string) int {
 			if err != nil {
 				return fail(err)
 			}
-			go func() {
-				defer c.Close()
-				up, err := net.DialTimeout("tcp", args[2], 5*time.Second)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go io.Copy(up, c)
-				io.Copy(c, up)
-			}()
+			go splice(c, func() (net.Conn, error) { return net.DialTimeout("tcp", args[2], 5*time.Second) })
 		}
 	case "udpfrom": // udpfrom LOCAL ADDR SIZE: one datagram from a given address
 		local, err := net.ResolveUDPAddr("udp", args[1])
@@ -554,6 +545,19 @@ func labHelper(mode string, args []string) int {
 		return fail(fmt.Errorf("unknown helper %q", mode))
 	}
 	return 0
+}
+
+// splice joins c to the connection dial makes, both ways, until either
+// closes.
+func splice(c net.Conn, dial func() (net.Conn, error)) {
+	defer c.Close()
+	up, err := dial()
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go io.Copy(up, c)
+	io.Copy(c, up)
 }
 
 type lockedBuffer struct {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -11,41 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/store/fstest"
 )
-
-// mountTmpfs mounts a tmpfs of size bytes on dir (created), unmounted when
-// the test ends. The lab's namespaces see it: ip netns exec copies the
-// mount table.
-func mountTmpfs(t *testing.T, dir string, size int) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "netmon-lab", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-}
-
-// fillUp writes dir/filler until its filesystem is full.
-func fillUp(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	block := make([]byte, 4096)
-	for {
-		if _, err := f.Write(block); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return path
-		}
-	}
-}
 
 // newAddresses gives LAN host a n more IPv6 addresses and sends a packet
 // to the internet from each: new set elements, so the database must grow.
@@ -68,14 +35,14 @@ func TestLab_FullStorage(t *testing.T) {
 	requireLab(t)
 	l := newLab(t, "nft")
 	data := t.TempDir()
-	mountTmpfs(t, filepath.Join(data, "run"), 1<<20)
-	mountTmpfs(t, filepath.Join(data, "flash"), 256<<10)
+	fstest.Tmpfs(t, filepath.Join(data, "run"), 1<<20)
+	fstest.Tmpfs(t, filepath.Join(data, "flash"), 256<<10)
 	l.writeConfigData(data, labMeters)
 	l.startDaemon()
 	l.traffic(1)
 	l.expectExact("before the filesystem filled")
 
-	filler := fillUp(t, filepath.Join(data, "run"))
+	filler := fstest.Fill(t, filepath.Join(data, "run"))
 	deadline := time.Now().Add(30 * time.Second)
 	added := 0
 	for !strings.Contains(l.log.String(), "no space left on device") {
@@ -117,7 +84,7 @@ func TestLab_FullStorage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	filler = fillUp(t, filepath.Join(data, "flash"))
+	filler = fstest.Fill(t, filepath.Join(data, "flash"))
 	l.traffic(1)
 	l.agent("sample") // asks for a snapshot
 	l.agent("sample")
@@ -176,10 +143,8 @@ func TestLab_ReadOnlyFlash(t *testing.T) {
 	l := newLab(t, "nft")
 	data := t.TempDir()
 	flash := filepath.Join(data, "flash")
-	mountTmpfs(t, flash, 1<<20)
-	if out, err := exec.Command("mount", "-o", "remount,ro", flash).CombinedOutput(); err != nil {
-		t.Fatalf("remount ro: %v: %s", err, out)
-	}
+	fstest.Tmpfs(t, flash, 1<<20)
+	fstest.ReadOnly(t, flash)
 	l.writeConfigData(data, labMeters)
 	out, err := l.exec("r", l.agentArgs("start")...)
 	want := "snapshot to " + filepath.Join(flash, "netmon.db") + ": "

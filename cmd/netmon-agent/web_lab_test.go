@@ -44,16 +44,7 @@ func (l *lab) browserReach(addr string) string {
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				up, err := net.Dial("unix", sock)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go io.Copy(up, c)
-				io.Copy(c, up)
-			}()
+			go splice(c, func() (net.Conn, error) { return net.Dial("unix", sock) })
 		}
 	}()
 	return "http://" + ln.Addr().String() + "/"
