@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -151,7 +152,7 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 					Report: BuildReport(a.Config(), st, now(), "daemon"),
 					Hosts:  a.Hosts("daemon"),
 					Blocks: a.Blocks(),
-					Daemon: &DaemonStats{Started: started, Samples: samples, SampleSeconds: lastSample.Seconds(), Resets: st.ResetsSeen},
+					Daemon: &DaemonStats{Started: started, Samples: samples, SampleSeconds: lastSample.Seconds(), Resets: maps.Clone(st.ResetsSeen)},
 				}
 			case OpVerify:
 				c.reply <- errorResponse(a.db.Verify(), Response{})
