@@ -174,8 +174,6 @@ type doctor struct {
 	sys      DoctorSystem
 	cfg      *Config
 	findings []Finding
-	fws      []Firewall
-	running  *Report // the daemon's report; nil when none answers
 }
 
 func (d *doctor) add(status, check, detail, fix string) {
@@ -239,7 +237,6 @@ func (d *doctor) iptables() {
 			d.failIf(needed || f == IPv4, check, err.Error(), fix)
 			continue
 		}
-		d.fws = append(d.fws, fw)
 		version := ""
 		if out, err := d.sys.Run(bin, "--version"); err == nil {
 			version = strings.TrimSpace(string(out))
@@ -361,7 +358,6 @@ func (d *doctor) daemon() {
 		d.fail("daemon", fmt.Sprintf("does not answer on %s: %v", d.cfg.SocketPath(), err), "service netmon-agent restart")
 		return
 	}
-	d.running = resp.Report
 	last := resp.Report.LastSample
 	if last == nil {
 		d.warn("daemon", "running, but has not sampled yet", "")

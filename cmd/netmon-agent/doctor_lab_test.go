@@ -45,6 +45,24 @@ func (l *lab) doctor() (map[string]string, doctorJSON, int) {
 // doctor on the real lab router: what it finds healthy, then each fault
 // put in for real: our jump deleted, a flowtable (flow offloading), the
 // router no longer forwarding; and the exit code of each.
+// On iptables-legacy the host rules share our FORWARD chain with the
+// meters: they are ours too, not missing meter rules.
+func TestLab_DoctorLegacyWithIpsets(t *testing.T) {
+	requireLab(t)
+	l := newLab(t, "legacy")
+	l.startDaemon()
+	l.traffic(1)
+	got, _, _ := l.doctor()
+	for _, c := range []string{"iptables rules", "ip6tables rules", "host sets", "daemon"} {
+		if !strings.HasPrefix(got[c], "OK ") {
+			t.Errorf("%s is %q", c, got[c])
+		}
+	}
+	if !strings.Contains(got["host sets"], "ipsets") {
+		t.Errorf("host sets: %q", got["host sets"])
+	}
+}
+
 func TestLab_Doctor(t *testing.T) {
 	requireLab(t)
 	l := newLab(t, "nft")
