@@ -328,3 +328,49 @@ func TestWeb_ReloadChangesTheToken(t *testing.T) {
 		t.Errorf("the old token after the reload: %d, want 401", status)
 	}
 }
+
+// Past the limit a new connection is closed at once; closing one makes
+// room again.
+func TestLimitListener_ClosesBeyondTheLimit(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := limitListener(inner, 2)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := dial(), dial()
+	first, second := <-accepted, <-accepted
+	third := dial()
+	third.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := third.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("a third connection over a limit of two: %v, want it closed (EOF)", err)
+	}
+	first.Close()
+	fourth := dial()
+	select {
+	case c := <-accepted:
+		c.Close()
+	case <-time.After(2 * time.Second):
+		t.Error("no room after one connection closed")
+	}
+	for _, c := range []net.Conn{a, b, second, third, fourth} {
+		c.Close()
+	}
+}
