@@ -2,7 +2,7 @@ package agent
 
 import (
 	"fmt"
-	"strings"
+	"path/filepath"
 )
 
 // The storage side of doctor: where the databases are, their room, their
@@ -10,7 +10,7 @@ import (
 
 // storage: where the databases are, their room, and their health.
 func (d *doctor) storage() {
-	flashDir, liveDir := dirOf(d.cfg.Database), d.cfg.RuntimeDir
+	flashDir, liveDir := filepath.Dir(d.cfg.Database), d.cfg.RuntimeDir
 	if fs, err := d.sys.Statfs(existing(d.sys, flashDir)); err == nil {
 		switch {
 		case fs.ReadOnly:
@@ -76,21 +76,14 @@ func kib(n int64) string {
 	return fmt.Sprintf("%d KiB", n>>10)
 }
 
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i > 0 {
-		return path[:i]
-	}
-	return "/"
-}
-
 // existing is dir or its nearest parent that exists: the filesystem a
 // directory we are yet to make will be on.
 func existing(sys DoctorSystem, dir string) string {
-	for dir != "/" {
+	for dir != "/" && dir != "." {
 		if _, err := sys.Stat(dir); err == nil {
 			return dir
 		}
-		dir = dirOf(dir)
+		dir = filepath.Dir(dir)
 	}
 	return dir
 }

@@ -88,22 +88,14 @@ func (d *doctor) offload() {
 		d.ok("offload", "no flow offloading")
 		return
 	}
-	forwarded := d.cfg.Hosts
-	for _, m := range d.cfg.Meters {
-		forwarded = forwarded || m.Chain == "FORWARD"
-	}
-	d.failIf(forwarded, "offload", fmt.Sprintf("flow offloading is on (%s): offloaded flows bypass the counters, so hosts and FORWARD meters miss most of their traffic",
+	d.failIf(countsForwarded(d.cfg), "offload", fmt.Sprintf("flow offloading is on (%s): offloaded flows bypass the counters, so hosts and FORWARD meters miss most of their traffic",
 		strings.Join(where, ", ")),
 		"uci set firewall.@defaults[0].flow_offloading=0; uci set firewall.@defaults[0].flow_offloading_hw=0; uci commit firewall; service firewall restart")
 }
 
 // routing: per-host accounting and FORWARD meters need routed traffic.
 func (d *doctor) routing() {
-	forwarded := d.cfg.Hosts
-	for _, m := range d.cfg.Meters {
-		forwarded = forwarded || m.Chain == "FORWARD"
-	}
-	if !forwarded {
+	if !countsForwarded(d.cfg) {
 		return
 	}
 	if d.cfg.Hosts {
@@ -141,4 +133,15 @@ func defaultRouteDevice(sys DoctorSystem) string {
 		}
 	}
 	return ""
+}
+
+// countsForwarded says whether cfg counts routed traffic: hosts, or a
+// FORWARD meter.
+func countsForwarded(cfg *Config) bool {
+	for _, m := range cfg.Meters {
+		if m.Chain == "FORWARD" {
+			return true
+		}
+	}
+	return cfg.Hosts
 }

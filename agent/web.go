@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
 )
 
 // The daemon's web server, when `option listen` is set: one embedded page,
@@ -365,12 +367,11 @@ func historyParams(v url.Values) (HistoryQuery, error) {
 		}
 	}
 	q := HistoryQuery{Resolution: v.Get("resolution"), Meter: v.Get("meter"), Host: v.Get("host")}
-	switch q.Resolution {
-	case "5min", "hour", "day", "month", "year":
-	case "":
+	if q.Resolution == "" {
 		return q, errors.New("resolution is missing: 5min, hour, day, month or year")
-	default:
-		return q, fmt.Errorf("resolution %q: 5min, hour, day, month or year", q.Resolution)
+	}
+	if _, err := store.ParseResolution(q.Resolution); err != nil {
+		return q, err
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
