@@ -34,11 +34,10 @@ var ErrUnknownHost = errors.New("unknown host")
 // blockWants are the dropping rules of family f for the blocked MACs. With
 // no block in force there are none: every forwarded packet would pay for
 // the lookups.
-func blockWants(lan string, f Family, st *store.State) []Want {
-	if len(st.Blocks) == 0 {
+func blockWants(lan string, f Family, blocking bool, macs []string) []Want {
+	if !blocking {
 		return nil
 	}
-	macs := blockedMACs(st)
 	set := setName(dirBlock, f)
 	ws := []Want{
 		{Chain: "FORWARD", Class: classHost, Name: roleBlockSrc, Match: []string{"-m", "set", "--match-set", set, "src", "-j", "DROP"}},
@@ -78,8 +77,8 @@ func ResolveHost(st *store.State, neigh map[netip.Addr]string, q string) (string
 		if mac := neigh[a]; mac != "" {
 			return mac, nil
 		}
-		for _, dir := range []string{dirDownload, dirUpload} {
-			if e := st.Elements[dir+"/"+a.String()]; e != nil && e.MAC != "" {
+		for _, dir := range []string{store.DirDownload, store.DirUpload} {
+			if e := st.Elements[store.ElementKey(dir, a)]; e != nil && e.MAC != "" {
 				return e.MAC, nil
 			}
 		}
@@ -175,8 +174,7 @@ func (s *Sampler) applyBlocks(have map[string]*IPSet, neigh map[netip.Addr]strin
 		}
 		for key, e := range st.Elements {
 			if e.MAC == t {
-				_, a, _ := strings.Cut(key, "/")
-				if addr, err := netip.ParseAddr(a); err == nil {
+				if _, addr, ok := store.ParseElementKey(key); ok {
 					want[addr] = true
 				}
 			}

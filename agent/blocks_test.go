@@ -12,8 +12,8 @@ import (
 
 func TestBlocks_MACBlockDropsAllItsAddressesAndExpires(t *testing.T) {
 	r := newHostRig(t)
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 100)
-	r.sets.traffic(dirDownload, "2001:db8::2", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 100)
+	r.sets.traffic(store.DirDownload, "2001:db8::2", 1, 100)
 	r.sample()
 	target, err := ResolveHost(r.sampler.State, r.sources.neigh, "laptop")
 	if err != nil || target != "02:00:00:00:00:0a" {
@@ -40,7 +40,7 @@ func TestBlocks_MACBlockDropsAllItsAddressesAndExpires(t *testing.T) {
 		t.Errorf("blocks %+v", b)
 	}
 	// Still counted while blocked.
-	r.sets.traffic(dirUpload, "192.0.2.2", 1, 60)
+	r.sets.traffic(store.DirUpload, "192.0.2.2", 1, 60)
 	r.sample()
 	if a := r.host("02:00:00:00:00:0a"); a.Upload.Bytes != 60 {
 		t.Errorf("blocked host's upload %d, want 60", a.Upload.Bytes)

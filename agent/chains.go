@@ -144,6 +144,10 @@ type Installed struct {
 type Plan struct {
 	Installed []Installed
 	Changes   []string // one human line per change
+	// Missing names what was not there and had to be added: our chain, the
+	// jump to it, or a rule (doctor reports these; reordering and removing
+	// stale rules are not in it).
+	Missing []string
 }
 
 // Changed reports whether Reconcile touched the firewall.
@@ -151,6 +155,12 @@ func (p *Plan) Changed() bool { return len(p.Changes) > 0 }
 
 func (p *Plan) note(format string, a ...any) {
 	p.Changes = append(p.Changes, fmt.Sprintf(format, a...))
+}
+
+// lacked notes a change that added something missing, and what it was.
+func (p *Plan) lacked(what string, format string, a ...any) {
+	p.note(format, a...)
+	p.Missing = append(p.Missing, what)
 }
 
 // Reconcile brings our chains in fw to what wants asks for, touching only
@@ -192,7 +202,7 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, rese
 		if err := fw.NewChain(ours); err != nil {
 			return fmt.Errorf("create chain %s (%s): %w", ours, fam, err)
 		}
-		p.note("created chain %s (%s)", ours, fam)
+		p.lacked(fmt.Sprintf("no chain %s (%s)", ours, fam), "created chain %s (%s)", ours, fam)
 	}
 
 	index := map[string]int{}
@@ -258,7 +268,8 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, rese
 			return fmt.Errorf("add %s %s to %s (%s): %w", className(w.Class), w.Name, ours, fam, err)
 		}
 		p.Installed = append(p.Installed, Installed{Want: w, Generation: gen})
-		p.note("installed %s %s in %s (%s)", className(w.Class), w.Name, ours, fam)
+		p.lacked(fmt.Sprintf("no rule for %s %s in %s (%s)", className(w.Class), w.Name, ours, fam),
+			"installed %s %s in %s (%s)", className(w.Class), w.Name, ours, fam)
 	}
 	if !keptReturn {
 		if err := fw.Append(ours, "-m", "comment", "--comment", returnComment, "-j", "RETURN"); err != nil {
@@ -296,7 +307,8 @@ func reconcileJump(fw Firewall, rs *Ruleset, builtin string, newGen func() strin
 		if err := fw.Insert(builtin, 1, "-m", "comment", "--comment", jumpComment(newGen()), "-j", ours); err != nil {
 			return fmt.Errorf("add jump to %s in %s (%s): %w", ours, builtin, fam, err)
 		}
-		p.note("added jump to %s at the top of %s (%s)", ours, builtin, fam)
+		p.lacked(fmt.Sprintf("no jump to %s at the top of %s (%s)", ours, builtin, fam),
+			"added jump to %s at the top of %s (%s)", ours, builtin, fam)
 	}
 	for i, r := range rules {
 		if r.Target != ours || i == 0 && firstOK {

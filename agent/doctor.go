@@ -113,7 +113,7 @@ func RealSystem() DoctorSystem {
 		Statfs:         statfs,
 		ClockSynced:    clockSynced,
 		NewFirewall:    NewIptables,
-		NewSets:        NewSets,
+		NewSets:        SetsFor,
 		Ask:            Ask,
 		FirewallConfig: "/etc/config/firewall",
 	}

@@ -55,15 +55,8 @@ func (d *doctor) chains(fw Firewall, check string) {
 		d.fail(check+" rules", err.Error(), "")
 		return
 	}
-	var missing []string
-	for _, c := range plan.Changes {
-		if strings.HasPrefix(c, "created ") || strings.HasPrefix(c, "added jump") || strings.HasPrefix(c, "installed ") {
-			missing = append(missing, c)
-		}
-	}
-	if len(missing) > 0 {
-		first := strings.NewReplacer("created chain", "no chain", "added jump", "no jump", "installed meter", "no rule for meter").Replace(missing[0])
-		d.fail(check+" rules", fmt.Sprintf("%d of our rules are missing (%s): traffic passes uncounted", len(missing), first),
+	if missing := plan.Missing; len(missing) > 0 {
+		d.fail(check+" rules", fmt.Sprintf("%d of our rules are missing (%s): traffic passes uncounted", len(missing), missing[0]),
 			"netmon-agent start, or start the daemon: it puts them back within one interval")
 		return
 	}

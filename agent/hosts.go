@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/store"
@@ -41,12 +40,6 @@ const (
 	roleUpload   = "@upload"
 )
 
-// Directions of host traffic, as element keys and set names have them.
-const (
-	dirDownload = "dl"
-	dirUpload   = "ul"
-)
-
 // setName names our set for direction dir in family f.
 func setName(dir string, f Family) string {
 	if f == IPv6 {
@@ -57,7 +50,7 @@ func setName(dir string, f Family) string {
 
 // hostWants are the per-host rules of family f, in their order.
 func hostWants(lan string, f Family) []Want {
-	dl, ul := setName(dirDownload, f), setName(dirUpload, f)
+	dl, ul := setName(store.DirDownload, f), setName(store.DirUpload, f)
 	toLAN := []string{"-o", lan, "!", "-i", lan}
 	fromLAN := []string{"-i", lan, "!", "-o", lan}
 	with := func(base []string, more ...string) []string { return append(slices.Clone(base), more...) }
@@ -77,36 +70,36 @@ type HostSources interface {
 	Names() map[string]string
 }
 
-// systemSources reads /proc/net/arp, `ip -6 neigh`, the leases file,
-// /etc/ethers and the config.
-type systemSources struct {
-	cfg *Config
-	arp string // /proc/net/arp
+// SystemSources reads the kernel's neighbour tables (ARP, and `ip -6
+// neigh` with IPv6 on), the leases file, /etc/ethers and the names the
+// config gives.
+type SystemSources struct {
+	LAN    string // the LAN device whose neighbours count
+	IPv6   bool
+	Leases string            // dnsmasq's lease file
+	Ethers string            // /etc/ethers
+	Config map[string]string // config host sections: MAC to name
+	ARP    string            // /proc/net/arp
 }
 
-// NewHostSources returns the sources of the running system for cfg.
-func NewHostSources(cfg *Config) HostSources {
-	return &systemSources{cfg: cfg, arp: "/proc/net/arp"}
-}
-
-func (s *systemSources) Neighbours() (map[netip.Addr]string, error) {
+func (s *SystemSources) Neighbours() (map[netip.Addr]string, error) {
 	out := map[netip.Addr]string{}
 	for _, l := range s.leases() {
 		out[l.addr] = l.mac
 	}
 	var errs []error
-	if f, err := os.Open(s.arp); err == nil {
-		for a, m := range parseARP(f, s.cfg.LAN) {
+	if f, err := os.Open(s.ARP); err == nil {
+		for a, m := range parseARP(f, s.LAN) {
 			out[a] = m
 		}
 		f.Close()
 	} else {
 		errs = append(errs, fmt.Errorf("read IPv4 neighbours: %w", err))
 	}
-	if s.cfg.IPv6 {
+	if s.IPv6 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "ip", "-6", "neigh", "show", "dev", s.cfg.LAN)
+		cmd := exec.CommandContext(ctx, "ip", "-6", "neigh", "show", "dev", s.LAN)
 		var stdout bytes.Buffer
 		cmd.Stdout = &stdout
 		if err := cmd.Run(); err == nil {
@@ -120,8 +113,8 @@ func (s *systemSources) Neighbours() (map[netip.Addr]string, error) {
 	return out, errors.Join(errs...)
 }
 
-func (s *systemSources) leases() []lease {
-	f, err := os.Open(s.cfg.Leases)
+func (s *SystemSources) leases() []lease {
+	f, err := os.Open(s.Leases)
 	if err != nil {
 		return nil
 	}
@@ -129,20 +122,20 @@ func (s *systemSources) leases() []lease {
 	return parseLeases(f)
 }
 
-func (s *systemSources) Names() map[string]string {
+func (s *SystemSources) Names() map[string]string {
 	names := map[string]string{}
 	for _, l := range s.leases() {
 		if l.name != "" {
 			names[l.mac] = l.name
 		}
 	}
-	if f, err := os.Open(s.cfg.Ethers); err == nil {
+	if f, err := os.Open(s.Ethers); err == nil {
 		for m, n := range parseEthers(f) {
 			names[m] = n
 		}
 		f.Close()
 	}
-	for m, n := range s.cfg.HostNames {
+	for m, n := range s.Config {
 		names[m] = n
 	}
 	return names
@@ -159,7 +152,7 @@ type Rate struct {
 // missing; the rules cannot go in before them.
 func ensureSets(sets Sets, have map[string]*IPSet, fams []Family) error {
 	for _, f := range fams {
-		for _, dir := range []string{dirDownload, dirUpload, dirBlock} {
+		for _, dir := range []string{store.DirDownload, store.DirUpload, dirBlock} {
 			name := setName(dir, f)
 			if s, ok := have[name]; ok && s.Counters && s.Family == f {
 				continue
@@ -182,7 +175,7 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 	day, month := now.Format("2006-01-02"), now.Format("2006-01")
 	grown := map[string]*Rate{}
 	for _, f := range s.hostFamilies() {
-		for _, dir := range []string{dirDownload, dirUpload} {
+		for _, dir := range []string{store.DirDownload, store.DirUpload} {
 			set := have[setName(dir, f)]
 			if set == nil {
 				continue
@@ -195,7 +188,7 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 				setBoot = boot + "/" + set.Generation
 			}
 			for addr, c := range set.Elements {
-				key := dir + "/" + addr.String()
+				key := store.ElementKey(dir, addr)
 				seen[key] = true
 				e := st.Elements[key]
 				d := c
@@ -241,7 +234,7 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 					grown[hostKey] = r
 				}
 				s.fileDelta(store.HostSeries(hostKey, dir), now, d)
-				if dir == dirDownload {
+				if dir == store.DirDownload {
 					h.Download, h.DayDownload, h.MonthDownload = h.Download.Add(d), h.DayDownload.Add(d), h.MonthDownload.Add(d)
 					r.Download += float64(d.Bytes)
 				} else {
@@ -252,7 +245,7 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 			// An element gone from its set (pruned, or the set was
 			// recreated) counts from zero when it comes back.
 			for key := range st.Elements {
-				if strings.HasPrefix(key, dir+"/") && !seen[key] && elementFamily(key) == f {
+				if d, a, _ := store.ParseElementKey(key); d == dir && !seen[key] && addrFamily(a) == f {
 					delete(st.Elements, key)
 				}
 			}
@@ -262,8 +255,8 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 	addrs := map[string][]string{}
 	for key, e := range st.Elements {
 		if e.MAC != "" {
-			_, a, _ := strings.Cut(key, "/")
-			if !slices.Contains(addrs[e.MAC], a) {
+			_, addr, _ := store.ParseElementKey(key)
+			if a := addr.String(); !slices.Contains(addrs[e.MAC], a) {
 				addrs[e.MAC] = append(addrs[e.MAC], a)
 			}
 		}
@@ -291,14 +284,6 @@ func (s *Sampler) accountHosts(have map[string]*IPSet, neigh map[netip.Addr]stri
 	}
 }
 
-func elementFamily(key string) Family {
-	_, a, _ := strings.Cut(key, "/")
-	if strings.Contains(a, ":") {
-		return IPv6
-	}
-	return IPv4
-}
-
 // pruneIdle deletes elements idle for longer than idle from our sets, so
 // sets stay bounded as devices come and go (IPv6 privacy addresses change
 // daily). Their counts were taken at this sample; a packet in the moment
@@ -309,13 +294,12 @@ func (s *Sampler) pruneIdle(now time.Time, idle time.Duration) {
 		if now.Sub(e.Changed) < idle {
 			continue
 		}
-		dir, a, _ := strings.Cut(key, "/")
-		addr, err := netip.ParseAddr(a)
-		if err != nil {
+		dir, addr, ok := store.ParseElementKey(key)
+		if !ok {
 			delete(s.State.Elements, key)
 			continue
 		}
-		if err := s.Sets.Del(setName(dir, elementFamily(key)), addr); err != nil {
+		if err := s.Sets.Del(setName(dir, addrFamily(addr)), addr); err != nil {
 			s.Logf("prune %s: %v", key, err)
 			continue
 		}

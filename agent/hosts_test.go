@@ -65,11 +65,11 @@ func TestHosts_RulesAndSets(t *testing.T) {
 // with a host or in unattributed.
 func TestHosts_CountsPerMACAcrossFamilies(t *testing.T) {
 	r := newHostRig(t)
-	r.sets.traffic(dirDownload, "192.0.2.2", 10, 10000)
-	r.sets.traffic(dirDownload, "2001:db8::2", 5, 6000)
-	r.sets.traffic(dirUpload, "192.0.2.2", 8, 800)
-	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
-	r.sets.traffic(dirDownload, "192.0.2.99", 2, 200) // no MAC known
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 10, 10000)
+	r.sets.traffic(store.DirDownload, "2001:db8::2", 5, 6000)
+	r.sets.traffic(store.DirUpload, "192.0.2.2", 8, 800)
+	r.sets.traffic(store.DirDownload, "192.0.2.3", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.99", 2, 200) // no MAC known
 	r.sample()
 	a := r.host("02:00:00:00:00:0a")
 	if a.Download.Bytes != 16000 || a.Download.Packets != 15 || a.Upload.Bytes != 800 || a.Name != "laptop" {
@@ -85,7 +85,7 @@ func TestHosts_CountsPerMACAcrossFamilies(t *testing.T) {
 		t.Errorf("unattributed %+v", u)
 	}
 	// Growth only, the next time.
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 1000)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 1000)
 	r.sample()
 	if a := r.host("02:00:00:00:00:0a"); a.Download.Bytes != 17000 {
 		t.Errorf("host a after more traffic: %d", a.Download.Bytes)
@@ -96,10 +96,10 @@ func TestHosts_CountsPerMACAcrossFamilies(t *testing.T) {
 // unattributed, what it sends after goes to its host, nothing twice.
 func TestHosts_LateMACNothingLostNothingTwice(t *testing.T) {
 	r := newHostRig(t)
-	r.sets.traffic(dirUpload, "192.0.2.50", 3, 300)
+	r.sets.traffic(store.DirUpload, "192.0.2.50", 3, 300)
 	r.sample()
 	r.sources.neigh[netip.MustParseAddr("192.0.2.50")] = "02:00:00:00:00:50"
-	r.sets.traffic(dirUpload, "192.0.2.50", 1, 50)
+	r.sets.traffic(store.DirUpload, "192.0.2.50", 1, 50)
 	r.sample()
 	if u := r.host(store.Unattributed); u.Upload.Bytes != 300 {
 		t.Errorf("unattributed %d", u.Upload.Bytes)
@@ -109,7 +109,7 @@ func TestHosts_LateMACNothingLostNothingTwice(t *testing.T) {
 	}
 	// The neighbour entry expires; the address keeps its last MAC.
 	delete(r.sources.neigh, netip.MustParseAddr("192.0.2.50"))
-	r.sets.traffic(dirUpload, "192.0.2.50", 1, 7)
+	r.sets.traffic(store.DirUpload, "192.0.2.50", 1, 7)
 	r.sample()
 	if h := r.host("02:00:00:00:00:50"); h.Upload.Bytes != 57 {
 		t.Errorf("after the neighbour expired %d, want 57", h.Upload.Bytes)
@@ -120,12 +120,12 @@ func TestHosts_LateMACNothingLostNothingTwice(t *testing.T) {
 // make up the difference.
 func TestHosts_CrashLosesNothing(t *testing.T) {
 	r := newHostRig(t)
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 1000)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 1000)
 	r.sample()
 	r.commit()
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 500)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 500)
 	r.sample() // in memory only
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 250)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 250)
 	r.restart()
 	r.sample()
 	if a := r.host("02:00:00:00:00:0a"); a.Download.Bytes != 1750 {
@@ -137,11 +137,11 @@ func TestHosts_CrashLosesNothing(t *testing.T) {
 // from zero when it comes back, even with more than it had.
 func TestHosts_ElementBackCountsFromZero(t *testing.T) {
 	r := newHostRig(t)
-	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.3", 1, 100)
 	r.sample()
 	delete(r.sets.sets["netmon-dl4"].Elements, netip.MustParseAddr("192.0.2.3"))
 	r.sample()
-	r.sets.traffic(dirDownload, "192.0.2.3", 5, 5000)
+	r.sets.traffic(store.DirDownload, "192.0.2.3", 5, 5000)
 	r.sample()
 	if b := r.host("02:00:00:00:00:0b"); b.Download.Bytes != 5100 {
 		t.Errorf("host b %d, want 5100", b.Download.Bytes)
@@ -150,7 +150,7 @@ func TestHosts_ElementBackCountsFromZero(t *testing.T) {
 
 func TestHosts_RebootStartsElementsFromZero(t *testing.T) {
 	r := newHostRig(t)
-	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.3", 1, 100)
 	r.sample()
 	r.commit()
 	r.boot = "boot-2"
@@ -164,11 +164,11 @@ func TestHosts_RebootStartsElementsFromZero(t *testing.T) {
 
 func TestHosts_IdleElementsArePruned(t *testing.T) {
 	r := newHostRig(t)
-	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.3", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 100)
 	r.sample()
 	r.clock.advance(IdleElement - time.Hour)
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 100)
 	r.sample()
 	r.clock.advance(2 * time.Hour)
 	r.sample()
@@ -187,9 +187,9 @@ func TestHosts_IdleElementsArePruned(t *testing.T) {
 func TestHosts_TodayAndThisMonthRollOver(t *testing.T) {
 	r := newHostRig(t)
 	r.clock.t = time.Date(2026, 1, 31, 23, 59, 10, 0, time.UTC)
-	r.sets.traffic(dirDownload, "192.0.2.3", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.3", 1, 100)
 	r.sample()
-	r.sets.traffic(dirDownload, "192.0.2.3", 1, 40)
+	r.sets.traffic(store.DirDownload, "192.0.2.3", 1, 40)
 	r.sample() // 2026-02-01 00:00:10 now
 	b := r.host("02:00:00:00:00:0b")
 	if b.Day != "2026-02-01" || b.DayDownload.Bytes != 40 || b.Month != "2026-02" || b.MonthDownload.Bytes != 40 || b.Download.Bytes != 140 {
@@ -199,8 +199,8 @@ func TestHosts_TodayAndThisMonthRollOver(t *testing.T) {
 
 func TestHosts_RatesFromTheLastTwoSamples(t *testing.T) {
 	r := newHostRig(t)
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 3000)
-	r.sets.traffic(dirUpload, "192.0.2.2", 1, 300)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 3000)
+	r.sets.traffic(store.DirUpload, "192.0.2.2", 1, 300)
 	r.sample() // 30 s after the previous one
 	rate := r.sampler.Rates()["02:00:00:00:00:0a"]
 	if rate.Download != 100 || rate.Upload != 10 {
@@ -219,9 +219,9 @@ func TestHosts_RatesFromTheLastTwoSamples(t *testing.T) {
 func TestHosts_TextFits100Columns(t *testing.T) {
 	r := newHostRig(t)
 	r.sources.names["02:00:00:00:00:0b"] = strings.Repeat("n", 63)
-	r.sets.traffic(dirDownload, "192.0.2.3", 1, 1023<<30)
-	r.sets.traffic(dirUpload, "192.0.2.3", 1, 1000<<30)
-	r.sets.traffic(dirDownload, "2001:db8::2", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.3", 1, 1023<<30)
+	r.sets.traffic(store.DirUpload, "192.0.2.3", 1, 1000<<30)
+	r.sets.traffic(store.DirDownload, "2001:db8::2", 1, 100)
 	r.sample()
 	var b strings.Builder
 	BuildHosts(r.cfg, r.sampler.State, r.sampler.Rates(), r.clock.Now(), "daemon").WriteText(&b)
@@ -288,11 +288,11 @@ func TestHumanRate(t *testing.T) {
 // counting and the next read catches up.
 func TestHosts_FailedReadKeepsRulesAndLosesNothing(t *testing.T) {
 	r := newHostRig(t)
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 100)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 100)
 	r.sample()
 	before := r.fw4.rendered()
 	r.sampler.Sets = failingSets{r.sets}
-	r.sets.traffic(dirDownload, "192.0.2.2", 1, 50)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 1, 50)
 	r.clock.advance(30 * time.Second)
 	if err := r.sampler.Sample(); err == nil {
 		t.Fatal("no error from a failed ipset read")

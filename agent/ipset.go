@@ -51,19 +51,17 @@ type IPSet struct {
 	Elements   map[netip.Addr]store.Counts
 }
 
-// NewSets returns the Sets cfg asks for (see Config.Sets).
-func NewSets(cfg *Config) (Sets, error) {
-	fams := []Family{IPv4}
-	if cfg.IPv6 {
-		fams = Families
-	}
-	switch cfg.Sets {
+// NewSets returns the Sets of kind (nft, ipset, or auto: nft when
+// backend's iptables is iptables-nft and nft is there, else ipset) for
+// fams.
+func NewSets(kind, backend string, fams []Family) (Sets, error) {
+	switch kind {
 	case "nft":
 		return NewNftSets(fams)
 	case "ipset":
 		return NewIpset()
 	}
-	if iptablesIsNft(cfg.Backend) {
+	if iptablesIsNft(backend) {
 		if s, err := NewNftSets(fams); err == nil {
 			return s, nil
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"net/netip"
 	"os/exec"
 	"slices"
@@ -214,8 +215,8 @@ func nftRules(lan string, f Family, blocks bool, macs []string) ([]string, error
 	}
 	p := nftFamily(f)
 	out := []string{
-		fmt.Sprintf(`oifname "%s" iifname != "%s" update @%s { %s daddr }`, lan, lan, setName(dirDownload, f), p),
-		fmt.Sprintf(`iifname "%s" oifname != "%s" update @%s { %s saddr }`, lan, lan, setName(dirUpload, f), p),
+		fmt.Sprintf(`oifname "%s" iifname != "%s" update @%s { %s daddr }`, lan, lan, setName(store.DirDownload, f), p),
+		fmt.Sprintf(`iifname "%s" oifname != "%s" update @%s { %s saddr }`, lan, lan, setName(store.DirUpload, f), p),
 	}
 	if !blocks {
 		return out, nil
@@ -224,13 +225,20 @@ func nftRules(lan string, f Family, blocks bool, macs []string) ([]string, error
 	out = append(out, fmt.Sprintf("%s saddr @%s drop", p, set), fmt.Sprintf("%s daddr @%s drop", p, set))
 	if len(macs) > 0 {
 		for _, m := range macs {
-			if normalMAC(m) != m {
+			if !validMAC(m) {
 				return nil, fmt.Errorf("malformed MAC %q", m)
 			}
 		}
 		out = append(out, fmt.Sprintf(`iifname "%s" ether saddr { %s } drop`, lan, strings.Join(macs, ", ")))
 	}
 	return out, nil
+}
+
+// validMAC reports whether m is a MAC in the lower-case colon form that
+// goes into a rule.
+func validMAC(m string) bool {
+	hw, err := net.ParseMAC(m)
+	return err == nil && len(hw) == 6 && hw.String() == m
 }
 
 // nftComment names a rule by its text.

@@ -35,7 +35,7 @@ func TestParseNftTable_RealCapture(t *testing.T) {
 		if len(sets) != 3 {
 			t.Fatalf("%s: sets %v, want dl, ul and block", c.file, sets)
 		}
-		dl := sets[setName(dirDownload, c.fam)]
+		dl := sets[setName(store.DirDownload, c.fam)]
 		if dl == nil || dl.Family != c.fam || !dl.Counters || dl.Generation != c.generation {
 			t.Errorf("%s: download set %+v", c.file, dl)
 			continue

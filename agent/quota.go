@@ -106,7 +106,7 @@ func (s *Sampler) accountQuotas(moved map[string]uint64, now time.Time) {
 			if !q.appliesTo(mac, h) {
 				continue
 			}
-			key := q.Name + "/" + mac
+			key := store.QuotaKey(q.Name, mac)
 			u := st.Quotas[key]
 			period := PeriodStart(now, q.Period, q.Start)
 			if u == nil || !u.Period.Equal(period) {
@@ -143,7 +143,7 @@ func (s *Sampler) waiveQuota(b *store.Block) {
 	if b.Quota == "" {
 		return
 	}
-	if u := s.State.Quotas[b.Quota+"/"+b.Target]; u != nil {
+	if u := s.State.Quotas[store.QuotaKey(b.Quota, b.Target)]; u != nil {
 		u.Waived = true
 	}
 }
@@ -153,7 +153,7 @@ func (s *Sampler) waiveQuota(b *store.Block) {
 func quotaPercent(cfg *Config, st *store.State, mac string, now time.Time) *float64 {
 	var best *float64
 	for _, q := range cfg.Quotas {
-		u := st.Quotas[q.Name+"/"+mac]
+		u := st.Quotas[store.QuotaKey(q.Name, mac)]
 		if u == nil || !u.Period.Equal(PeriodStart(now, q.Period, q.Start)) {
 			continue
 		}

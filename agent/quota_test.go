@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
 )
 
 func TestPeriodStart(t *testing.T) {
@@ -77,7 +79,7 @@ func TestQuota_BlocksUntilTheNextPeriodAndWarns(t *testing.T) {
 	r.cfg = mustConfig(t, quotaConfig)
 	r.sampler.Config = r.cfg
 	r.clock.t = time.Date(2026, 2, 27, 12, 0, 0, 0, time.UTC) // billing day 31: period Jan 31 .. Feb 28
-	r.sets.traffic(dirDownload, "192.0.2.2", 5, 6000)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 5, 6000)
 	r.sample()
 	if len(r.sampler.State.Blocks) != 0 {
 		t.Fatalf("blocked below the limit: %+v", r.sampler.State.Blocks)
@@ -88,7 +90,7 @@ func TestQuota_BlocksUntilTheNextPeriodAndWarns(t *testing.T) {
 			t.Errorf("quota use %v, want 58%%", h.QuotaPercent)
 		}
 	}
-	r.sets.traffic(dirUpload, "192.0.2.2", 5, 5000) // 11000 bytes > 10 KiB
+	r.sets.traffic(store.DirUpload, "192.0.2.2", 5, 5000) // 11000 bytes > 10 KiB
 	r.sample()
 	b := r.sampler.State.Blocks["02:00:00:00:00:0a"]
 	if b == nil || b.Quota != "laptop_month" || !b.Until.Equal(time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)) {
@@ -99,20 +101,20 @@ func TestQuota_BlocksUntilTheNextPeriodAndWarns(t *testing.T) {
 	}
 	// Lifted by hand: stays lifted this period.
 	r.sampler.Unblock("02:00:00:00:00:0a")
-	r.sets.traffic(dirUpload, "192.0.2.2", 1, 100)
+	r.sets.traffic(store.DirUpload, "192.0.2.2", 1, 100)
 	r.sample()
 	if _, ok := r.sampler.State.Blocks["02:00:00:00:00:0a"]; ok {
 		t.Error("re-blocked after a manual unblock in the same period")
 	}
 	// The next period starts afresh.
 	r.clock.t = time.Date(2026, 2, 28, 0, 0, 1, 0, time.UTC)
-	r.sets.traffic(dirUpload, "192.0.2.2", 1, 100)
+	r.sets.traffic(store.DirUpload, "192.0.2.2", 1, 100)
 	r.sample()
 	if u := r.sampler.State.Quotas["laptop_month/02:00:00:00:00:0a"]; u == nil || u.Bytes != 100 || u.Waived {
 		t.Errorf("use in the new period %+v", u)
 	}
 	// The warn quota never blocks.
-	r.sets.traffic(dirDownload, "192.0.2.3", 1, 2<<20)
+	r.sets.traffic(store.DirDownload, "192.0.2.3", 1, 2<<20)
 	r.sample()
 	if _, ok := r.sampler.State.Blocks["02:00:00:00:00:0b"]; ok || !logged(r, "crossed quota everyone_day") {
 		t.Errorf("warn quota: blocks %v, logs %q", r.sampler.State.Blocks, r.logs)
@@ -124,7 +126,7 @@ func TestQuota_BlockExpiresAtThePeriodsEnd(t *testing.T) {
 	r.cfg = mustConfig(t, strings.Replace(quotaConfig, "option period_start '31'", "option period_start '1'", 1))
 	r.sampler.Config = r.cfg
 	r.clock.t = time.Date(2026, 3, 31, 23, 59, 0, 0, time.UTC)
-	r.sets.traffic(dirDownload, "192.0.2.2", 20, 20000)
+	r.sets.traffic(store.DirDownload, "192.0.2.2", 20, 20000)
 	r.sample()
 	if _, ok := r.sampler.State.Blocks["02:00:00:00:00:0a"]; !ok {
 		t.Fatal("not blocked over the limit")

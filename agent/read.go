@@ -106,7 +106,7 @@ func withDatabase(cfg *Config, fn func(db *store.DB, st *store.State, source str
 func ReadHistory(cfg *Config, q HistoryQuery, now time.Time) (*HistoryReport, error) {
 	return fromDaemonOrDisk(cfg, Request{Op: OpHistory, History: &q}, 10*time.Second, func(r *Response) *HistoryReport { return r.History },
 		func(db *store.DB, st *store.State, source string) (*HistoryReport, error) {
-			return buildHistoryFrom(db, st, NewHostSources(cfg), q, now, source)
+			return buildHistoryFrom(db, st, SourcesFor(cfg), q, now, source)
 		})
 }
 

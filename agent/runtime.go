@@ -15,11 +15,26 @@ type Options struct {
 	Clock       Clock  // default SystemClock
 	Logf        func(format string, a ...any)
 	NewFirewall func(backend string, f Family) (Firewall, error) // default NewIptables
-	NewSets     func(cfg *Config) (Sets, error)                  // default NewSets
-	NewSources  func(cfg *Config) HostSources                    // default NewHostSources
+	NewSets     func(cfg *Config) (Sets, error)                  // default SetsFor
+	NewSources  func(cfg *Config) HostSources                    // default SourcesFor
 	// LockWait bounds the wait for another process's hold on the live
 	// database.
 	LockWait time.Duration
+}
+
+// SetsFor returns the Sets cfg asks for (option sets) in the families it
+// meters.
+func SetsFor(cfg *Config) (Sets, error) {
+	fams := []Family{IPv4}
+	if cfg.IPv6 {
+		fams = Families
+	}
+	return NewSets(cfg.Sets, cfg.Backend, fams)
+}
+
+// SourcesFor returns the running system's host sources for cfg.
+func SourcesFor(cfg *Config) HostSources {
+	return &SystemSources{LAN: cfg.LAN, IPv6: cfg.IPv6, Leases: cfg.Leases, Ethers: cfg.Ethers, Config: cfg.HostNames, ARP: "/proc/net/arp"}
 }
 
 func (o *Options) defaults() {
@@ -36,10 +51,10 @@ func (o *Options) defaults() {
 		o.NewFirewall = NewIptables
 	}
 	if o.NewSets == nil {
-		o.NewSets = NewSets
+		o.NewSets = SetsFor
 	}
 	if o.NewSources == nil {
-		o.NewSources = NewHostSources
+		o.NewSources = SourcesFor
 	}
 	if o.LockWait == 0 {
 		o.LockWait = 2 * time.Second
@@ -167,9 +182,7 @@ func (a *Agent) Reload(cfg *Config) error {
 	}
 	a.cfg = cfg
 	a.db.SetHistory(time.Local, cfg.Keep)
-	a.sampler.Config = cfg
-	a.sampler.Firewalls = fws
-	a.sampler.present = nil
+	a.sampler.Reconfigure(cfg, fws)
 	a.setupHosts(cfg)
 	return nil
 }

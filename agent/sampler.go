@@ -50,6 +50,12 @@ type Sampler struct {
 // sets.
 const IdleElement = 48 * time.Hour
 
+// Reconfigure switches to cfg and its firewalls; every family is read
+// afresh at the next sample.
+func (s *Sampler) Reconfigure(cfg *Config, fws []Firewall) {
+	s.Config, s.Firewalls, s.present = cfg, fws, nil
+}
+
 // Rates returns each host's rate over the last two samples, by MAC.
 func (s *Sampler) Rates() map[string]Rate { return s.rates }
 
@@ -233,7 +239,7 @@ func (s *Sampler) wants(f Family) []Want {
 	}
 	if _, own := s.Sets.(RuleHolder); !own && s.hostsOn() && s.hostsReady && (f == IPv4 || s.Config.IPv6) {
 		ws = append(ws, hostWants(s.Config.LAN, f)...)
-		ws = append(ws, blockWants(s.Config.LAN, f, s.State)...)
+		ws = append(ws, blockWants(s.Config.LAN, f, len(s.State.Blocks) > 0, blockedMACs(s.State))...)
 	}
 	return ws
 }
