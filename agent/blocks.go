@@ -3,9 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,34 +20,6 @@ import (
 // into the sets and drops expired blocks, so blocks survive restarts,
 // reboots and firewall flushes and expire on time.
 
-const (
-	roleBlockSrc = "@block-src"
-	roleBlockDst = "@block-dst"
-	dirBlock     = "block" // setName(dirBlock, f): netmon-block4, netmon-block6
-)
-
-// ErrUnknownHost means a block named no host the agent knows.
-var ErrUnknownHost = errors.New("unknown host")
-
-// blockWants are the dropping rules of family f for the blocked MACs. With
-// no block in force there are none: every forwarded packet would pay for
-// the lookups.
-func blockWants(lan string, f Family, blocking bool, macs []string) []Want {
-	if !blocking {
-		return nil
-	}
-	set := setName(dirBlock, f)
-	ws := []Want{
-		{Chain: "FORWARD", Class: classHost, Name: roleBlockSrc, Match: []string{"-m", "set", "--match-set", set, "src", "-j", "DROP"}},
-		{Chain: "FORWARD", Class: classHost, Name: roleBlockDst, Match: []string{"-m", "set", "--match-set", set, "dst", "-j", "DROP"}},
-	}
-	for _, m := range macs {
-		ws = append(ws, Want{Chain: "FORWARD", Class: classHost, Name: "@block-" + strings.ReplaceAll(m, ":", ""),
-			Match: []string{"-i", lan, "-m", "mac", "--mac-source", m, "-j", "DROP"}})
-	}
-	return ws
-}
-
 // blockedMACs lists the MACs blocked now, sorted.
 func blockedMACs(st *store.State) []string {
 	var out []string
@@ -64,41 +34,6 @@ func blockedMACs(st *store.State) []string {
 
 // isMACTarget tells a MAC target from an (IPv6) address.
 func isMACTarget(t string) bool { return normalMAC(t) == t }
-
-// ResolveHost finds what HOST names: a MAC, an address (the MAC it belongs
-// to when known), or a host's name. It returns the block target.
-func ResolveHost(st *store.State, neigh map[netip.Addr]string, q string) (string, error) {
-	q = strings.TrimSpace(q)
-	if mac := normalMAC(q); mac != "" {
-		return mac, nil
-	}
-	if a, err := netip.ParseAddr(q); err == nil {
-		a = a.WithZone("")
-		if mac := neigh[a]; mac != "" {
-			return mac, nil
-		}
-		for _, dir := range []string{store.DirDownload, store.DirUpload} {
-			if e := st.Elements[store.ElementKey(dir, a)]; e != nil && e.MAC != "" {
-				return e.MAC, nil
-			}
-		}
-		return a.String(), nil
-	}
-	var found []string
-	for mac, h := range st.Hosts {
-		if h.Name != "" && strings.EqualFold(h.Name, q) {
-			found = append(found, mac)
-		}
-	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		return "", fmt.Errorf("%w %q: not a MAC, an address, or the name of a host seen", ErrUnknownHost, q)
-	}
-	sort.Strings(found)
-	return "", fmt.Errorf("host name %q is ambiguous: %s; give the MAC", q, strings.Join(found, ", "))
-}
 
 // Block records a block of target, for d (0: until unblocked).
 func (s *Sampler) Block(target string, d time.Duration, reason string) *store.Block {
@@ -211,76 +146,4 @@ func hasElement(s *IPSet, a netip.Addr) bool {
 	}
 	_, ok := s.Elements[a]
 	return ok
-}
-
-// isBlocked reports whether host mac, or one of its addresses, is blocked.
-func isBlocked(st *store.State, mac string, addrs []string) bool {
-	if _, ok := st.Blocks[mac]; ok {
-		return true
-	}
-	return slices.ContainsFunc(addrs, func(a string) bool { _, ok := st.Blocks[a]; return ok })
-}
-
-// A BlocksReport lists the blocks in force.
-type BlocksReport struct {
-	Blocks []BlockReport `json:"blocks"`
-}
-
-// A BlockReport is one block: target is a MAC or an address.
-type BlockReport struct {
-	Target  string     `json:"target"`
-	Name    string     `json:"name"`
-	Created time.Time  `json:"created"`
-	Until   *time.Time `json:"until"` // null: until unblocked
-	Reason  string     `json:"reason"`
-}
-
-// BuildBlocks lists st's blocks, soonest to expire first.
-func BuildBlocks(st *store.State) *BlocksReport {
-	r := &BlocksReport{Blocks: []BlockReport{}}
-	for t, b := range st.Blocks {
-		br := BlockReport{Target: t, Created: b.Created.UTC(), Reason: b.Reason}
-		if h := st.Hosts[t]; h != nil {
-			br.Name = h.Name
-		}
-		if !b.Until.IsZero() {
-			u := b.Until.UTC()
-			br.Until = &u
-		}
-		r.Blocks = append(r.Blocks, br)
-	}
-	sort.Slice(r.Blocks, func(i, j int) bool {
-		a, b := r.Blocks[i].Until, r.Blocks[j].Until
-		switch {
-		case a == nil && b == nil:
-			return r.Blocks[i].Target < r.Blocks[j].Target
-		case a == nil || b == nil:
-			return b == nil
-		}
-		return a.Before(*b)
-	})
-	return r
-}
-
-// WriteText prints the blocks for a terminal.
-func (r *BlocksReport) WriteText(w io.Writer, loc *time.Location) error {
-	var b strings.Builder
-	if len(r.Blocks) == 0 {
-		b.WriteString("No blocks.\n")
-	} else {
-		fmt.Fprintf(&b, "%-17s %-15s %-16s  %s\n", "BLOCKED", "NAME", "UNTIL", "REASON")
-	}
-	for _, x := range r.Blocks {
-		until := "unblocked"
-		if x.Until != nil {
-			until = x.Until.In(loc).Format("2006-01-02 15:04")
-		}
-		name := x.Name
-		if name == "" {
-			name = "-"
-		}
-		fmt.Fprintf(&b, "%-17s %-15.15s %-16s  %s\n", x.Target, name, until, x.Reason)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

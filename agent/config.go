@@ -383,37 +383,6 @@ func setPath(p *string, o uciOption) error {
 	return nil
 }
 
-// parseSize reads a byte count as GOMEMLIMIT writes it: digits and an
-// optional B, KiB, MiB or GiB.
-func parseSize(v string) (int64, error) {
-	t := strings.TrimSpace(v)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSuffix(t, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a size such as 48MiB", v)
-	}
-	return n * mult, nil
-}
-
-func parseBool(v string) (bool, error) {
-	switch strings.ToLower(v) {
-	case "1", "yes", "on", "true", "enabled":
-		return true, nil
-	case "0", "no", "off", "false", "disabled":
-		return false, nil
-	}
-	return false, fmt.Errorf("%q is not a boolean", v)
-}
-
 func meterFromSection(s uciSection, bad func(int, string, ...any) error) (Meter, error) {
 	m := Meter{Name: s.Name}
 	chainLine := s.Line
@@ -554,30 +523,3 @@ func (c *Config) LiveDatabase() string { return c.RuntimeDir + "/live.db" }
 
 // SocketPath is the daemon's control socket.
 func (c *Config) SocketPath() string { return c.RuntimeDir + "/netmon.sock" }
-
-// parseRate reads a rate in bits per second: "10G", "500M", "100k" (SI
-// units, as link speeds are given) or a plain number.
-func parseRate(v string) (float64, error) {
-	t := strings.TrimSuffix(strings.TrimSpace(v), "bit")
-	mult := 1.0
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k', 'K':
-			mult = 1e3
-		case 'M':
-			mult = 1e6
-		case 'G':
-			mult = 1e9
-		case 'T':
-			mult = 1e12
-		}
-		if mult != 1 {
-			t = t[:n-1]
-		}
-	}
-	r, err := strconv.ParseFloat(t, 64)
-	if err != nil || r <= 0 || r*mult > 1e15 {
-		return 0, fmt.Errorf("malformed rate %q: bits per second, such as 10G or 500M", v)
-	}
-	return r * mult, nil
-}

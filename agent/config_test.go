@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,15 +27,6 @@ config meter 'offnet'
 	option chain 'INPUT'
 	option src '!192.168.0.0/24'
 `
-
-func writeConfig(t *testing.T, text string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "netmon")
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func TestLoadConfig_IssueExample(t *testing.T) {
 	cfg, err := LoadConfig(writeConfig(t, issueConfig))

@@ -42,9 +42,9 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 		close(done)
 		ln.Close() // also removes the socket file
 	}()
-	var web *webServer
+	var srv *webServer
 	if cfg.Listen != "" {
-		if web, err = startWeb(cfg, calls, done, logf); err != nil {
+		if srv, err = startWeb(cfg, calls, done, logf); err != nil {
 			return err
 		}
 		logf("serving the page, the API and /metrics on http://%s/", cfg.Listen)
@@ -206,8 +206,8 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 				}
 				ticker.Reset(a.Config().Interval)
 				tuneRuntime(a.Config())
-				if web != nil {
-					web.configure(a.Config())
+				if srv != nil {
+					srv.configure(a.Config())
 				}
 				if a.Config().Listen != cfg.Listen {
 					logf("option listen changed: restart the daemon to serve on %q", a.Config().Listen)

@@ -41,20 +41,6 @@ func checkGolden(t *testing.T, name string, got []byte) {
 	}
 }
 
-const goldenConfig = `
-config agent 'main'
-	option interval '30'
-	option period_start '15'
-	option hosts '1'
-
-config meter 'proxy'
-	option chain 'INPUT'
-	option src '192.0.2.10'
-
-config meter 'offnet'
-	option chain 'FORWARD'
-`
-
 var goldenHosts = []struct{ mac, name string }{
 	{"02:00:00:00:01:02", "laptop"},
 	{"02:00:00:00:01:03", "tv"},

@@ -249,13 +249,3 @@ func rowBytes(r *HistoryReport, row HistoryRow) uint64 {
 	}
 	return row.DownloadBytes + row.UploadBytes
 }
-
-// ParseDate reads "YYYY-MM-DD" or "YYYY-MM-DD HH:MM" in loc.
-func ParseDate(v string, loc *time.Location) (time.Time, error) {
-	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), loc); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("malformed date %q: use YYYY-MM-DD or YYYY-MM-DD HH:MM", v)
-}

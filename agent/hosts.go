@@ -1,13 +1,7 @@
 package agent
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
 	"slices"
 	"time"
 
@@ -34,138 +28,11 @@ import (
 // to "unattributed" while none is known, so hosts plus unattributed add up to
 // all forwarded LAN traffic.
 
-// Host rule roles: the "@" keeps them apart from meter names.
-const (
-	roleDownload = "@download"
-	roleUpload   = "@upload"
-)
-
-// setName names our set for direction dir in family f.
-func setName(dir string, f Family) string {
-	if f == IPv6 {
-		return setPrefix + dir + "6"
-	}
-	return setPrefix + dir + "4"
-}
-
-// hostWants are the per-host rules of family f, in their order.
-func hostWants(lan string, f Family) []Want {
-	dl, ul := setName(store.DirDownload, f), setName(store.DirUpload, f)
-	toLAN := []string{"-o", lan, "!", "-i", lan}
-	fromLAN := []string{"-i", lan, "!", "-o", lan}
-	with := func(base []string, more ...string) []string { return append(slices.Clone(base), more...) }
-	return []Want{
-		{Chain: "FORWARD", Class: classHost, Name: roleDownload, Match: with(toLAN, "-m", "set", "!", "--match-set", dl, "dst", "-j", "SET", "--add-set", dl, "dst")},
-		{Chain: "FORWARD", Class: classHost, Name: roleUpload, Match: with(fromLAN, "-m", "set", "!", "--match-set", ul, "src", "-j", "SET", "--add-set", ul, "src")},
-	}
-}
-
-// HostSources tell who an address is and what a MAC is called.
-type HostSources interface {
-	// Neighbours maps LAN addresses to MACs (the kernel's neighbour tables
-	// and the DHCP leases).
-	Neighbours() (map[netip.Addr]string, error)
-	// Names maps MACs to names: config host sections, then /etc/ethers,
-	// then the leases.
-	Names() map[string]string
-}
-
-// SystemSources reads the kernel's neighbour tables (ARP, and `ip -6
-// neigh` with IPv6 on), the leases file, /etc/ethers and the names the
-// config gives.
-type SystemSources struct {
-	LAN    string // the LAN device whose neighbours count
-	IPv6   bool
-	Leases string            // dnsmasq's lease file
-	Ethers string            // /etc/ethers
-	Config map[string]string // config host sections: MAC to name
-	ARP    string            // /proc/net/arp
-}
-
-func (s *SystemSources) Neighbours() (map[netip.Addr]string, error) {
-	out := map[netip.Addr]string{}
-	for _, l := range s.leases() {
-		out[l.addr] = l.mac
-	}
-	var errs []error
-	if f, err := os.Open(s.ARP); err == nil {
-		for a, m := range parseARP(f, s.LAN) {
-			out[a] = m
-		}
-		f.Close()
-	} else {
-		errs = append(errs, fmt.Errorf("read IPv4 neighbours: %w", err))
-	}
-	if s.IPv6 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "ip", "-6", "neigh", "show", "dev", s.LAN)
-		var stdout bytes.Buffer
-		cmd.Stdout = &stdout
-		if err := cmd.Run(); err == nil {
-			for a, m := range parseIPNeigh(stdout.Bytes(), "") {
-				out[a] = m
-			}
-		} else {
-			errs = append(errs, fmt.Errorf("read IPv6 neighbours (ip -6 neigh): %w", err))
-		}
-	}
-	return out, errors.Join(errs...)
-}
-
-func (s *SystemSources) leases() []lease {
-	f, err := os.Open(s.Leases)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	return parseLeases(f)
-}
-
-func (s *SystemSources) Names() map[string]string {
-	names := map[string]string{}
-	for _, l := range s.leases() {
-		if l.name != "" {
-			names[l.mac] = l.name
-		}
-	}
-	if f, err := os.Open(s.Ethers); err == nil {
-		for m, n := range parseEthers(f) {
-			names[m] = n
-		}
-		f.Close()
-	}
-	for m, n := range s.Config {
-		names[m] = n
-	}
-	return names
-}
-
 // Rate is a host's current download and upload, in bytes per second, from
 // the last two samples.
 type Rate struct {
 	Download float64
 	Upload   float64
-}
-
-// ensureSets creates the sets the host rules of fams need and lists are
-// missing; the rules cannot go in before them.
-func ensureSets(sets Sets, have map[string]*IPSet, fams []Family) error {
-	for _, f := range fams {
-		for _, dir := range []string{store.DirDownload, store.DirUpload, dirBlock} {
-			name := setName(dir, f)
-			if s, ok := have[name]; ok && s.Counters && s.Family == f {
-				continue
-			} else if ok {
-				return fmt.Errorf("set %s exists but is not a %s set with counters: destroy it (netmon-agent stop)", name, f)
-			}
-			if err := sets.Create(name, f); err != nil {
-				return fmt.Errorf("create set %s: %w", name, err)
-			}
-			have[name] = &IPSet{Name: name, Family: f, Counters: true, Elements: map[netip.Addr]store.Counts{}}
-		}
-	}
-	return nil
 }
 
 // accountHosts credits the growth of every element of our sets to its host.

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -82,23 +83,6 @@ func BuildHosts(cfg *Config, st *store.State, rates map[string]Rate, now time.Ti
 	return r
 }
 
-// humanRate renders bytes per second in at most 9 columns ("999.9K/s").
-func humanRate(r float64) string {
-	if r < 0.5 {
-		return "-"
-	}
-	units := []string{"B", "K", "M", "G", "T"}
-	i := 0
-	for r >= 999.95 && i < len(units)-1 {
-		r /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%.0fB/s", r)
-	}
-	return fmt.Sprintf("%.1f%s/s", r, units[i])
-}
-
 // WriteText prints the host table within 100 columns.
 func (r *HostsReport) WriteText(w io.Writer) error {
 	var b strings.Builder
@@ -145,6 +129,31 @@ func shortestFirst(addrs []string) string {
 	for _, a := range addrs {
 		if len(a) < len(best) {
 			best = a
+		}
+	}
+	return best
+}
+
+// isBlocked reports whether host mac, or one of its addresses, is blocked.
+func isBlocked(st *store.State, mac string, addrs []string) bool {
+	if _, ok := st.Blocks[mac]; ok {
+		return true
+	}
+	return slices.ContainsFunc(addrs, func(a string) bool { _, ok := st.Blocks[a]; return ok })
+}
+
+// quotaPercent is the highest use, in percent of its limit, of the quotas
+// covering mac in their current period.
+func quotaPercent(cfg *Config, st *store.State, mac string, now time.Time) *float64 {
+	var best *float64
+	for _, q := range cfg.Quotas {
+		u := st.Quotas[store.QuotaKey(q.Name, mac)]
+		if u == nil || !u.Period.Equal(PeriodStart(now, q.Period, q.Start)) {
+			continue
+		}
+		p := float64(u.Bytes) * 100 / float64(q.Limit)
+		if best == nil || p > *best {
+			best = &p
 		}
 	}
 	return best

@@ -2,9 +2,6 @@ package agent
 
 import (
 	"errors"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/store"
@@ -116,18 +113,4 @@ func MoveCheckpoint(cfg *Config, opts Options, cp *store.Checkpoint) error {
 func ReadBlocks(cfg *Config) (*BlocksReport, error) {
 	return fromDaemonOrDisk(cfg, Request{Op: OpBlocks}, 5*time.Second, func(r *Response) *BlocksReport { return r.Blocks },
 		func(_ *store.DB, st *store.State, _ string) (*BlocksReport, error) { return BuildBlocks(st), nil })
-}
-
-// ParseDuration reads a block's length: a Go duration ("90m", "1h30m") or
-// whole days ("7d").
-func ParseDuration(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err == nil && days > 0 && days <= 3650 {
-			return time.Duration(days) * 24 * time.Hour, nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return d, nil
-	}
-	return 0, fmt.Errorf("malformed duration %q: use 30m, 2h, 1h30m or 7d", s)
 }

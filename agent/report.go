@@ -87,21 +87,6 @@ func BuildReport(cfg *Config, st *store.State, now time.Time, source string) *Re
 	return r
 }
 
-// HumanBytes renders n in binary units with two decimals ("1.50 GiB").
-func HumanBytes(n uint64) string {
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	v := float64(n) / 1024
-	i := 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.2f %s", v, units[i])
-}
-
 // recentReset is how long after a reset the report shows the banner.
 const recentReset = 24 * time.Hour
 

@@ -8,32 +8,6 @@ import (
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
-const twoMeters = `
-config agent 'main'
-	option interval '30'
-
-config meter 'proxy'
-	option chain 'INPUT'
-	option src '192.0.2.10'
-
-config meter 'all'
-	option chain 'FORWARD'
-`
-
-func wantTotal(t *testing.T, r *fakeRig, meter string, bytes uint64) {
-	t.Helper()
-	if got := r.total(meter).Bytes; got != bytes {
-		t.Errorf("meter %s: total %d bytes, want %d", meter, got, bytes)
-	}
-}
-
-func lastCause(r *fakeRig, meter string) string {
-	if e := r.sampler.State.LastReset(meter); e != nil {
-		return e.Cause
-	}
-	return ""
-}
-
 func TestSample_CountsOnlyGrowth(t *testing.T) {
 	r := newFakeRig(t, twoMeters)
 	r.sample() // installs
