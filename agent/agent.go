@@ -1,11 +1,28 @@
-// Package agent owns netmon-agent's accounting: the meters read from the
-// UCI config, our iptables chains and their healing, the sampling that turns
-// the kernel's counters into exact deltas, the daemon around it and the
-// reports it answers.
+// Package agent is netmon-agent's runtime: it opens the config, the live
+// database and the firewalls together (Agent), runs the daemon's loop
+// (Run, with one small handler per request kind in handlers.go), and is
+// the daemon-or-disk facade the command line calls: every Read* and the
+// one-shot commands ask a running daemon first and fall back to the
+// database on disk.
 //
-// The kernel counts; we only read. Every rule we install carries a
-// generation in its comment and every total is stored with the baseline it
-// was brought up to, so a reading is either the same counter grown (add the
-// difference) or a counter that restarted at zero (add all of it). See
-// delta for the rules and chains.go for the layout in the filter table.
+// The kernel counts; we only read. The path of one sample, kernel to
+// flash:
+//
+//  1. netfilter reads each family's filter table with its counters in one
+//     process (iptables-save -c) and our host sets in one more (ipset save
+//     or nft list), and parses them.
+//  2. account turns each reading into a delta against its stored baseline
+//     (the counter grew: the difference; it restarted: all of it) and adds
+//     it to the totals and the history in the in-memory store.State.
+//  3. netfilter.Reconcile heals our chains; what it reinstalls gets a new
+//     generation and a zero baseline.
+//  4. Every commit_interval the daemon commits the State to the live bbolt
+//     file on tmpfs (store), totals and baselines in one transaction.
+//  5. Every persist_interval, and on stop, it writes the snapshot to flash
+//     (store.DB.Snapshot: temporary file, fsync, rename).
+//
+// Packages, each importing only those before it: units, uci, netfilter,
+// hosts, config, account, report, mail, control, web, this one, doctor;
+// store below them all, and cmd/netmon-agent above, wiring only. The test
+// TestImports_PointDown keeps it so.
 package agent

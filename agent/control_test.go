@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"errors"
@@ -10,12 +10,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/control"
+	"github.com/netmon-agent/netmon-agent/agent/report"
 )
 
 func TestMain(m *testing.M) {
 	if socket := os.Getenv("NETMON_ASK_SOCKET"); socket != "" {
 		// A client re-executed as another user: ask, print what came back.
-		_, err := Ask(socket, OpReport, 5*time.Second)
+		_, err := control.Ask[report.Report](socket, control.Request{Op: control.OpReport}, 5*time.Second)
 		if err != nil {
 			os.Stdout.WriteString(err.Error())
 		} else {
@@ -42,16 +45,16 @@ func TestControl_AnswersRootOnly(t *testing.T) {
 	}
 	defer os.RemoveAll(dir)
 	socket := filepath.Join(dir, "netmon.sock")
-	ln, err := listen(socket)
+	ln, err := control.Listen(socket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, done := make(chan call), make(chan struct{})
+	calls, done := make(chan control.Call), make(chan struct{})
 	defer func() { close(done); ln.Close() }()
-	go serve(ln, calls, done)
+	go control.Serve(ln, calls, done)
 	go func() {
 		for c := range calls {
-			c.reply <- Response{Report: &Report{}}
+			c.Reply <- control.Response{Body: &report.Report{}}
 		}
 	}()
 	fi, err := os.Stat(socket)
@@ -61,7 +64,7 @@ func TestControl_AnswersRootOnly(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 || fi.Mode()&os.ModeSocket == 0 {
 		t.Errorf("socket mode %v, want a socket of mode 0600", fi.Mode())
 	}
-	if _, err := Ask(socket, OpReport, time.Second); err != nil {
+	if _, err := control.Ask[report.Report](socket, control.Request{Op: control.OpReport}, time.Second); err != nil {
 		t.Fatalf("root asking: %v", err)
 	}
 

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/control"
+	"github.com/netmon-agent/netmon-agent/agent/hosts"
+	"github.com/netmon-agent/netmon-agent/agent/web"
 )
 
 // Run is the daemon: it samples every interval, commits the batch every
@@ -20,8 +24,7 @@ import (
 // picks up exactly where this one stopped.
 func Run(ctx context.Context, configPath string, opts Options) error {
 	opts.defaults()
-	logf := opts.Logf
-	cfg, err := LoadConfig(configPath)
+	cfg, err := config.Load(configPath)
 	if err != nil {
 		return err
 	}
@@ -31,205 +34,184 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 	}
 	defer a.Close()
 	tuneRuntime(cfg)
-	ln, err := listen(cfg.SocketPath())
+	ln, err := control.Listen(cfg.SocketPath())
 	if err != nil {
 		return err
 	}
 	done := make(chan struct{})
-	calls := make(chan call)
-	go serve(ln, calls, done)
+	calls := make(chan control.Call)
+	go control.Serve(ln, calls, done)
 	defer func() {
 		close(done)
 		ln.Close() // also removes the socket file
 	}()
-	var srv *webServer
+	d := newDaemon(a, configPath, opts)
 	if cfg.Listen != "" {
-		if srv, err = startWeb(cfg, calls, done, logf); err != nil {
+		if d.web, err = web.Start(cfg, calls, done, opts.Logf); err != nil {
 			return err
 		}
-		logf("serving the page, the API and /metrics on http://%s/", cfg.Listen)
+		opts.Logf("serving the page, the API and /metrics on http://%s/", cfg.Listen)
 	}
-
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	defer func() { opts.Logf("exiting after %d samples", d.samples) }()
+	return d.loop(ctx, calls, sigs)
+}
 
-	samples := 0
-	defer func() { logf("exiting after %d samples", samples) }()
-	now := opts.Clock.Now
-	sampleFaults := &faultLog{what: "sampling", logf: logf}
-	commitFaults := &faultLog{what: "committing to " + cfg.LiveDatabase(), logf: logf}
-	snapshotFaults := &faultLog{what: "the snapshot to " + cfg.Database, logf: logf,
-		advice: "; counting goes on in the live database"}
-	started, lastSample := time.Now(), time.Duration(0)
-	sample := func() {
-		samples++
-		t := time.Now()
-		err := a.Sample()
-		lastSample = time.Since(t)
-		sampleFaults.observe(err, now())
-	}
-	// commit writes the batch; on failure it stays in memory (bounded:
-	// store.MaxPendingDeltas) and goes with the next commit.
-	commit := func() error {
-		commitFaults.advice = commitAdvice(len(a.State().Deltas))
-		err := a.Commit()
-		commitFaults.observe(err, now())
-		return err
-	}
-	persist := func() {
-		if commit() != nil {
-			return // the live file is what would be copied: it is behind
-		}
-		n, err := a.Snapshot()
-		snapshotFaults.observe(err, now())
-		if err == nil {
-			logf("snapshot written to %s (%d bytes)", a.Config().Database, n)
-		}
-	}
+// A daemon is the state of Run's loop: the agent, when it last sampled,
+// committed and snapshotted, and the faults it is logging.
+type daemon struct {
+	a        *Agent
+	cfgPath  string
+	logf     func(format string, a ...any)
+	now      func() time.Time
+	web      *web.Server // nil without option listen
+	listen   string      // the address web serves on, fixed at start
+	started  time.Time
+	samples  int
+	lastTook time.Duration // how long the last sample took
 
-	logf("started: %d meters, sampling every %s, committing every %s, snapshot every %s",
+	lastCommit, lastPersist time.Time
+
+	sampleFaults, commitFaults, snapshotFaults *faultLog
+
+	// exit, set by a handler, ends the loop once its answer is sent.
+	exit    bool
+	exitErr error
+}
+
+func newDaemon(a *Agent, cfgPath string, opts Options) *daemon {
+	cfg, logf := a.Config(), opts.Logf
+	return &daemon{
+		a: a, cfgPath: cfgPath, logf: logf, now: opts.Clock.Now, listen: cfg.Listen, started: time.Now(),
+		sampleFaults: &faultLog{what: "sampling", logf: logf},
+		commitFaults: &faultLog{what: "committing to " + cfg.LiveDatabase(), logf: logf},
+		snapshotFaults: &faultLog{what: "the snapshot to " + cfg.Database, logf: logf,
+			advice: "; counting goes on in the live database"},
+	}
+}
+
+// loop runs until a signal, ctx or a stop request ends it.
+func (d *daemon) loop(ctx context.Context, calls <-chan control.Call, sigs <-chan os.Signal) error {
+	cfg := d.a.Config()
+	d.logf("started: %d meters, sampling every %s, committing every %s, snapshot every %s",
 		len(cfg.Meters), cfg.Interval, cfg.CommitInterval, cfg.PersistInterval)
-	sample()
-	commit()
-	if _, err := os.Stat(a.Config().Database); err != nil {
-		persist() // a first snapshot, so a reboot soon after start keeps the totals
+	d.sample()
+	d.commit()
+	if _, err := os.Stat(cfg.Database); err != nil {
+		d.persist() // a first snapshot, so a reboot soon after start keeps the totals
 	}
-	lastCommit, lastPersist := time.Now(), time.Now()
+	d.lastCommit, d.lastPersist = time.Now(), time.Now()
 	ticker := time.NewTicker(cfg.Interval)
 	defer ticker.Stop()
-
 	for {
 		select {
 		case <-ticker.C:
-			sample()
-			if time.Since(lastCommit) >= a.Config().CommitInterval {
-				commit()
-				lastCommit = time.Now()
-			}
-			if time.Since(lastPersist) >= a.Config().PersistInterval {
-				persist()
-				lastPersist, lastCommit = time.Now(), time.Now()
-			}
+			d.tick()
 		case c := <-calls:
-			switch c.Op {
-			case OpReport:
-				c.reply <- Response{Report: a.Report("daemon")}
-			case OpHosts:
-				c.reply <- Response{Hosts: a.Hosts("daemon")}
-			case OpBlocks:
-				c.reply <- Response{Blocks: a.Blocks()}
-			case OpHistory:
-				if c.History == nil {
-					c.reply <- Response{Error: "history: no question"}
-					break
-				}
-				h, err := a.History(*c.History)
-				if err != nil {
-					c.reply <- errorResponse(err, Response{})
-					break
-				}
-				c.reply <- Response{History: h}
-			case OpBackup:
-				if err := commit(); err != nil {
-					c.reply <- Response{Error: "backup: " + err.Error()}
-					break
-				}
-				n, err := a.db.Snapshot(c.Path)
-				c.reply <- errorResponse(err, Response{DB: &DBResult{Path: c.Path, Bytes: n}})
-			case OpCompact:
-				if err := commit(); err != nil {
-					c.reply <- Response{Error: "compact: " + err.Error()}
-					break
-				}
-				res, err := compact(a.db, a.Config())
-				snapshotFaults.observe(err, now())
-				lastPersist, lastCommit = time.Now(), time.Now()
-				c.reply <- errorResponse(err, Response{DB: res})
-			case OpMetrics:
-				st := a.State()
-				c.reply <- Response{
-					Report: BuildReport(a.Config(), st, now(), "daemon"),
-					Hosts:  a.Hosts("daemon"),
-					Blocks: a.Blocks(),
-					Daemon: &DaemonStats{Started: started, Samples: samples, SampleSeconds: lastSample.Seconds(), Resets: maps.Clone(st.ResetsSeen)},
-				}
-			case OpVerify:
-				c.reply <- errorResponse(a.db.Verify(), Response{})
-			case OpSinceLast:
-				sample()
-				c.reply <- Response{SinceLast: a.SinceLast("daemon")}
-			case OpCheckpoint:
-				if err := a.MoveCheckpoint(c.Checkpoint); err != nil {
-					c.reply <- Response{Error: err.Error()}
-					break
-				}
-				// A mail a day is worth its snapshot: a reboot then does
-				// not send the same period again.
-				persist()
-				lastPersist, lastCommit = time.Now(), time.Now()
-				c.reply <- Response{}
-			case OpBlock:
-				samples++
-				_, err := a.Block(c.Host, c.For, c.Reason)
-				c.reply <- errorResponse(err, Response{Blocks: a.Blocks()})
-			case OpUnblock:
-				samples++
-				c.reply <- errorResponse(a.Unblock(c.Host), Response{Blocks: a.Blocks()})
-			case OpStart:
-				sample()
-				commit()
-				lastCommit = time.Now()
-				c.reply <- Response{Report: a.Report("daemon")}
-			case OpSample:
-				sample()
-				persist()
-				lastPersist, lastCommit = time.Now(), time.Now()
-				c.reply <- Response{Report: a.Report("daemon")}
-			case OpStop:
-				sample()
-				err := a.RemoveChains()
-				persist()
-				if err != nil {
-					c.reply <- Response{Error: err.Error()}
-					return err
-				}
-				c.reply <- Response{Report: a.Report("daemon")}
-				logf("stopped by request; our chains are removed")
-				return nil
+			c.Reply <- d.handle(c.Request)
+			if d.exit {
+				return d.exitErr
 			}
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
-				if err := reload(a, configPath, logf); err != nil {
-					logf("reload: %v; keeping the old config", err)
-					continue
-				}
-				ticker.Reset(a.Config().Interval)
-				tuneRuntime(a.Config())
-				if srv != nil {
-					srv.configure(a.Config())
-				}
-				if a.Config().Listen != cfg.Listen {
-					logf("option listen changed: restart the daemon to serve on %q", a.Config().Listen)
-				}
+				d.reload(ticker)
 				continue
 			}
-			logf("%s: taking a last sample and snapshot", s)
-			sample()
-			persist()
+			d.logf("%s: taking a last sample and snapshot", s)
+			d.sample()
+			d.persist()
 			return nil
 		case <-ctx.Done():
-			sample()
-			persist()
+			d.sample()
+			d.persist()
 			return nil
 		}
+	}
+}
+
+// tick is one interval: a sample, and a commit and snapshot when due.
+func (d *daemon) tick() {
+	d.sample()
+	cfg := d.a.Config()
+	if time.Since(d.lastCommit) >= cfg.CommitInterval {
+		d.commit()
+		d.lastCommit = time.Now()
+	}
+	if time.Since(d.lastPersist) >= cfg.PersistInterval {
+		d.persistNow()
+	}
+}
+
+func (d *daemon) sample() {
+	d.samples++
+	t := time.Now()
+	err := d.a.Sample()
+	d.lastTook = time.Since(t)
+	d.sampleFaults.observe(err, d.now())
+}
+
+// commit writes the batch; on failure it stays in memory (bounded:
+// store.MaxPendingDeltas) and goes with the next commit.
+func (d *daemon) commit() error {
+	d.commitFaults.advice = commitAdvice(len(d.a.State().Deltas))
+	err := d.a.Commit()
+	d.commitFaults.observe(err, d.now())
+	return err
+}
+
+// persist commits, then snapshots to flash; it returns the snapshot's error.
+func (d *daemon) persist() error {
+	if err := d.commit(); err != nil {
+		return err // the live file is what would be copied: it is behind
+	}
+	n, err := d.a.Snapshot()
+	d.snapshotFaults.observe(err, d.now())
+	if err == nil {
+		d.logf("snapshot written to %s (%d bytes)", d.a.Config().Database, n)
+	}
+	return err
+}
+
+// persistNow persists and restarts both the commit and the snapshot clock.
+func (d *daemon) persistNow() error {
+	err := d.persist()
+	d.lastPersist, d.lastCommit = time.Now(), time.Now()
+	return err
+}
+
+// handle answers one request with the handler of its kind.
+func (d *daemon) handle(req control.Request) control.Response {
+	h, ok := handlers[req.Op]
+	if !ok {
+		return control.Failed(fmt.Errorf("unknown request %q", req.Op), false)
+	}
+	return h(d, req)
+}
+
+// reload switches to the config on disk (SIGHUP); a config that does not
+// load leaves the old one running.
+func (d *daemon) reload(ticker *time.Ticker) {
+	if err := reload(d.a, d.cfgPath, d.logf); err != nil {
+		d.logf("reload: %v; keeping the old config", err)
+		return
+	}
+	cfg := d.a.Config()
+	ticker.Reset(cfg.Interval)
+	tuneRuntime(cfg)
+	if d.web != nil {
+		d.web.Configure(cfg)
+	}
+	if cfg.Listen != d.listen {
+		d.logf("option listen changed: restart the daemon to serve on %q", cfg.Listen)
 	}
 }
 
 // reload samples under the old config, so nothing counted so far is lost
 // to a changed meter, then switches.
 func reload(a *Agent, path string, logf func(string, ...any)) error {
-	cfg, err := LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return err
 	}
@@ -247,7 +229,7 @@ func reload(a *Agent, path string, logf func(string, ...any)) error {
 }
 
 // tuneRuntime applies the config's gogc and gomemlimit, where set.
-func tuneRuntime(cfg *Config) {
+func tuneRuntime(cfg *config.Config) {
 	if cfg.GOGC >= 0 {
 		gc := cfg.GOGC
 		if gc == 0 {
@@ -260,9 +242,10 @@ func tuneRuntime(cfg *Config) {
 	}
 }
 
-func errorResponse(err error, ok Response) Response {
+// answer is the Response of a handler: body, or err when there is one.
+func answer(body any, err error) control.Response {
 	if err != nil {
-		return Response{Error: err.Error(), NotFound: errors.Is(err, ErrUnknownHost)}
+		return control.Failed(err, errors.Is(err, hosts.ErrUnknownHost))
 	}
-	return ok
+	return control.Response{Body: body}
 }

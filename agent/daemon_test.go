@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"context"
@@ -6,23 +6,31 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent"
+	"github.com/netmon-agent/netmon-agent/agent/agenttest"
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/control"
+	"github.com/netmon-agent/netmon-agent/agent/netfilter"
+	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
+	"github.com/netmon-agent/netmon-agent/agent/report"
 )
 
 func TestRun_AnswersOnItsSocket(t *testing.T) {
-	cfg, stop := runFake(t)
+	cfg, stop := agenttest.RunFake(t)
 	defer stop()
-	resp, err := Ask(cfg.SocketPath(), OpReport, time.Second)
-	if err != nil || resp.Report == nil || resp.Report.Source != "daemon" || len(resp.Report.Meters) != 1 {
+	resp, err := control.Ask[report.Report](cfg.SocketPath(), control.Request{Op: control.OpReport}, time.Second)
+	if err != nil || resp.Source != "daemon" || len(resp.Meters) != 1 {
 		t.Fatalf("report: %+v, %v", resp, err)
 	}
 	fi, err := os.Stat(cfg.SocketPath())
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("socket %v, %v: want mode 0600", fi, err)
 	}
-	if resp, err := Ask(cfg.SocketPath(), OpStart, 5*time.Second); err != nil || resp.Report.LastSample == nil {
+	if resp, err := control.Ask[report.Report](cfg.SocketPath(), control.Request{Op: control.OpStart}, 5*time.Second); err != nil || resp.LastSample == nil {
 		t.Errorf("start: %+v, %v", resp, err)
 	}
-	if _, err := Ask(cfg.SocketPath(), "format-disk", time.Second); err == nil {
+	if _, err := control.Ask[report.Report](cfg.SocketPath(), control.Request{Op: "format-disk"}, time.Second); err == nil {
 		t.Error("an unknown request was accepted")
 	}
 }
@@ -30,28 +38,30 @@ func TestRun_AnswersOnItsSocket(t *testing.T) {
 // The daemon's figures are current to the last sample, committed or not,
 // and a sample request writes the snapshot.
 func TestRun_SampleRequestSnapshots(t *testing.T) {
-	cfg, stop := runFake(t)
+	cfg, stop := agenttest.RunFake(t)
 	defer stop()
-	if _, err := Ask(cfg.SocketPath(), OpSample, 5*time.Second); err != nil {
+	if _, err := control.Ask[report.Report](cfg.SocketPath(), control.Request{Op: control.OpSample}, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.Stat(cfg.Database)
 	if before == nil {
 		t.Fatal("no snapshot after the first sample")
 	}
-	resp, err := Ask(cfg.SocketPath(), OpSample, 5*time.Second)
-	if err != nil || resp.Report.LastSample == nil {
+	resp, err := control.Ask[report.Report](cfg.SocketPath(), control.Request{Op: control.OpSample}, 5*time.Second)
+	if err != nil || resp.LastSample == nil {
 		t.Fatalf("sample: %+v, %v", resp, err)
 	}
 }
 
 func TestRun_SecondDaemonRefused(t *testing.T) {
-	cfg, stop := runFake(t)
+	cfg, stop := agenttest.RunFake(t)
 	defer stop()
-	err := Run(context.Background(), cfg.Path, Options{
-		NewFirewall: func(string, Family) (Firewall, error) { return newFakeFirewall(IPv4), nil },
-		NewSets:     func(*Config) (Sets, error) { return newFakeSets(), nil },
-		LockWait:    50 * time.Millisecond,
+	err := agent.Run(context.Background(), cfg.Path, agent.Options{
+		NewFirewall: func(string, netfilter.Family) (netfilter.Firewall, error) {
+			return netfiltertest.NewFirewall(netfilter.IPv4), nil
+		},
+		NewSets:  func(*config.Config) (netfilter.Sets, error) { return netfiltertest.NewSets(), nil },
+		LockWait: 50 * time.Millisecond,
 	})
 	if err == nil {
 		t.Fatal("a second daemon started")
@@ -59,17 +69,17 @@ func TestRun_SecondDaemonRefused(t *testing.T) {
 }
 
 func TestRun_StopOnContextWritesSnapshotAndRemovesSocket(t *testing.T) {
-	cfg, stop := runFake(t)
+	cfg, stop := agenttest.RunFake(t)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(cfg.Database); err != nil {
 		t.Errorf("no snapshot at exit: %v", err)
 	}
-	if _, err := Ask(cfg.SocketPath(), OpReport, time.Second); !errors.Is(err, ErrNoDaemon) {
+	if _, err := control.Ask[report.Report](cfg.SocketPath(), control.Request{Op: control.OpReport}, time.Second); !errors.Is(err, control.ErrNoDaemon) {
 		t.Errorf("after exit Ask says %v, want ErrNoDaemon", err)
 	}
-	r, err := ReadReport(cfg, time.Now())
+	r, err := agent.ReadReport(cfg, time.Now())
 	if err != nil || r.Source != "database" {
 		t.Errorf("report after exit: %+v, %v", r, err)
 	}

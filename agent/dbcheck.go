@@ -5,6 +5,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -16,7 +18,7 @@ type FileCheck struct {
 
 // CheckDatabases verifies paths, or with none the live database (through
 // the daemon when it holds it) and the snapshot on flash, where they exist.
-func CheckDatabases(cfg *Config, paths []string) []FileCheck {
+func CheckDatabases(cfg *config.Config, paths []string) []FileCheck {
 	var out []FileCheck
 	verdict := func(p string, err error) {
 		c := FileCheck{Path: p}
@@ -33,8 +35,8 @@ func CheckDatabases(cfg *Config, paths []string) []FileCheck {
 	}
 	live := cfg.LiveDatabase()
 	if _, err := os.Stat(live); err == nil {
-		_, err := Ask(cfg.SocketPath(), OpVerify, time.Minute)
-		if errors.Is(err, ErrNoDaemon) {
+		_, err := control.Ask[struct{}](cfg.SocketPath(), control.Request{Op: control.OpVerify}, time.Minute)
+		if errors.Is(err, control.ErrNoDaemon) {
 			err = store.Check(live)
 		}
 		verdict(live, err)

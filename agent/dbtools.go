@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -29,16 +31,16 @@ type DBResult struct {
 // BackupDatabase writes a consistent copy of the database to dest: through
 // the running daemon (what it counted so far is committed first), else from
 // the live file or the snapshot on flash.
-func BackupDatabase(cfg *Config, dest string) (*DBResult, error) {
+func BackupDatabase(cfg *config.Config, dest string) (*DBResult, error) {
 	dest, err := filepath.Abs(dest)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := AskRequest(cfg.SocketPath(), Request{Op: OpBackup, Path: dest}, time.Minute)
+	res, err := control.Ask[DBResult](cfg.SocketPath(), control.Request{Op: control.OpBackup, Path: dest}, time.Minute)
 	if err == nil {
-		return resp.DB, nil
+		return res, nil
 	}
-	if !errors.Is(err, ErrNoDaemon) {
+	if !errors.Is(err, control.ErrNoDaemon) {
 		return nil, err
 	}
 	var n int64
@@ -60,8 +62,8 @@ func BackupDatabase(cfg *Config, dest string) (*DBResult, error) {
 // be stopped: it holds the state in memory. What is replaced is kept as
 // *.before-restore. Counting goes on from the backup's totals: the kernel's
 // counters fill in what they still hold since it was taken.
-func RestoreDatabase(cfg *Config, src string) (*DBResult, error) {
-	if _, err := Ask(cfg.SocketPath(), OpReport, 5*time.Second); !errors.Is(err, ErrNoDaemon) {
+func RestoreDatabase(cfg *config.Config, src string) (*DBResult, error) {
+	if _, err := control.Ask[struct{}](cfg.SocketPath(), control.Request{Op: control.OpBlocks}, 5*time.Second); !errors.Is(err, control.ErrNoDaemon) {
 		if err == nil {
 			return nil, errors.New("the daemon is running: stop it first (service netmon-agent stop), restore, then start it")
 		}
@@ -105,13 +107,13 @@ func RestoreDatabase(cfg *Config, src string) (*DBResult, error) {
 
 // CompactDatabase shrinks the live database to what it holds and writes a
 // snapshot of it: through the running daemon, else by itself.
-func CompactDatabase(cfg *Config, opts Options) (*DBResult, error) {
+func CompactDatabase(cfg *config.Config, opts Options) (*DBResult, error) {
 	opts.defaults()
-	resp, err := AskRequest(cfg.SocketPath(), Request{Op: OpCompact}, 5*time.Minute)
+	res, err := control.Ask[DBResult](cfg.SocketPath(), control.Request{Op: control.OpCompact}, 5*time.Minute)
 	if err == nil {
-		return resp.DB, nil
+		return res, nil
 	}
-	if !errors.Is(err, ErrNoDaemon) {
+	if !errors.Is(err, control.ErrNoDaemon) {
 		return nil, err
 	}
 	db, _, err := openLive(cfg, opts)
@@ -122,7 +124,7 @@ func CompactDatabase(cfg *Config, opts Options) (*DBResult, error) {
 	return compact(db, cfg)
 }
 
-func compact(db *store.DB, cfg *Config) (*DBResult, error) {
+func compact(db *store.DB, cfg *config.Config) (*DBResult, error) {
 	before, after, err := db.Compact()
 	if err != nil {
 		return nil, err

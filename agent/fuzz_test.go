@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/hosts"
+	"github.com/netmon-agent/netmon-agent/agent/netfilter"
+	"github.com/netmon-agent/netmon-agent/agent/units"
 )
 
 // Fuzz tests for everything that reads text we do not write: the config,
@@ -27,35 +31,35 @@ func FuzzArguments(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if a, err := parseAddress(s); err == nil && a.IsSet() {
-			b, err := parseAddress(a.String())
+		if a, err := netfilter.ParseAddress(s); err == nil && a.IsSet() {
+			b, err := netfilter.ParseAddress(a.String())
 			if err != nil || b != a {
 				t.Fatalf("address %q -> %q -> %v, %v", s, a.String(), b, err)
 			}
 		} else {
 			oneLine(t, err)
 		}
-		if m := normalMAC(s); m != "" && normalMAC(m) != m {
+		if m := hosts.NormalMAC(s); m != "" && hosts.NormalMAC(m) != m {
 			t.Fatalf("MAC %q -> %q is not stable", s, m)
 		}
-		if d, err := ParseDuration(s); err == nil && d <= 0 {
+		if d, err := units.ParseDuration(s); err == nil && d <= 0 {
 			t.Fatalf("duration %q = %v", s, d)
 		} else {
 			oneLine(t, err)
 		}
-		if n, err := parseSize(s); err == nil && n < 0 {
+		if n, err := units.ParseSize(s); err == nil && n < 0 {
 			t.Fatalf("size %q = %d", s, n)
 		} else {
 			oneLine(t, err)
 		}
-		_, err := parseLimit(s)
+		_, err := units.ParseLimit(s)
 		oneLine(t, err)
-		if r, err := parseRate(s); err == nil && !(r > 0) {
+		if r, err := units.ParseRate(s); err == nil && !(r > 0) {
 			t.Fatalf("rate %q = %v", s, r)
 		} else {
 			oneLine(t, err)
 		}
-		_, err = ParseDate(s, time.UTC)
+		_, err = units.ParseDate(s, time.UTC)
 		oneLine(t, err)
 		_, err = POSIXZone(s)
 		oneLine(t, err)

@@ -1,15 +1,20 @@
-package agent
+package agent_test
 
 import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/mail"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/mail"
+	"github.com/netmon-agent/netmon-agent/agent/uci"
 )
 
 // The sendmail path runs the program with an argument vector and the
@@ -18,9 +23,9 @@ func TestMail_Sendmail(t *testing.T) {
 	dir := t.TempDir()
 	prog := filepath.Join(dir, "sendmail")
 	os.WriteFile(prog, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \""+dir+"/args\"\ncat > \""+dir+"/stdin\"\n"), 0o755)
-	m := &MailConfig{To: []string{"owner@example.org", "x;rm -rf /@example.org"}, From: "Router <router@example.org>", Sendmail: prog, Timeout: 10 * time.Second}
+	m := &config.MailConfig{To: []string{"owner@example.org", "x;rm -rf /@example.org"}, From: "Router <router@example.org>", Sendmail: prog, Timeout: 10 * time.Second}
 	msg := composeTest(t, m)
-	if err := SendMail(m, msg); err != nil {
+	if err := mail.SendMail(m, msg); err != nil {
 		t.Fatal(err)
 	}
 	args, _ := os.ReadFile(filepath.Join(dir, "args"))
@@ -33,13 +38,13 @@ func TestMail_Sendmail(t *testing.T) {
 	}
 	checkMessage(t, stdin, "owner@example.org, x;rm -rf /@example.org")
 	os.WriteFile(prog, []byte("#!/bin/sh\necho 'msmtp: cannot connect to smtp.example.org' >&2\nexit 75\n"), 0o755)
-	if err := SendMail(m, msg); err == nil || !strings.Contains(err.Error(), "cannot connect to smtp.example.org") {
+	if err := mail.SendMail(m, msg); err == nil || !strings.Contains(err.Error(), "cannot connect to smtp.example.org") {
 		t.Errorf("err %v, want sendmail's complaint", err)
 	}
 }
 
 func TestMailConfig(t *testing.T) {
-	cfg := mustConfig(t, `
+	cfg := accounttest.MustConfig(t, `
 config mail
 	list to 'owner@example.org'
 	list to 'Second <second@example.org>'
@@ -50,7 +55,7 @@ config mail
 	option password 'p w'
 `)
 	m := cfg.Mail
-	if m == nil || strings.Join(m.To, ",") != "owner@example.org,second@example.org" || m.Port != 465 || m.Security != "tls" || m.Password != "p w" || m.Timeout != DefaultMailTimeout {
+	if m == nil || strings.Join(m.To, ",") != "owner@example.org,second@example.org" || m.Port != 465 || m.Security != "tls" || m.Password != "p w" || m.Timeout != config.DefaultMailTimeout {
 		t.Fatalf("mail %+v", m)
 	}
 	for _, bad := range []string{
@@ -61,9 +66,9 @@ config mail
 		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n\toption server 's'\n\toption security 'ssl'\n",
 		"config mail\n\tlist to 'b@example.org'\n\toption from 'a@example.org'\n\toption server 's'\n\toption port '0'\n",
 	} {
-		secs, err := parseUCI("test.conf", strings.NewReader(bad))
+		secs, err := uci.Parse("test.conf", strings.NewReader(bad))
 		if err == nil {
-			_, err = configFromSections("test.conf", secs)
+			_, err = config.FromSections("test.conf", secs)
 		}
 		if err == nil {
 			t.Errorf("accepted:\n%s", bad)
@@ -80,7 +85,7 @@ const mailHTML = "<!DOCTYPE html><html><body><h1>Network Usage Report - 2026-11-
 // alternative parts, decoded.
 func checkMessage(t *testing.T, data []byte, wantTo string) {
 	t.Helper()
-	msg, err := mail.ReadMessage(strings.NewReader(string(data)))
+	msg, err := netmail.ReadMessage(strings.NewReader(string(data)))
 	if err != nil {
 		t.Fatalf("not a mail message: %v", err)
 	}
@@ -117,9 +122,9 @@ func checkMessage(t *testing.T, data []byte, wantTo string) {
 	}
 }
 
-func composeTest(t *testing.T, m *MailConfig) []byte {
+func composeTest(t *testing.T, m *config.MailConfig) []byte {
 	t.Helper()
-	msg, err := ComposeMail(m, MailSubject(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)), []byte(mailText), []byte(mailHTML), time.Now())
+	msg, err := mail.ComposeMail(m, mail.MailSubject(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)), []byte(mailText), []byte(mailHTML), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build !nosmtp
 
-package agent
+package agent_test
 
 import (
 	"crypto/ecdsa"
@@ -24,6 +24,10 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/netmon-agent/netmon-agent/agent"
+	"github.com/netmon-agent/netmon-agent/agent/agenttest"
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/mail"
 )
 
 // These tests send to a real SMTP server (emersion/go-smtp) listening on
@@ -158,8 +162,8 @@ func startSMTP(t *testing.T, b *smtpBackend, starttls, implicit bool) (int, stri
 	return ln.Addr().(*net.TCPAddr).Port, caFile
 }
 
-func mailConfig(port int, security string, caFile string) *MailConfig {
-	return &MailConfig{
+func mailConfig(port int, security string, caFile string) *config.MailConfig {
+	return &config.MailConfig{
 		To: []string{"owner@example.org", "second@example.org"}, From: "Router <router@example.org>",
 		Server: "127.0.0.1", Port: port, Security: security, Timeout: 10 * time.Second, CAFile: caFile,
 	}
@@ -170,7 +174,7 @@ func TestMail_STARTTLSWithAuth(t *testing.T) {
 	port, caFile := startSMTP(t, b, true, false)
 	m := mailConfig(port, "starttls", caFile)
 	m.Username, m.Password = "router", "s3cret"
-	if err := SendMail(m, composeTest(t, m)); err != nil {
+	if err := mail.SendMail(m, composeTest(t, m)); err != nil {
 		t.Fatal(err)
 	}
 	got := b.received()
@@ -190,7 +194,7 @@ func TestMail_ImplicitTLS(t *testing.T) {
 	b := &smtpBackend{}
 	port, caFile := startSMTP(t, b, false, true)
 	m := mailConfig(port, "tls", caFile)
-	if err := SendMail(m, composeTest(t, m)); err != nil {
+	if err := mail.SendMail(m, composeTest(t, m)); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.received(); len(got) != 1 || !got[0].tls {
@@ -203,7 +207,7 @@ func TestMail_Plain(t *testing.T) {
 	b := &smtpBackend{}
 	port, _ := startSMTP(t, b, false, false)
 	m := mailConfig(port, "none", "")
-	if err := SendMail(m, composeTest(t, m)); err != nil {
+	if err := mail.SendMail(m, composeTest(t, m)); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.received(); len(got) != 1 || got[0].tls {
@@ -216,7 +220,7 @@ func TestMail_STARTTLSNotOffered(t *testing.T) {
 	b := &smtpBackend{}
 	port, _ := startSMTP(t, b, false, false)
 	m := mailConfig(port, "starttls", "")
-	err := SendMail(m, composeTest(t, m))
+	err := mail.SendMail(m, composeTest(t, m))
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("err %v, want one naming STARTTLS", err)
 	}
@@ -231,7 +235,7 @@ func TestMail_UntrustedCertificate(t *testing.T) {
 	port, _ := startSMTP(t, b, true, false)
 	_, other := selfSigned(t) // a CA that did not sign the server's
 	m := mailConfig(port, "starttls", other)
-	if err := SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if err := mail.SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("err %v, want a certificate error", err)
 	}
 }
@@ -240,7 +244,7 @@ func TestMail_RejectionCarriesTheServersAnswer(t *testing.T) {
 	b := &smtpBackend{rejectTo: "second@example.org"}
 	port, caFile := startSMTP(t, b, true, false)
 	m := mailConfig(port, "starttls", caFile)
-	err := SendMail(m, composeTest(t, m))
+	err := mail.SendMail(m, composeTest(t, m))
 	if err == nil || !strings.Contains(err.Error(), "550") || !strings.Contains(err.Error(), "no such mailbox here") ||
 		!strings.Contains(err.Error(), "second@example.org") {
 		t.Fatalf("err %v, want the server's 550 answer for the recipient", err)
@@ -252,7 +256,7 @@ func TestMail_WrongPassword(t *testing.T) {
 	port, caFile := startSMTP(t, b, true, false)
 	m := mailConfig(port, "starttls", caFile)
 	m.Username, m.Password = "router", "wrong"
-	if err := SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "AUTH") {
+	if err := mail.SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "AUTH") {
 		t.Fatalf("err %v, want an AUTH failure", err)
 	}
 }
@@ -276,7 +280,7 @@ func TestMail_SilentServerTimesOut(t *testing.T) {
 	}()
 	m := mailConfig(ln.Addr().(*net.TCPAddr).Port, "starttls", "")
 	m.Timeout = 200 * time.Millisecond
-	if err := SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "timeout") {
+	if err := mail.SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("err %v, want a timeout", err)
 	}
 }
@@ -286,7 +290,7 @@ func TestMail_SilentServerTimesOut(t *testing.T) {
 func TestMailReport_CheckpointMovesOnlyWhenSent(t *testing.T) {
 	b := &smtpBackend{rejectTo: "owner@example.org"}
 	port, _ := startSMTP(t, b, false, false)
-	cfg, stop := runFakeWith(t, `
+	cfg, stop := agenttest.RunFakeWith(t, `
 config mail
 	list to 'owner@example.org'
 	option from 'router@example.org'
@@ -295,24 +299,24 @@ config mail
 	option security 'none'
 `)
 	defer stop()
-	if _, err := MailReport(cfg, Options{}, "router.lan", time.Now()); err == nil || !strings.Contains(err.Error(), "550") {
+	if _, err := agent.MailReport(cfg, agent.Options{}, "router.lan", time.Now()); err == nil || !strings.Contains(err.Error(), "550") {
 		t.Fatalf("err %v, want the refusal", err)
 	}
-	sl, err := ReadSinceLast(cfg, time.Now())
+	sl, err := agent.ReadSinceLast(cfg, time.Now())
 	if err != nil || !sl.First {
 		t.Fatalf("after a failed send the checkpoint moved: %+v, %v", sl, err)
 	}
 	b.mu.Lock()
 	b.rejectTo = ""
 	b.mu.Unlock()
-	sent, err := MailReport(cfg, Options{}, "router.lan", time.Now())
+	sent, err := agent.MailReport(cfg, agent.Options{}, "router.lan", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := b.received(); len(got) != 1 || !strings.Contains(string(got[0].data), "Network Usage Report - ") {
 		t.Fatalf("received %d messages", len(got))
 	}
-	next, err := ReadSinceLast(cfg, time.Now())
+	next, err := agent.ReadSinceLast(cfg, time.Now())
 	if err != nil || next.First || !next.From.Equal(sent.To) {
 		t.Errorf("after a send the next report is from %v (first %v), want %v; %v", next.From, next.First, sent.To, err)
 	}

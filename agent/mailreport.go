@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/mail"
+	"github.com/netmon-agent/netmon-agent/agent/report"
 )
 
 // ErrNoMail means `netmon-agent mail` was run without a mail section.
@@ -11,7 +15,7 @@ var ErrNoMail = errors.New("no mail section in the config (config mail: list to,
 
 // BuildMailReport reads the since-last report and the page, and composes
 // the message: the since-last and summary texts, and the HTML page.
-func BuildMailReport(cfg *Config, router string, now time.Time) ([]byte, *SinceLastReport, error) {
+func BuildMailReport(cfg *config.Config, router string, now time.Time) ([]byte, *report.SinceLastReport, error) {
 	if cfg.Mail == nil {
 		return nil, nil, ErrNoMail
 	}
@@ -19,7 +23,7 @@ func BuildMailReport(cfg *Config, router string, now time.Time) ([]byte, *SinceL
 	if err != nil {
 		return nil, nil, err
 	}
-	subject := MailSubject(now)
+	subject := mail.MailSubject(now)
 	page, err := ReadHTMLReport(cfg, subject, router, sl, now)
 	if err != nil {
 		return nil, nil, err
@@ -35,19 +39,19 @@ func BuildMailReport(cfg *Config, router string, now time.Time) ([]byte, *SinceL
 	if err := page.WriteHTML(&html); err != nil {
 		return nil, nil, err
 	}
-	msg, err := ComposeMail(cfg.Mail, subject, text.Bytes(), html.Bytes(), now)
+	msg, err := mail.ComposeMail(cfg.Mail, subject, text.Bytes(), html.Bytes(), now)
 	return msg, sl, err
 }
 
 // MailReport sends the since-last report to the mail section's recipients
 // and, once the message is accepted, moves the checkpoint to its end. A
 // failed send leaves the checkpoint: the next run covers the missed period.
-func MailReport(cfg *Config, opts Options, router string, now time.Time) (*SinceLastReport, error) {
+func MailReport(cfg *config.Config, opts Options, router string, now time.Time) (*report.SinceLastReport, error) {
 	msg, sl, err := BuildMailReport(cfg, router, now)
 	if err != nil {
 		return nil, err
 	}
-	if err := SendMail(cfg.Mail, msg); err != nil {
+	if err := mail.SendMail(cfg.Mail, msg); err != nil {
 		return sl, err
 	}
 	return sl, MoveCheckpoint(cfg, opts, sl.Checkpoint)

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/control"
+	"github.com/netmon-agent/netmon-agent/agent/report"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -12,12 +15,12 @@ import (
 // else by itself. `sample` is this; `start` too, except that a running
 // daemon is asked for no snapshot (the firewall include runs it at every
 // firewall reload, and flash should not pay for those).
-func SampleOnce(cfg *Config, opts Options, op string) (*Report, error) {
-	resp, err := Ask(cfg.SocketPath(), op, 30*time.Second)
+func SampleOnce(cfg *config.Config, opts Options, op string) (*report.Report, error) {
+	r, err := control.Ask[report.Report](cfg.SocketPath(), control.Request{Op: op}, 30*time.Second)
 	if err == nil {
-		return resp.Report, nil
+		return r, nil
 	}
-	if !errors.Is(err, ErrNoDaemon) {
+	if !errors.Is(err, control.ErrNoDaemon) {
 		return nil, err
 	}
 	a, err := Open(cfg, opts)
@@ -36,9 +39,9 @@ func SampleOnce(cfg *Config, opts Options, op string) (*Report, error) {
 // through the daemon when one answers (it exits after), else by itself.
 // When the database cannot be opened the rules are removed all the same:
 // taking them out matters more than the last seconds of counts.
-func Stop(cfg *Config, opts Options) error {
+func Stop(cfg *config.Config, opts Options) error {
 	opts.defaults()
-	if _, err := Ask(cfg.SocketPath(), OpStop, 30*time.Second); !errors.Is(err, ErrNoDaemon) {
+	if _, err := control.Ask[struct{}](cfg.SocketPath(), control.Request{Op: control.OpStop}, 30*time.Second); !errors.Is(err, control.ErrNoDaemon) {
 		return err
 	}
 	a, err := Open(cfg, opts)
@@ -57,9 +60,9 @@ func Stop(cfg *Config, opts Options) error {
 
 // withAgent runs f on the agent: through the daemon when one answers (req
 // is sent), else on the database opened here, snapshotting after.
-func withAgent(cfg *Config, opts Options, req Request, f func(a *Agent) (Response, error)) (*Response, error) {
-	resp, err := AskRequest(cfg.SocketPath(), req, 30*time.Second)
-	if err == nil || !errors.Is(err, ErrNoDaemon) {
+func withAgent[T any](cfg *config.Config, opts Options, req control.Request, f func(a *Agent) (*T, error)) (*T, error) {
+	resp, err := control.Ask[T](cfg.SocketPath(), req, 30*time.Second)
+	if err == nil || !errors.Is(err, control.ErrNoDaemon) {
 		return resp, err
 	}
 	a, err := Open(cfg, opts)
@@ -74,43 +77,37 @@ func withAgent(cfg *Config, opts Options, req Request, f func(a *Agent) (Respons
 	if _, err := a.Persist(); err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return r, nil
 }
 
 // BlockHost blocks host for d (0: until unblocked) and applies it.
-func BlockHost(cfg *Config, opts Options, host string, d time.Duration, reason string) (*BlocksReport, error) {
-	resp, err := withAgent(cfg, opts, Request{Op: OpBlock, Host: host, For: d, Reason: reason}, func(a *Agent) (Response, error) {
+func BlockHost(cfg *config.Config, opts Options, host string, d time.Duration, reason string) (*report.BlocksReport, error) {
+	return withAgent(cfg, opts, control.Request{Op: control.OpBlock, Host: host, For: d, Reason: reason}, func(a *Agent) (*report.BlocksReport, error) {
 		_, err := a.Block(host, d, reason)
-		return Response{Blocks: a.Blocks()}, err
+		return a.Blocks(), err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return resp.Blocks, nil
 }
 
 // UnblockHost lifts the block of host and applies it.
-func UnblockHost(cfg *Config, opts Options, host string) (*BlocksReport, error) {
-	resp, err := withAgent(cfg, opts, Request{Op: OpUnblock, Host: host}, func(a *Agent) (Response, error) {
-		return Response{Blocks: a.Blocks()}, a.Unblock(host)
+func UnblockHost(cfg *config.Config, opts Options, host string) (*report.BlocksReport, error) {
+	return withAgent(cfg, opts, control.Request{Op: control.OpUnblock, Host: host}, func(a *Agent) (*report.BlocksReport, error) {
+		return a.Blocks(), a.Unblock(host)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return resp.Blocks, nil
 }
 
 // MoveCheckpoint stores cp, the checkpoint of a since-last report that was
 // shown or sent, so the next report starts where it ended.
-func MoveCheckpoint(cfg *Config, opts Options, cp *store.Checkpoint) error {
-	_, err := withAgent(cfg, opts, Request{Op: OpCheckpoint, Checkpoint: cp}, func(a *Agent) (Response, error) {
-		return Response{}, a.MoveCheckpoint(cp)
+func MoveCheckpoint(cfg *config.Config, opts Options, cp *store.Checkpoint) error {
+	_, err := withAgent(cfg, opts, control.Request{Op: control.OpCheckpoint, Checkpoint: cp}, func(a *Agent) (*struct{}, error) {
+		return &struct{}{}, a.MoveCheckpoint(cp)
 	})
 	return err
 }
 
 // ReadBlocks lists the blocks in force without waiting on anyone.
-func ReadBlocks(cfg *Config) (*BlocksReport, error) {
-	return fromDaemonOrDisk(cfg, Request{Op: OpBlocks}, 5*time.Second, func(r *Response) *BlocksReport { return r.Blocks },
-		func(_ *store.DB, st *store.State, _ string) (*BlocksReport, error) { return BuildBlocks(st), nil })
+func ReadBlocks(cfg *config.Config) (*report.BlocksReport, error) {
+	return fromDaemonOrDisk(cfg, control.Request{Op: control.OpBlocks}, 5*time.Second,
+		func(_ *store.DB, st *store.State, _ string) (*report.BlocksReport, error) {
+			return report.BuildBlocks(st), nil
+		})
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -17,7 +18,7 @@ import (
 
 // openLive opens the live database, restoring it from the snapshot when
 // tmpfs lost it or it is damaged, and loads its state.
-func openLive(cfg *Config, opts Options) (*store.DB, *store.State, error) {
+func openLive(cfg *config.Config, opts Options) (*store.DB, *store.State, error) {
 	live := cfg.LiveDatabase()
 	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("runtime_dir %s: %w", cfg.RuntimeDir, err)

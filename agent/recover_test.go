@@ -1,4 +1,4 @@
-package agent
+package agent_test
 
 import (
 	"bytes"
@@ -10,6 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent"
+	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
+	"github.com/netmon-agent/netmon-agent/agent/agenttest"
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -45,14 +50,14 @@ var damages = map[string]func(t *testing.T, path string){
 // recoverRig opens an agent on fake iptables in a temporary directory.
 type recoverRig struct {
 	t    *testing.T
-	cfg  *Config
-	opts Options
+	cfg  *config.Config
+	opts agent.Options
 	logs *strings.Builder
 }
 
 func newRecoverRig(t *testing.T) *recoverRig {
 	dir := t.TempDir()
-	path := writeConfig(t, `
+	path := accounttest.WriteConfig(t, `
 config agent
 	option runtime_dir '`+dir+`/run'
 	option database '`+dir+`/flash/netmon.db'
@@ -61,13 +66,13 @@ config meter 'proxy'
 	option chain 'INPUT'
 	option src '192.0.2.10'
 `)
-	cfg, err := LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &strings.Builder{}
-	opts := fakeOptions(dir)
-	opts.Clock = &fakeClock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+	opts := agenttest.FakeOptions(dir)
+	opts.Clock = &accounttest.Clock{T: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
 	opts.Logf = func(f string, a ...any) { logs.WriteString(strings.TrimSpace(fmt.Sprintf(f, a...)) + "\n") }
 	return &recoverRig{t: t, cfg: cfg, logs: logs, opts: opts}
 }
@@ -75,17 +80,17 @@ config meter 'proxy'
 // counted opens the agent, counts bytes through proxy with a day of history
 // behind it, snapshots and closes; it returns the total.
 func (r *recoverRig) counted(bytes uint64) uint64 {
-	a, err := Open(r.cfg, r.opts)
+	a, err := agent.Open(r.cfg, r.opts)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	defer a.Close()
-	fw := a.sampler.Firewalls[0].(*fakeFirewall)
-	clock := r.opts.Clock.(*fakeClock)
+	fw := a.Sampler.Firewalls[0].(*netfiltertest.Firewall)
+	clock := r.opts.Clock.(*accounttest.Clock)
 	a.Sample()
 	for range 288 { // a day of five-minute samples: a file of many pages
-		clock.advance(5 * time.Minute)
-		fw.count("proxy", 1, bytes/288)
+		clock.Advance(5 * time.Minute)
+		fw.Count("proxy", 1, bytes/288)
 		if err := a.Sample(); err != nil {
 			r.t.Fatal(err)
 		}
@@ -97,9 +102,9 @@ func (r *recoverRig) counted(bytes uint64) uint64 {
 	return total.Bytes
 }
 
-func (r *recoverRig) open() *Agent {
+func (r *recoverRig) open() *agent.Agent {
 	r.t.Helper()
-	a, err := Open(r.cfg, r.opts)
+	a, err := agent.Open(r.cfg, r.opts)
 	if err != nil {
 		r.t.Fatalf("open after damage: %v\nlog:\n%s", err, r.logs)
 	}
@@ -127,7 +132,7 @@ func TestOpen_DamagedLiveFileRestoresTheSnapshot(t *testing.T) {
 			if name == "random bytes in the middle" && len(asideFiles(t, r.cfg.LiveDatabase())) == 0 {
 				// Bytes that landed only on free pages harm nothing; the
 				// file must then read back whole.
-				if err := a.db.Verify(); err != nil {
+				if err := a.DB.Verify(); err != nil {
 					t.Errorf("kept a damaged file: %v", err)
 				}
 				return
@@ -174,7 +179,7 @@ func TestOpen_DamagedSnapshotStartsAfresh(t *testing.T) {
 			}
 			// The next start finds a sound file and sets nothing more aside.
 			a.Close()
-			if _, err := Open(r.cfg, r.opts); err != nil {
+			if _, err := agent.Open(r.cfg, r.opts); err != nil {
 				t.Fatal(err)
 			}
 			if got := asideFiles(t, r.cfg.Database); len(got) != 1 {

@@ -6,17 +6,22 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/account"
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/hosts"
+	"github.com/netmon-agent/netmon-agent/agent/netfilter"
+	"github.com/netmon-agent/netmon-agent/agent/report"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
 // Options are the seams of an Agent: where things are and how time passes.
 type Options struct {
-	BootIDPath  string // default DefaultBootIDPath
-	Clock       Clock  // default SystemClock
+	BootIDPath  string        // default DefaultBootIDPath
+	Clock       account.Clock // default SystemClock
 	Logf        func(format string, a ...any)
-	NewFirewall func(backend string, f Family) (Firewall, error) // default NewIptables
-	NewSets     func(cfg *Config) (Sets, error)                  // default SetsFor
-	NewSources  func(cfg *Config) HostSources                    // default SourcesFor
+	NewFirewall func(backend string, f netfilter.Family) (netfilter.Firewall, error) // default NewIptables
+	NewSets     func(cfg *config.Config) (netfilter.Sets, error)                     // default SetsFor
+	NewSources  func(cfg *config.Config) hosts.Sources                               // default SourcesFor
 	// LockWait bounds the wait for another process's hold on the live
 	// database.
 	LockWait time.Duration
@@ -24,31 +29,31 @@ type Options struct {
 
 // SetsFor returns the Sets cfg asks for (option sets) in the families it
 // meters.
-func SetsFor(cfg *Config) (Sets, error) {
-	fams := []Family{IPv4}
+func SetsFor(cfg *config.Config) (netfilter.Sets, error) {
+	fams := []netfilter.Family{netfilter.IPv4}
 	if cfg.IPv6 {
-		fams = Families
+		fams = netfilter.Families
 	}
-	return NewSets(cfg.Sets, cfg.Backend, fams)
+	return netfilter.NewSets(cfg.Sets, cfg.Backend, fams)
 }
 
 // SourcesFor returns the running system's host sources for cfg.
-func SourcesFor(cfg *Config) HostSources {
-	return &SystemSources{LAN: cfg.LAN, IPv6: cfg.IPv6, Leases: cfg.Leases, Ethers: cfg.Ethers, Config: cfg.HostNames, ARP: "/proc/net/arp"}
+func SourcesFor(cfg *config.Config) hosts.Sources {
+	return &hosts.SystemSources{LAN: cfg.LAN, IPv6: cfg.IPv6, Leases: cfg.Leases, Ethers: cfg.Ethers, Config: cfg.HostNames, ARP: "/proc/net/arp"}
 }
 
 func (o *Options) defaults() {
 	if o.BootIDPath == "" {
-		o.BootIDPath = DefaultBootIDPath
+		o.BootIDPath = account.DefaultBootIDPath
 	}
 	if o.Clock == nil {
-		o.Clock = SystemClock{}
+		o.Clock = account.SystemClock{}
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
 	if o.NewFirewall == nil {
-		o.NewFirewall = NewIptables
+		o.NewFirewall = netfilter.NewIptables
 	}
 	if o.NewSets == nil {
 		o.NewSets = SetsFor
@@ -65,14 +70,14 @@ func (o *Options) defaults() {
 // together: what `run`, `sample`, `start` and `stop` work on.
 type Agent struct {
 	opts    Options
-	cfg     *Config
-	db      *store.DB
-	sampler *Sampler
+	cfg     *config.Config
+	DB      *store.DB
+	Sampler *account.Sampler
 }
 
 // Open opens the live database (restoring it from the snapshot on flash
 // when tmpfs lost it) and the firewalls the config needs.
-func Open(cfg *Config, opts Options) (*Agent, error) {
+func Open(cfg *config.Config, opts Options) (*Agent, error) {
 	opts.defaults()
 	fws, err := firewalls(cfg, opts)
 	if err != nil {
@@ -82,14 +87,14 @@ func Open(cfg *Config, opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: opts, cfg: cfg, db: db}
-	a.sampler = &Sampler{
+	a := &Agent{opts: opts, cfg: cfg, DB: db}
+	a.Sampler = &account.Sampler{
 		Config:    cfg,
 		Firewalls: fws,
 		State:     st,
 		Clock:     opts.Clock,
-		Boot:      func() (string, error) { return BootID(opts.BootIDPath) },
-		NewGen:    NewGeneration,
+		Boot:      func() (string, error) { return account.BootID(opts.BootIDPath) },
+		NewGen:    netfilter.NewGeneration,
 		Logf:      opts.Logf,
 		Commit:    a.Commit,
 	}
@@ -99,15 +104,15 @@ func Open(cfg *Config, opts Options) (*Agent, error) {
 
 // setupHosts turns per-host accounting on when the config asks for it and
 // ipset is there, and says once why not otherwise.
-func (a *Agent) setupHosts(cfg *Config) {
-	if _, ok := a.sampler.Sets.(RuleHolder); ok && !cfg.Hosts {
+func (a *Agent) setupHosts(cfg *config.Config) {
+	if _, ok := a.Sampler.Sets.(netfilter.RuleHolder); ok && !cfg.Hosts {
 		// Rules of their own would go on counting (and blocking) with
 		// nobody reading them.
-		if _, err := a.sampler.Sets.Remove(); err != nil {
+		if _, err := a.Sampler.Sets.Remove(); err != nil {
 			a.opts.Logf("per-host accounting off: %v", err)
 		}
 	}
-	a.sampler.Sets, a.sampler.Sources = nil, nil
+	a.Sampler.Sets, a.Sampler.Sources = nil, nil
 	if !cfg.Hosts {
 		return
 	}
@@ -116,15 +121,15 @@ func (a *Agent) setupHosts(cfg *Config) {
 		a.opts.Logf("per-host accounting off: %v", err)
 		return
 	}
-	a.sampler.Sets, a.sampler.Sources = sets, a.opts.NewSources(cfg)
+	a.Sampler.Sets, a.Sampler.Sources = sets, a.opts.NewSources(cfg)
 }
 
 // firewalls opens one Firewall per family. A family no meter needs may be
 // missing (a box without ip6tables); one a meter needs may not.
-func firewalls(cfg *Config, opts Options) ([]Firewall, error) {
-	var fws []Firewall
-	for _, f := range Families {
-		if f == IPv6 && !cfg.IPv6 {
+func firewalls(cfg *config.Config, opts Options) ([]netfilter.Firewall, error) {
+	var fws []netfilter.Firewall
+	for _, f := range netfilter.Families {
+		if f == netfilter.IPv6 && !cfg.IPv6 {
 			continue
 		}
 		fw, err := opts.NewFirewall(cfg.Backend, f)
@@ -141,20 +146,20 @@ func firewalls(cfg *Config, opts Options) ([]Firewall, error) {
 }
 
 // Config returns the config in force.
-func (a *Agent) Config() *Config { return a.cfg }
+func (a *Agent) Config() *config.Config { return a.cfg }
 
 // State returns the state in memory, current to the last sample.
-func (a *Agent) State() *store.State { return a.sampler.State }
+func (a *Agent) State() *store.State { return a.Sampler.State }
 
 // Sample reads the counters once and heals our chains.
-func (a *Agent) Sample() error { return a.sampler.Sample() }
+func (a *Agent) Sample() error { return a.Sampler.Sample() }
 
 // Commit writes the in-memory batch to the live database, if it changed.
 func (a *Agent) Commit() error {
-	if !a.sampler.State.Dirty() {
+	if !a.Sampler.State.Dirty() {
 		return nil
 	}
-	return a.db.Commit(a.sampler.State)
+	return a.DB.Commit(a.Sampler.State)
 }
 
 // Persist commits, then writes the snapshot to flash; it returns the
@@ -168,11 +173,11 @@ func (a *Agent) Persist() (int64, error) {
 
 // Snapshot writes the live database as committed to flash; it returns the
 // snapshot's size.
-func (a *Agent) Snapshot() (int64, error) { return a.db.Snapshot(a.cfg.Database) }
+func (a *Agent) Snapshot() (int64, error) { return a.DB.Snapshot(a.cfg.Database) }
 
 // Reload switches to cfg: meters added or removed take effect at the next
 // sample, and totals of kept meters go on.
-func (a *Agent) Reload(cfg *Config) error {
+func (a *Agent) Reload(cfg *config.Config) error {
 	if cfg.RuntimeDir != a.cfg.RuntimeDir {
 		return fmt.Errorf("runtime_dir changed from %s to %s: restart the daemon", a.cfg.RuntimeDir, cfg.RuntimeDir)
 	}
@@ -181,8 +186,8 @@ func (a *Agent) Reload(cfg *Config) error {
 		return err
 	}
 	a.cfg = cfg
-	a.db.SetHistory(time.Local, cfg.Keep)
-	a.sampler.Reconfigure(cfg, fws)
+	a.DB.SetHistory(time.Local, cfg.Keep)
+	a.Sampler.Reconfigure(cfg, fws)
 	a.setupHosts(cfg)
 	return nil
 }
@@ -191,38 +196,38 @@ func (a *Agent) Reload(cfg *Config) error {
 // that the rules are gone so that reinstalling them is no reset.
 func (a *Agent) RemoveChains() error {
 	err := RemoveAll(a.cfg, a.opts)
-	a.sampler.Retire()
+	a.Sampler.Retire()
 	return err
 }
 
 // Close closes the live database.
-func (a *Agent) Close() error { return a.db.Close() }
+func (a *Agent) Close() error { return a.DB.Close() }
 
 // Report builds the report from the state in memory.
-func (a *Agent) Report(source string) *Report {
+func (a *Agent) Report(source string) *report.Report {
 	now := a.opts.Clock.Now()
-	r := BuildReport(a.cfg, a.sampler.State, now, source)
-	addUsage(r, a.cfg, a.db, a.sampler.State, now)
+	r := report.BuildReport(a.cfg, a.Sampler.State, now, source)
+	AddUsage(r, a.cfg, a.DB, a.Sampler.State, now)
 	return r
 }
 
 // addUsage puts the usage lines into r from db's daily history; a history
 // that cannot be read leaves them out (the totals still stand).
-func addUsage(r *Report, cfg *Config, db *store.DB, st *store.State, now time.Time) {
+func AddUsage(r *report.Report, cfg *config.Config, db *store.DB, st *store.State, now time.Time) {
 	if db == nil {
 		return
 	}
-	q := HistoryQuery{Resolution: "day", Begin: usageSince(cfg, now), Limit: 1 << 30}
-	h, err := buildHistoryFrom(db, st, nil, q, now, "")
+	q := report.HistoryQuery{Resolution: "day", Begin: report.UsageSince(cfg, now), Limit: 1 << 30}
+	h, err := BuildHistoryFrom(db, st, nil, q, now, "")
 	if err != nil {
 		return
 	}
-	r.Usage = BuildUsage(cfg, h, now)
+	r.Usage = report.BuildUsage(cfg, h, now)
 }
 
 // SinceLast builds the since-last report from the state in memory.
-func (a *Agent) SinceLast(source string) *SinceLastReport {
-	return BuildSinceLast(a.cfg, a.sampler.State, a.opts.Clock.Now(), source)
+func (a *Agent) SinceLast(source string) *report.SinceLastReport {
+	return report.BuildSinceLast(a.cfg, a.Sampler.State, a.opts.Clock.Now(), source)
 }
 
 // MoveCheckpoint makes cp the since-last checkpoint and commits it. A
@@ -232,7 +237,7 @@ func (a *Agent) MoveCheckpoint(cp *store.Checkpoint) error {
 	if cp == nil || cp.Totals == nil {
 		return errors.New("move checkpoint: no checkpoint given")
 	}
-	st := a.sampler.State
+	st := a.Sampler.State
 	if old := st.Checkpoint; old != nil && cp.Time.Before(old.Time) {
 		return fmt.Errorf("move checkpoint: a later report (%s) already moved it", old.Time.Format(time.RFC3339))
 	}
@@ -247,15 +252,15 @@ var ErrNoHosts = errors.New("per-host accounting is off (option hosts, or ipset 
 // Block blocks host (a MAC, an address or a name) for d (0: until
 // unblocked) and applies it at once.
 func (a *Agent) Block(host string, d time.Duration, reason string) (*store.Block, error) {
-	if !a.sampler.hostsOn() {
+	if !a.Sampler.HostsOn() {
 		return nil, ErrNoHosts
 	}
-	neigh, _ := a.sampler.Sources.Neighbours()
-	target, err := ResolveHost(a.sampler.State, neigh, host)
+	neigh, _ := a.Sampler.Sources.Neighbours()
+	target, err := hosts.ResolveHost(a.Sampler.State, neigh, host)
 	if err != nil {
 		return nil, err
 	}
-	b := a.sampler.Block(target, d, reason)
+	b := a.Sampler.Block(target, d, reason)
 	if err := a.Sample(); err != nil {
 		return b, err
 	}
@@ -265,14 +270,14 @@ func (a *Agent) Block(host string, d time.Duration, reason string) (*store.Block
 // Unblock lifts the block of host and applies it at once.
 func (a *Agent) Unblock(host string) error {
 	neigh := map[netip.Addr]string{}
-	if a.sampler.Sources != nil {
-		neigh, _ = a.sampler.Sources.Neighbours()
+	if a.Sampler.Sources != nil {
+		neigh, _ = a.Sampler.Sources.Neighbours()
 	}
-	target, err := ResolveHost(a.sampler.State, neigh, host)
+	target, err := hosts.ResolveHost(a.Sampler.State, neigh, host)
 	if err != nil {
 		return err
 	}
-	if !a.sampler.Unblock(target) {
+	if !a.Sampler.Unblock(target) {
 		return fmt.Errorf("%s is not blocked", host)
 	}
 	if err := a.Sample(); err != nil {
@@ -282,27 +287,27 @@ func (a *Agent) Unblock(host string) error {
 }
 
 // Blocks lists the blocks in force.
-func (a *Agent) Blocks() *BlocksReport { return BuildBlocks(a.sampler.State) }
+func (a *Agent) Blocks() *report.BlocksReport { return report.BuildBlocks(a.Sampler.State) }
 
 // Hosts builds the host table from the state in memory, with rates.
-func (a *Agent) Hosts(source string) *HostsReport {
-	return BuildHosts(a.cfg, a.sampler.State, a.sampler.Rates(), a.opts.Clock.Now(), source)
+func (a *Agent) Hosts(source string) *report.HostsReport {
+	return report.BuildHosts(a.cfg, a.Sampler.State, a.Sampler.Rates(), a.opts.Clock.Now(), source)
 }
 
 // RemoveAll deletes our chains and jumps in every family whose iptables is
 // there, whatever the config's meters: what `stop` promises.
-func RemoveAll(cfg *Config, opts Options) error {
+func RemoveAll(cfg *config.Config, opts Options) error {
 	opts.defaults()
 	var errs []error
-	for _, f := range Families {
+	for _, f := range netfilter.Families {
 		fw, err := opts.NewFirewall(cfg.Backend, f)
 		if err != nil {
-			if f == IPv4 {
+			if f == netfilter.IPv4 {
 				errs = append(errs, err)
 			}
 			continue
 		}
-		p, err := Remove(fw)
+		p, err := netfilter.Remove(fw)
 		if p != nil {
 			for _, line := range p.Changes {
 				opts.Logf("%s", line)
@@ -337,13 +342,13 @@ func RemoveAll(cfg *Config, opts Options) error {
 
 // History builds q's table from the live database and the deltas not yet
 // committed.
-func (a *Agent) History(q HistoryQuery) (*HistoryReport, error) {
-	return buildHistoryFrom(a.db, a.sampler.State, a.sampler.Sources, q, a.opts.Clock.Now(), "daemon")
+func (a *Agent) History(q report.HistoryQuery) (*report.HistoryReport, error) {
+	return BuildHistoryFrom(a.DB, a.Sampler.State, a.Sampler.Sources, q, a.opts.Clock.Now(), "daemon")
 }
 
 // buildHistoryFrom reads q's buckets from db (nil: none) and builds the
 // table.
-func buildHistoryFrom(db *store.DB, st *store.State, sources HostSources, q HistoryQuery, now time.Time, source string) (*HistoryReport, error) {
+func BuildHistoryFrom(db *store.DB, st *store.State, sources hosts.Sources, q report.HistoryQuery, now time.Time, source string) (*report.HistoryReport, error) {
 	res, err := store.ParseResolution(q.Resolution)
 	if err != nil {
 		return nil, err
@@ -354,7 +359,7 @@ func buildHistoryFrom(db *store.DB, st *store.State, sources HostSources, q Hist
 		if sources != nil {
 			neigh, _ = sources.Neighbours()
 		}
-		if mac, err = ResolveHost(st, neigh, q.Host); err != nil {
+		if mac, err = hosts.ResolveHost(st, neigh, q.Host); err != nil {
 			return nil, err
 		}
 	}
@@ -364,7 +369,7 @@ func buildHistoryFrom(db *store.DB, st *store.State, sources HostSources, q Hist
 			return nil, err
 		}
 	}
-	r, err := BuildHistory(q, mac, buckets, st.Deltas, time.Local, now, source)
+	r, err := report.BuildHistory(q, mac, buckets, st.Deltas, time.Local, now, source)
 	if err == nil && q.PerHost {
 		r.Names = map[string]string{}
 		for _, m := range r.Hosts {

@@ -6,12 +6,15 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/units"
 )
 
 // Top is `netmon-agent top`: the host table, busiest first, redrawn in
 // place every interval until q (or the context ends), like iftop for our
 // hosts. in is read for the key presses; clear says out is a terminal.
-func Top(ctx context.Context, cfg *Config, in io.Reader, out io.Writer, interval time.Duration, clear bool) error {
+func Top(ctx context.Context, cfg *config.Config, in io.Reader, out io.Writer, interval time.Duration, clear bool) error {
 	keys := make(chan byte, 8)
 	go func() {
 		buf := make([]byte, 1)
@@ -38,7 +41,7 @@ func Top(ctx context.Context, cfg *Config, in io.Reader, out io.Writer, interval
 		for _, h := range r.Hosts {
 			down, up = down+h.DownloadRate, up+h.UploadRate
 		}
-		fmt.Fprintf(&b, "netmon-agent top: %d hosts, down %s, up %s  (%s; q quits)\n", len(r.Hosts), humanRate(down), humanRate(up), time.Now().Format("15:04:05"))
+		fmt.Fprintf(&b, "netmon-agent top: %d hosts, down %s, up %s  (%s; q quits)\n", len(r.Hosts), units.FormatRate(down), units.FormatRate(up), time.Now().Format("15:04:05"))
 		if r.Source != "daemon" {
 			b.WriteString("no daemon answers: totals from the database, no rates (start netmon-agent run)\n")
 		}

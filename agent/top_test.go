@@ -1,19 +1,22 @@
-package agent
+package agent_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent"
+	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
 )
 
 func TestTop_DrawsAndQuitsOnQ(t *testing.T) {
 	dir := t.TempDir()
-	cfg := mustConfig(t, "config agent\n\toption runtime_dir '"+dir+"/run'\n\toption database '"+dir+"/flash.db'\n")
+	cfg := accounttest.MustConfig(t, "config agent\n\toption runtime_dir '"+dir+"/run'\n\toption database '"+dir+"/flash.db'\n")
 	var out strings.Builder
-	in, w := newPipe()
+	in, w := accounttest.NewPipe()
 	done := make(chan error, 1)
-	go func() { done <- Top(context.Background(), cfg, in, &out, 10*time.Millisecond, true) }()
+	go func() { done <- agent.Top(context.Background(), cfg, in, &out, 10*time.Millisecond, true) }()
 	time.Sleep(50 * time.Millisecond)
 	w.Write([]byte("q"))
 	select {

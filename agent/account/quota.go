@@ -1,0 +1,62 @@
+package account
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/units"
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// accountQuotas adds what each host moved this sample to its quotas, and
+// acts on those crossed: a block until the next period, or a warning, once
+// per period. A block lifted by hand stays lifted for the period.
+func (s *Sampler) accountQuotas(moved map[string]uint64, now time.Time) {
+	st := s.State
+	for _, q := range s.Config.Quotas {
+		for mac, h := range st.Hosts {
+			if !q.AppliesTo(mac, h) {
+				continue
+			}
+			key := store.QuotaKey(q.Name, mac)
+			u := st.Quotas[key]
+			period := config.PeriodStart(now, q.Period, q.Start)
+			if u == nil || !u.Period.Equal(period) {
+				u = &store.QuotaUse{Quota: q.Name, MAC: mac, Period: period}
+				st.Quotas[key] = u
+			}
+			u.Bytes += moved[mac]
+			if u.Bytes < q.Limit {
+				continue
+			}
+			if u.Exceeded.IsZero() {
+				u.Exceeded = now
+				s.Logf("host %s (%s) crossed quota %s: %s of %s this %s; action %s", mac, h.Name, q.Name,
+					units.FormatBytes(u.Bytes), units.FormatBytes(q.Limit), q.Period, q.Action)
+			}
+			if q.Action == "block" && !u.Waived {
+				if b, ok := st.Blocks[mac]; !ok || b.Quota != "" && b.Until.Before(config.NextPeriod(now, q.Period, q.Start)) {
+					st.Blocks[mac] = &store.Block{Target: mac, Created: now, Until: config.NextPeriod(now, q.Period, q.Start), Quota: q.Name,
+						Reason: fmt.Sprintf("quota %s: %s of %s", q.Name, units.FormatBytes(u.Bytes), units.FormatBytes(q.Limit))}
+				}
+			}
+		}
+	}
+	// Uses of quotas no longer configured go.
+	for key, u := range st.Quotas {
+		if !s.Config.HasQuota(u.Quota) {
+			delete(st.Quotas, key)
+		}
+	}
+}
+
+// waiveQuota records that the quota block of mac was lifted by hand.
+func (s *Sampler) waiveQuota(b *store.Block) {
+	if b.Quota == "" {
+		return
+	}
+	if u := s.State.Quotas[store.QuotaKey(b.Quota, b.Target)]; u != nil {
+		u.Waived = true
+	}
+}

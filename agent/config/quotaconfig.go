@@ -1,0 +1,94 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/netmon-agent/netmon-agent/agent/hosts"
+	"github.com/netmon-agent/netmon-agent/agent/netfilter"
+	"github.com/netmon-agent/netmon-agent/agent/uci"
+	"github.com/netmon-agent/netmon-agent/agent/units"
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// A Quota is a `config quota` section: how much a host (a MAC, a name, or
+// "*" for each host) may download and upload together per period before
+// Action: "block" (until the next period) or "warn" (a log line).
+type Quota struct {
+	Name   string
+	Host   string
+	Limit  uint64
+	Period string // "day" or "month"
+	Start  int    // billing day of month, 1-31; a short month clamps it
+	Action string
+}
+
+// appliesTo reports whether q covers host h.
+func (q Quota) AppliesTo(mac string, h *store.Host) bool {
+	switch {
+	case mac == store.Unattributed:
+		return false
+	case q.Host == "*":
+		return true
+	case hosts.NormalMAC(q.Host) != "":
+		return hosts.NormalMAC(q.Host) == mac
+	}
+	return h != nil && strings.EqualFold(h.Name, q.Host)
+}
+
+func (c *Config) HasQuota(name string) bool {
+	for _, q := range c.Quotas {
+		if q.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func quotaFromSection(s uci.Section, bad func(int, string, ...any) error) (Quota, error) {
+	q := Quota{Name: s.Name, Period: "month", Action: "block"}
+	if !netfilter.ValidName(q.Name) {
+		return q, bad(s.Line, "a quota section needs a name (config quota 'NAME')")
+	}
+	for _, o := range s.Options {
+		if o.List {
+			return q, bad(o.Line, "quota %s: option %s takes one value, not a list", q.Name, o.Name)
+		}
+		v := strings.TrimSpace(o.Value)
+		var err error
+		switch o.Name {
+		case "host":
+			q.Host = v
+			if v == "" {
+				err = fmt.Errorf("empty host")
+			}
+		case "limit":
+			q.Limit, err = units.ParseLimit(v)
+		case "period":
+			q.Period = v
+			if v != "day" && v != "month" {
+				err = fmt.Errorf("period %q is not day or month", v)
+			}
+		case "period_start":
+			q.Start, err = strconv.Atoi(v)
+			if err != nil || q.Start < 1 || q.Start > 31 {
+				err = fmt.Errorf("period_start %q is not a day of month (1-31)", v)
+			}
+		case "action":
+			q.Action = v
+			if v != "block" && v != "warn" {
+				err = fmt.Errorf("action %q is not block or warn", v)
+			}
+		default:
+			err = fmt.Errorf("unknown option %q", o.Name)
+		}
+		if err != nil {
+			return q, bad(o.Line, "quota %s: %v", q.Name, err)
+		}
+	}
+	if q.Host == "" || q.Limit == 0 {
+		return q, bad(s.Line, "quota %s needs option host (a MAC, a name or '*') and option limit", q.Name)
+	}
+	return q, nil
+}

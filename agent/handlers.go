@@ -1,0 +1,129 @@
+package agent
+
+import (
+	"errors"
+	"maps"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/control"
+	"github.com/netmon-agent/netmon-agent/agent/report"
+)
+
+// A handler answers one kind of request in the daemon's loop, which owns
+// the state: nothing else touches the agent while it runs.
+type handler func(d *daemon, req control.Request) control.Response
+
+// handlers answer the requests of package control, one per kind.
+var handlers = map[string]handler{
+	control.OpReport:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Report("daemon"), nil) },
+	control.OpHosts:      func(d *daemon, _ control.Request) control.Response { return answer(d.a.Hosts("daemon"), nil) },
+	control.OpBlocks:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Blocks(), nil) },
+	control.OpVerify:     func(d *daemon, _ control.Request) control.Response { return answer(nil, d.a.DB.Verify()) },
+	control.OpMetrics:    handleMetrics,
+	control.OpHistory:    handleHistory,
+	control.OpBackup:     handleBackup,
+	control.OpCompact:    handleCompact,
+	control.OpSinceLast:  handleSinceLast,
+	control.OpCheckpoint: handleCheckpoint,
+	control.OpBlock:      handleBlock,
+	control.OpUnblock:    handleUnblock,
+	control.OpStart:      handleStart,
+	control.OpSample:     handleSample,
+	control.OpStop:       handleStop,
+}
+
+func handleMetrics(d *daemon, _ control.Request) control.Response {
+	st := d.a.State()
+	return answer(&report.Metrics{
+		Report: report.BuildReport(d.a.Config(), st, d.now(), "daemon"),
+		Hosts:  d.a.Hosts("daemon"),
+		Blocks: d.a.Blocks(),
+		Daemon: &report.DaemonStats{Started: d.started, Samples: d.samples, SampleSeconds: d.lastTook.Seconds(),
+			Resets: maps.Clone(st.ResetsSeen)},
+	}, nil)
+}
+
+func handleHistory(d *daemon, req control.Request) control.Response {
+	if req.History == nil {
+		return answer(nil, errors.New("history: no question"))
+	}
+	return answer(d.a.History(*req.History))
+}
+
+// handleBackup commits first, so the copy holds everything counted.
+func handleBackup(d *daemon, req control.Request) control.Response {
+	if err := d.commit(); err != nil {
+		return answer(nil, errors.New("backup: "+err.Error()))
+	}
+	n, err := d.a.DB.Snapshot(req.Path)
+	return answer(&DBResult{Path: req.Path, Bytes: n}, err)
+}
+
+func handleCompact(d *daemon, _ control.Request) control.Response {
+	if err := d.commit(); err != nil {
+		return answer(nil, errors.New("compact: "+err.Error()))
+	}
+	res, err := compact(d.a.DB, d.a.Config())
+	d.snapshotFaults.observe(err, d.now())
+	d.lastPersist, d.lastCommit = time.Now(), time.Now()
+	return answer(res, err)
+}
+
+// handleSinceLast samples first: the report is current to this moment.
+func handleSinceLast(d *daemon, _ control.Request) control.Response {
+	d.sample()
+	return answer(d.a.SinceLast("daemon"), nil)
+}
+
+// handleCheckpoint moves the since-last checkpoint and snapshots: a mail a
+// day is worth its snapshot, so a reboot does not send the same period
+// again.
+func handleCheckpoint(d *daemon, req control.Request) control.Response {
+	if err := d.a.MoveCheckpoint(req.Checkpoint); err != nil {
+		return answer(nil, err)
+	}
+	d.persistNow()
+	return answer(nil, nil)
+}
+
+func handleBlock(d *daemon, req control.Request) control.Response {
+	d.samples++ // Block samples, to apply it at once
+	_, err := d.a.Block(req.Host, req.For, req.Reason)
+	return answer(d.a.Blocks(), err)
+}
+
+func handleUnblock(d *daemon, req control.Request) control.Response {
+	d.samples++
+	err := d.a.Unblock(req.Host)
+	return answer(d.a.Blocks(), err)
+}
+
+// handleStart heals our chains now (the firewall include runs `start` at
+// every firewall reload) and commits, without a snapshot: flash should not
+// pay for firewall reloads.
+func handleStart(d *daemon, _ control.Request) control.Response {
+	d.sample()
+	d.commit()
+	d.lastCommit = time.Now()
+	return answer(d.a.Report("daemon"), nil)
+}
+
+func handleSample(d *daemon, _ control.Request) control.Response {
+	d.sample()
+	d.persistNow()
+	return answer(d.a.Report("daemon"), nil)
+}
+
+// handleStop takes a last sample, removes our rules and snapshots; the
+// loop ends once the answer is sent.
+func handleStop(d *daemon, _ control.Request) control.Response {
+	d.sample()
+	err := d.a.RemoveChains()
+	d.persist()
+	d.exit, d.exitErr = true, err
+	if err != nil {
+		return answer(nil, err)
+	}
+	d.logf("stopped by request; our chains are removed")
+	return answer(d.a.Report("daemon"), nil)
+}

@@ -1,0 +1,72 @@
+package hosts
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestParseARP(t *testing.T) {
+	in := `IP address       HW type     Flags       HW address            Mask     Device
+198.18.1.2       0x1         0x2         02:00:00:00:01:02     *        br-lan
+198.18.1.9       0x1         0x0         00:00:00:00:00:00     *        br-lan
+198.19.0.2       0x1         0x6         02:00:00:00:FF:02     *        wan
+`
+	got := parseARP(strings.NewReader(in), "br-lan")
+	if len(got) != 1 || got[netip.MustParseAddr("198.18.1.2")] != "02:00:00:00:01:02" {
+		t.Errorf("br-lan neighbours %v", got)
+	}
+	all := parseARP(strings.NewReader(in), "")
+	if all[netip.MustParseAddr("198.19.0.2")] != "02:00:00:00:ff:02" {
+		t.Errorf("MAC not normalised: %v", all)
+	}
+}
+
+func TestParseIPNeigh(t *testing.T) {
+	in := []byte(`2001:db8:1::2 dev br-lan lladdr 02:00:00:00:01:02 REACHABLE
+fe80::1 dev br-lan lladdr 02:00:00:00:01:03 router STALE
+2001:db8:1::9 dev br-lan FAILED
+2001:db8:ff::2 dev wan lladdr 02:00:00:00:ff:02 PERMANENT
+2001:db8:1::3 lladdr 02:00:00:00:01:03 DELAY
+`)
+	got := parseIPNeigh(in, "br-lan")
+	want := map[string]string{"2001:db8:1::2": "02:00:00:00:01:02", "fe80::1": "02:00:00:00:01:03", "2001:db8:1::3": "02:00:00:00:01:03"}
+	if len(got) != len(want) {
+		t.Errorf("got %v", got)
+	}
+	for a, m := range want {
+		if got[netip.MustParseAddr(a)] != m {
+			t.Errorf("%s: %q, want %q", a, got[netip.MustParseAddr(a)], m)
+		}
+	}
+}
+
+func TestParseLeases(t *testing.T) {
+	in := `1764100000 02:00:00:00:01:02 198.18.1.2 laptop 01:02:00:00:00:01:02
+1764100000 02:00:00:00:01:03 198.18.1.3 * *
+duid 00:01:00:01:2c:4b:2a:10:02:00:00:00:01:01
+1764100000 12345678 2001:db8:1::2 laptop 00:01:00:01
+1764100000 02:00:00:00:01:04 198.18.1.4 evil` + "\x1b[31m\x07name" + ` *
+garbage
+`
+	got := parseLeases(strings.NewReader(in))
+	if len(got) != 3 {
+		t.Fatalf("%d leases: %+v", len(got), got)
+	}
+	if got[0].mac != "02:00:00:00:01:02" || got[0].name != "laptop" || got[0].addr != netip.MustParseAddr("198.18.1.2") {
+		t.Errorf("lease %+v", got[0])
+	}
+	if got[1].name != "" {
+		t.Errorf("'*' became a name: %+v", got[1])
+	}
+	if got[2].name != "evil[31mname" {
+		t.Errorf("escape sequence not removed: %q", got[2].name)
+	}
+}
+
+func TestParseEthers(t *testing.T) {
+	got := parseEthers(strings.NewReader("# comment\n02:00:00:00:01:02 printer # the old one\nbad line\n02-00-00-00-01-03\tnas\n"))
+	if got["02:00:00:00:01:02"] != "printer" || got["02:00:00:00:01:03"] != "nas" || len(got) != 2 {
+		t.Errorf("ethers %v", got)
+	}
+}

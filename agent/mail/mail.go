@@ -1,0 +1,109 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/config"
+)
+
+// The mail report: the since-last report as a multipart message (a text
+// part and the HTML page), sent over SMTP by ourselves or handed to a local
+// sendmail (msmtp on OpenWrt). The checkpoint moves only once the message
+// is accepted, so a failed run is covered by the next.
+
+// MailSubject is the report's subject line on day now.
+func MailSubject(now time.Time) string {
+	return "Network Usage Report - " + now.Format("2006-01-02")
+}
+
+// ComposeMail builds the message: headers, then a multipart/alternative
+// body of the text and the HTML, each quoted-printable UTF-8.
+func ComposeMail(m *config.MailConfig, subject string, text, html []byte, now time.Time) ([]byte, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, part := range []struct {
+		kind string
+		data []byte
+	}{{"text/plain", text}, {"text/html", html}} {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.kind + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		qp := quotedprintable.NewWriter(w)
+		if _, err := qp.Write(part.data); err != nil {
+			return nil, err
+		}
+		if err := qp.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	id := make([]byte, 12)
+	rand.Read(id)
+	host, _ := os.Hostname()
+	if host == "" || strings.ContainsAny(host, " <>@\r\n") {
+		host = "netmon-agent.invalid"
+	}
+	var msg bytes.Buffer
+	header := func(k, v string) { fmt.Fprintf(&msg, "%s: %s\r\n", k, v) }
+	header("From", m.From)
+	header("To", strings.Join(m.To, ", "))
+	header("Subject", mime.QEncoding.Encode("utf-8", subject))
+	header("Date", now.Format(time.RFC1123Z))
+	header("Message-ID", "<"+hex.EncodeToString(id)+"@"+host+">")
+	header("MIME-Version", "1.0")
+	header("Content-Type", "multipart/alternative; boundary="+mw.Boundary())
+	header("X-Mailer", "netmon-agent")
+	msg.WriteString("\r\n")
+	msg.Write(body.Bytes())
+	return msg.Bytes(), nil
+}
+
+// SendMail delivers msg to m's recipients: through sendmail when set,
+// else over SMTP. The error carries the server's (or sendmail's) answer.
+func SendMail(m *config.MailConfig, msg []byte) error {
+	if m.Sendmail != "" {
+		return sendmail(m, msg)
+	}
+	return sendSMTP(m, msg)
+}
+
+func sendmail(m *config.MailConfig, msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), m.Timeout)
+	defer cancel()
+	from, err := mail.ParseAddress(m.From)
+	if err != nil {
+		return fmt.Errorf("mail: from %q: %w", m.From, err)
+	}
+	// An argument vector, never a shell: addresses come from the config.
+	args := append([]string{"-i", "-f", from.Address, "--"}, m.To...)
+	cmd := exec.CommandContext(ctx, m.Sendmail, args...)
+	cmd.Stdin = bytes.NewReader(msg)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("no answer in %s", m.Timeout)
+		}
+		return fmt.Errorf("mail via %s: %w: %s", m.Sendmail, err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}

@@ -1,0 +1,20 @@
+//go:build nosmtp
+
+package mail
+
+import (
+	"errors"
+
+	"github.com/netmon-agent/netmon-agent/agent/config"
+)
+
+// Built with -tags nosmtp: no TLS stack in the binary, so mail goes only
+// through option sendmail (msmtp on OpenWrt, which uses the system's TLS
+// library).
+
+// HasSMTP says whether this binary has the SMTP client.
+const HasSMTP = false
+
+func sendSMTP(*config.MailConfig, []byte) error {
+	return errors.New("mail: this netmon-agent was built without SMTP (-tags nosmtp): set option sendmail '/usr/sbin/sendmail'")
+}

@@ -1,0 +1,217 @@
+package netfilter
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// Sets are the address sets with per-element counters that per-host
+// accounting uses: ipsets (this file) or native nftables sets (nftsets.go).
+// Tests use a fake.
+type Sets interface {
+	// List reads every set of ours with its elements and their counters, in
+	// one process.
+	List() (map[string]*IPSet, error)
+	// Create makes an address set with counters; one that exists is fine.
+	Create(name string, f Family) error
+	// Remove deletes every set of ours; it returns what it did.
+	Remove() ([]string, error)
+	Add(name string, addr netip.Addr) error
+	Del(name string, addr netip.Addr) error
+}
+
+// A RuleHolder is Sets that hold their own rules (nftables); the per-host
+// rules then stay out of our iptables chains.
+type RuleHolder interface {
+	// HoldRules makes the rules count the hosts on lan in fams and, when
+	// blocks is set, drop the blocked addresses and MACs. It returns what
+	// it changed.
+	HoldRules(lan string, fams []Family, blocks bool, macs []string) ([]string, error)
+}
+
+// An IPSet is one set of ours with its elements' counters.
+type IPSet struct {
+	Name     string
+	Family   Family
+	Counters bool
+	// Generation changes when the set is recreated, where the kernel tells
+	// (nftables handles); "" for ipset.
+	Generation string
+	Elements   map[netip.Addr]store.Counts
+}
+
+// NewSets returns the Sets of kind (nft, ipset, or auto: nft when
+// backend's iptables is iptables-nft and nft is there, else ipset) for
+// fams.
+func NewSets(kind, backend string, fams []Family) (Sets, error) {
+	switch kind {
+	case "nft":
+		return NewNftSets(fams)
+	case "ipset":
+		return NewIpset()
+	}
+	if iptablesIsNft(backend) {
+		if s, err := NewNftSets(fams); err == nil {
+			return s, nil
+		}
+	}
+	return NewIpset()
+}
+
+// iptablesIsNft reports whether backend's iptables is iptables-nft.
+func iptablesIsNft(backend string) bool {
+	switch backend {
+	case "nft":
+		return true
+	case "legacy":
+		return false
+	}
+	bin, _ := Binaries(backend, IPv4)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--version").Output()
+	return err == nil && bytes.Contains(out, []byte("nf_tables"))
+}
+
+// ErrNoIpset means per-host accounting cannot run: no ipset binary.
+var ErrNoIpset = errors.New("ipset not found")
+
+// setPrefix starts the names of our sets, as chainPrefix does our chains.
+const setPrefix = "netmon-"
+
+// ipsetCmd runs the ipset binary.
+type ipsetCmd struct{ path string }
+
+// NewIpset returns the real Sets, or ErrNoIpset.
+func NewIpset() (Sets, error) {
+	p, err := exec.LookPath("ipset")
+	if err != nil {
+		return nil, fmt.Errorf("%w: install ipset (and on OpenWrt kmod-ipt-ipset)", ErrNoIpset)
+	}
+	return &ipsetCmd{path: p}, nil
+}
+
+func (s *ipsetCmd) run(args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, s.path, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("ipset %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+func (s *ipsetCmd) List() (map[string]*IPSet, error) {
+	out, err := s.run("save")
+	if err != nil {
+		return nil, err
+	}
+	return ParseIpsetSave(out)
+}
+
+func (s *ipsetCmd) Create(name string, f Family) error {
+	fam := "inet"
+	if f == IPv6 {
+		fam = "inet6"
+	}
+	_, err := s.run("create", name, "hash:ip", "family", fam, "counters", "-exist")
+	return err
+}
+
+// Remove destroys our sets; it must come after the rules that name them.
+func (s *ipsetCmd) Remove() ([]string, error) {
+	have, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	var errs []error
+	for name := range have {
+		if _, err := s.run("destroy", name); err != nil {
+			errs = append(errs, fmt.Errorf("destroy set %s: %w", name, err))
+			continue
+		}
+		done = append(done, "destroyed set "+name)
+	}
+	slices.Sort(done)
+	return done, errors.Join(errs...)
+}
+
+func (s *ipsetCmd) Add(name string, addr netip.Addr) error {
+	_, err := s.run("add", name, addr.String(), "-exist")
+	return err
+}
+
+func (s *ipsetCmd) Del(name string, addr netip.Addr) error {
+	_, err := s.run("del", name, addr.String(), "-exist")
+	return err
+}
+
+// parseIpsetSave reads `ipset save`: "create NAME TYPE OPTIONS..." lines and
+// "add NAME ADDR [timeout N] [packets N bytes N]" lines. Sets not ours are
+// skipped.
+func ParseIpsetSave(out []byte) (map[string]*IPSet, error) {
+	sets := map[string]*IPSet{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	n := 0
+	for sc.Scan() {
+		n++
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 || !strings.HasPrefix(f[1], setPrefix) {
+			continue
+		}
+		switch f[0] {
+		case "create":
+			s := &IPSet{Name: f[1], Elements: map[netip.Addr]store.Counts{}}
+			for i := 2; i < len(f); i++ {
+				switch f[i] {
+				case "counters":
+					s.Counters = true
+				case "family":
+					if i+1 < len(f) && f[i+1] == "inet6" {
+						s.Family = IPv6
+					}
+				}
+			}
+			sets[f[1]] = s
+		case "add":
+			s := sets[f[1]]
+			if s == nil || len(f) < 3 {
+				return nil, fmt.Errorf("ipset save line %d: element of an unknown set: %q", n, sc.Text())
+			}
+			addr, err := netip.ParseAddr(f[2])
+			if err != nil {
+				return nil, fmt.Errorf("ipset save line %d: malformed address %q", n, f[2])
+			}
+			var c store.Counts
+			for i := 3; i+1 < len(f); i += 2 {
+				v, err := strconv.ParseUint(f[i+1], 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("ipset save line %d: malformed %s %q", n, f[i], f[i+1])
+				}
+				switch f[i] {
+				case "packets":
+					c.Packets = v
+				case "bytes":
+					c.Bytes = v
+				}
+			}
+			s.Elements[addr] = c
+		}
+	}
+	return sets, sc.Err()
+}

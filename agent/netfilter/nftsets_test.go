@@ -1,0 +1,184 @@
+package netfilter
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// testdata/nft-list-ip{,6}-netmon.txt are `nft -a list table ip{,6} netmon`
+// (nftables 1.0.6) from the lab after traffic both ways and a MAC block.
+func TestParseNftTable_RealCapture(t *testing.T) {
+	for _, c := range []struct {
+		file       string
+		fam        Family
+		addr       string
+		dl         store.Counts
+		generation string
+	}{
+		{"nft-list-ip-netmon.txt", IPv4, "198.18.1.2", store.Counts{Packets: 3, Bytes: 252}, "1.1"},
+		{"nft-list-ip6-netmon.txt", IPv6, "2001:db8:1::3", store.Counts{Packets: 2, Bytes: 208}, "2.1"},
+	} {
+		out, err := os.ReadFile("testdata/" + c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets, rules, err := parseNftTable(out)
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		if len(sets) != 3 {
+			t.Fatalf("%s: sets %v, want dl, ul and block", c.file, sets)
+		}
+		dl := sets[SetName(store.DirDownload, c.fam)]
+		if dl == nil || dl.Family != c.fam || !dl.Counters || dl.Generation != c.generation {
+			t.Errorf("%s: download set %+v", c.file, dl)
+			continue
+		}
+		if got := dl.Elements[netip.MustParseAddr(c.addr)]; got != c.dl {
+			t.Errorf("%s: %s counts %+v, want %+v", c.file, c.addr, got, c.dl)
+		}
+		if _, ok := sets[SetName(DirBlock, c.fam)].Elements[netip.MustParseAddr("198.18.1.3")]; c.fam == IPv4 && !ok {
+			t.Errorf("%s: block set %+v", c.file, sets[SetName(DirBlock, c.fam)])
+		}
+		want, err := nftRules("br-lan", c.fam, true, []string{"02:00:00:00:01:03"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var comments []string
+		for _, r := range want {
+			comments = append(comments, nftComment(r))
+		}
+		if !slices.Equal(rules, comments) {
+			t.Errorf("%s: rules %v, want %v", c.file, rules, comments)
+		}
+	}
+}
+
+// nft wraps a long element list over several lines.
+func TestParseNftTable_WrappedElements(t *testing.T) {
+	out, err := os.ReadFile("testdata/nft-list-ip-netmon-40.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets, rules, err := parseNftTable(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sets["netmon-dl4"].Elements); n != 40 {
+		t.Errorf("%d elements, want 40", n)
+	}
+	if _, ok := sets["netmon-dl4"].Elements[netip.MustParseAddr("198.18.1.41")]; !ok {
+		t.Error("last element of a wrapped list missing")
+	}
+	if n := len(sets["netmon-ul4"].Elements); n != 0 {
+		t.Errorf("empty set has %d elements", n)
+	}
+	if rules == nil || len(rules) != 0 {
+		t.Errorf("empty chain read as %#v", rules)
+	}
+}
+
+func TestParseNftTable_BadOutput(t *testing.T) {
+	for name, in := range map[string]string{
+		"bad address":  "table ip netmon { # handle 1\n\tset netmon-dl4 { # handle 1\n\t\ttype ipv4_addr\n\t\telements = { 198.18.1.999 }\n\t}\n}\n",
+		"foreign type": "table ip netmon { # handle 1\n\tset netmon-dl4 { # handle 1\n\t\ttype ether_addr\n\t}\n}\n",
+		"bad counter":  "table ip netmon { # handle 1\n\tset netmon-dl4 { # handle 1\n\t\ttype ipv4_addr\n\t\telements = { 198.18.1.2 counter packets x bytes 1 }\n\t}\n}\n",
+		"unclosed":     "table ip netmon { # handle 1\n\tset netmon-dl4 { # handle 1\n\t\ttype ipv4_addr\n\t\telements = { 198.18.1.2,\n",
+	} {
+		if _, _, err := parseNftTable([]byte(in)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestNftRules(t *testing.T) {
+	got, err := nftRules("br-lan", IPv6, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`oifname "br-lan" iifname != "br-lan" update @netmon-dl6 { ip6 daddr }`,
+		`iifname "br-lan" oifname != "br-lan" update @netmon-ul6 { ip6 saddr }`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rules\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, lan := range []string{`br"lan`, "br;lan", "", "a very long interface"} {
+		if _, err := nftRules(lan, IPv4, false, nil); err == nil {
+			t.Errorf("LAN %q accepted", lan)
+		}
+	}
+	if _, err := nftRules("br-lan", IPv4, true, []string{"02:00:00:00:01:03 } accept; {"}); err == nil {
+		t.Error("malformed MAC accepted")
+	}
+}
+
+// nftScript records what nftSets runs and answers with canned output.
+type nftScript struct {
+	calls []string
+	list  string
+	err   error
+}
+
+func (n *nftScript) run(stdin string, args ...string) ([]byte, error) {
+	n.calls = append(n.calls, strings.Join(args, " ")+"\n"+stdin)
+	if n.err != nil {
+		return nil, n.err
+	}
+	return []byte(n.list), nil
+}
+
+func TestNftSets_HoldRulesRunsNothingWhenInPlace(t *testing.T) {
+	out, err := os.ReadFile("testdata/nft-list-ip-netmon.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &nftScript{list: string(out)}
+	s := &nftSets{fams: []Family{IPv4}, run: n.run}
+	if _, err := s.List(); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := s.HoldRules("br-lan", []Family{IPv4}, true, []string{"02:00:00:00:01:03"})
+	if err != nil || len(changes) != 0 || len(n.calls) != 1 {
+		t.Fatalf("rules in place: changes %v, err %v, calls %q", changes, err, n.calls)
+	}
+	// The block lifted: the chain is rewritten in one transaction.
+	changes, err = s.HoldRules("br-lan", []Family{IPv4}, false, nil)
+	if err != nil || len(changes) != 1 || len(n.calls) != 2 {
+		t.Fatalf("block lifted: changes %v, err %v, calls %q", changes, err, n.calls)
+	}
+	script := n.calls[1]
+	if !strings.HasPrefix(script, "-f -\n") || !strings.Contains(script, "flush chain ip netmon forward\n") ||
+		strings.Contains(script, "drop") || strings.Count(script, "add rule") != 2 {
+		t.Errorf("script:\n%s", script)
+	}
+	// Now in place: nothing more runs.
+	if _, err := s.HoldRules("br-lan", []Family{IPv4}, false, nil); err != nil || len(n.calls) != 2 {
+		t.Errorf("second hold ran %d processes (%v)", len(n.calls)-2, err)
+	}
+}
+
+func TestNftSets_MissingTable(t *testing.T) {
+	n := &nftScript{err: errors.New("nft -a list table ip netmon: exit status 1: Error: No such file or directory")}
+	s := &nftSets{fams: Families, run: n.run}
+	sets, err := s.List()
+	if err != nil || len(sets) != 0 {
+		t.Errorf("List of missing tables: %v, %v", sets, err)
+	}
+	n.err = errors.New("nft: exit status 1: Error: Could not process rule: Operation not permitted")
+	if _, err := s.List(); err == nil {
+		t.Error("List hides a real failure")
+	}
+	n.err, n.list = nil, "table inet fw4\ntable ip6 netmon\n"
+	n.calls = nil
+	done, err := s.Remove()
+	if err != nil || len(done) != 1 || !strings.HasPrefix(n.calls[1], "delete table ip6 netmon") {
+		t.Errorf("Remove: %v, %v, calls %q", done, err, n.calls)
+	}
+}

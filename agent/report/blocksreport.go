@@ -1,0 +1,75 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// A BlocksReport lists the blocks in force.
+type BlocksReport struct {
+	Blocks []BlockReport `json:"blocks"`
+}
+
+// A BlockReport is one block: target is a MAC or an address.
+type BlockReport struct {
+	Target  string     `json:"target"`
+	Name    string     `json:"name"`
+	Created time.Time  `json:"created"`
+	Until   *time.Time `json:"until"` // null: until unblocked
+	Reason  string     `json:"reason"`
+}
+
+// BuildBlocks lists st's blocks, soonest to expire first.
+func BuildBlocks(st *store.State) *BlocksReport {
+	r := &BlocksReport{Blocks: []BlockReport{}}
+	for t, b := range st.Blocks {
+		br := BlockReport{Target: t, Created: b.Created.UTC(), Reason: b.Reason}
+		if h := st.Hosts[t]; h != nil {
+			br.Name = h.Name
+		}
+		if !b.Until.IsZero() {
+			u := b.Until.UTC()
+			br.Until = &u
+		}
+		r.Blocks = append(r.Blocks, br)
+	}
+	sort.Slice(r.Blocks, func(i, j int) bool {
+		a, b := r.Blocks[i].Until, r.Blocks[j].Until
+		switch {
+		case a == nil && b == nil:
+			return r.Blocks[i].Target < r.Blocks[j].Target
+		case a == nil || b == nil:
+			return b == nil
+		}
+		return a.Before(*b)
+	})
+	return r
+}
+
+// WriteText prints the blocks for a terminal.
+func (r *BlocksReport) WriteText(w io.Writer, loc *time.Location) error {
+	var b strings.Builder
+	if len(r.Blocks) == 0 {
+		b.WriteString("No blocks.\n")
+	} else {
+		fmt.Fprintf(&b, "%-17s %-15s %-16s  %s\n", "BLOCKED", "NAME", "UNTIL", "REASON")
+	}
+	for _, x := range r.Blocks {
+		until := "unblocked"
+		if x.Until != nil {
+			until = x.Until.In(loc).Format("2006-01-02 15:04")
+		}
+		name := x.Name
+		if name == "" {
+			name = "-"
+		}
+		fmt.Fprintf(&b, "%-17s %-15.15s %-16s  %s\n", x.Target, name, until, x.Reason)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,76 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Exports for graphs and spreadsheets: one row per bucket, one column per
+// meter (and per host and direction with --hosts), header first.
+
+// ExportUnits are the units export divides bytes by.
+var ExportUnits = map[string]float64{"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+// WriteExport writes r as csv, tsv or json in unit.
+func WriteExport(w io.Writer, r *HistoryReport, format, unit string) error {
+	div, ok := ExportUnits[unit]
+	if !ok {
+		return fmt.Errorf("unknown unit %q (B, KiB, MiB or GiB)", unit)
+	}
+	header := []string{"Date"}
+	header = append(header, r.Meters...)
+	for _, m := range r.Hosts {
+		name := m
+		if n := r.Names[m]; n != "" {
+			name = n
+		}
+		header = append(header, name+" download", name+" upload")
+	}
+	value := func(b uint64) string {
+		if unit == "B" {
+			return strconv.FormatUint(b, 10)
+		}
+		return strconv.FormatFloat(float64(b)/div, 'f', 3, 64)
+	}
+	var rows [][]string
+	for _, row := range r.Rows {
+		cols := []string{bucketLabel(r.Resolution, row.Start)}
+		if r.Resolution == "day" {
+			cols[0] = row.Start.Format("2006-01-02")
+		}
+		for _, m := range r.Meters {
+			cols = append(cols, value(row.Meters[m]))
+		}
+		for _, m := range r.Hosts {
+			v := row.PerHost[m]
+			cols = append(cols, value(v[0]), value(v[1]))
+		}
+		rows = append(rows, cols)
+	}
+	switch format {
+	case "csv", "tsv":
+		cw := csv.NewWriter(w)
+		if format == "tsv" {
+			cw.Comma = '\t'
+		}
+		cw.Write(header)
+		cw.WriteAll(rows)
+		return cw.Error()
+	case "json":
+		out := make([]map[string]any, 0, len(rows))
+		for _, row := range rows {
+			m := map[string]any{header[0]: row[0]}
+			for i, h := range header[1:] {
+				m[h] = json.Number(row[i+1])
+			}
+			out = append(out, m)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"unit": unit, "columns": header, "rows": out})
+	}
+	return fmt.Errorf("unknown format %q (csv, tsv or json)", format)
+}

@@ -1,0 +1,252 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/units"
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// A HistoryQuery asks for a table of history: `report --days` and friends.
+type HistoryQuery struct {
+	Resolution string    `json:"resolution"` // 5min, hour, day, month, year
+	Begin      time.Time `json:"begin,omitzero"`
+	End        time.Time `json:"end,omitzero"`
+	Limit      int       `json:"limit,omitempty"` // the newest N rows; 0: the view's default
+	Meter      string    `json:"meter,omitempty"`
+	Host       string    `json:"host,omitempty"` // a MAC, an address or a name
+	// PerHost adds each host's bytes to every row (export --hosts).
+	PerHost bool `json:"per_host,omitempty"`
+	// Top orders the rows busiest first and keeps the first Limit
+	// (default 10): `report --top`, the heaviest days.
+	Top bool `json:"top,omitempty"`
+}
+
+// defaultLimits are the rows each view shows without --limit, as vnStat's.
+var defaultLimits = map[store.Resolution]int{store.FiveMinutes: 24, store.Hour: 24, store.Day: 30, store.Month: 12, store.Year: 0}
+
+// topLimit is how many rows `report --top` shows without --limit.
+const topLimit = 10
+
+// A HistoryReport is one table of history.
+type HistoryReport struct {
+	Resolution string   `json:"resolution"`
+	Top        bool     `json:"top,omitempty"` // rows busiest first
+	Meter      string   `json:"meter,omitempty"`
+	Host       string   `json:"host,omitempty"` // the MAC asked for
+	Meters     []string `json:"meters"`         // the meter columns
+	// Hosts are the MACs of the per-host columns, with Names (PerHost).
+	Hosts  []string          `json:"hosts,omitempty"`
+	Names  map[string]string `json:"names,omitempty"`
+	Rows   []HistoryRow      `json:"rows"`
+	Source string            `json:"source"`
+}
+
+// A HistoryRow is one bucket. Download and upload are of the host asked
+// for, or of all hosts together; meters are bytes per meter.
+type HistoryRow struct {
+	Start         time.Time         `json:"start"`
+	End           time.Time         `json:"end"`
+	DownloadBytes uint64            `json:"download_bytes"`
+	UploadBytes   uint64            `json:"upload_bytes"`
+	Meters        map[string]uint64 `json:"meters"`
+	// PerHost is each host's download and upload bytes, by MAC (PerHost).
+	PerHost map[string][2]uint64 `json:"per_host,omitempty"`
+	// AverageRate is download plus upload (or the meter asked for) over the
+	// bucket's length, in bytes per second; the bucket still running counts
+	// up to now.
+	AverageRate float64 `json:"average_rate"`
+}
+
+// BuildHistory builds q's table from buckets (as the store returned them,
+// committed) plus pending, the deltas not yet committed. mac is the host q
+// named, resolved ("" for all).
+func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending map[store.DeltaKey]store.Counts, loc *time.Location, now time.Time, source string) (*HistoryReport, error) {
+	res, err := store.ParseResolution(q.Resolution)
+	if err != nil {
+		return nil, err
+	}
+	byStart := map[int64]*store.Bucket{}
+	for i := range buckets {
+		byStart[buckets[i].Start.Unix()] = &buckets[i]
+	}
+	for k, d := range pending {
+		start := res.Start(time.Unix(k.Slot, 0).In(loc))
+		if (!q.Begin.IsZero() && start.Before(q.Begin)) || (!q.End.IsZero() && !start.Before(q.End)) {
+			continue
+		}
+		b := byStart[start.Unix()]
+		if b == nil {
+			buckets = append(buckets, store.Bucket{Start: start, Series: map[string]store.Counts{}})
+			b = &buckets[len(buckets)-1]
+			// Appending may move the array: index afresh.
+			byStart = map[int64]*store.Bucket{}
+			for i := range buckets {
+				byStart[buckets[i].Start.Unix()] = &buckets[i]
+			}
+		}
+		b.Series[k.Series] = b.Series[k.Series].Add(d)
+	}
+	slices.SortFunc(buckets, func(a, b store.Bucket) int { return a.Start.Compare(b.Start) })
+
+	r := &HistoryReport{Resolution: res.String(), Top: q.Top, Meter: q.Meter, Host: mac, Meters: []string{}, Rows: []HistoryRow{}, Source: source}
+	meters, hosts := map[string]bool{}, map[string]bool{}
+	for _, b := range buckets {
+		row := HistoryRow{Start: b.Start.In(loc), End: res.Next(b.Start.In(loc)), Meters: map[string]uint64{}}
+		for name, c := range b.Series {
+			switch {
+			case strings.HasPrefix(name, "m/"):
+				m := strings.TrimPrefix(name, "m/")
+				if q.Meter != "" && m != q.Meter {
+					continue
+				}
+				row.Meters[m] += c.Bytes
+				meters[m] = true
+			case strings.HasPrefix(name, "h/"):
+				hostMAC, dir, _ := strings.Cut(strings.TrimPrefix(name, "h/"), "/")
+				if q.Meter != "" || (mac != "" && hostMAC != mac) {
+					continue
+				}
+				i := 0
+				if dir == store.DirDownload {
+					row.DownloadBytes += c.Bytes
+				} else {
+					row.UploadBytes += c.Bytes
+					i = 1
+				}
+				if q.PerHost {
+					if row.PerHost == nil {
+						row.PerHost = map[string][2]uint64{}
+					}
+					v := row.PerHost[hostMAC]
+					v[i] += c.Bytes
+					row.PerHost[hostMAC] = v
+					hosts[hostMAC] = true
+				}
+			}
+		}
+		span := row.End.Sub(row.Start)
+		if now.Before(row.End) && now.After(row.Start) {
+			span = now.Sub(row.Start)
+		}
+		moved := row.DownloadBytes + row.UploadBytes
+		if q.Meter != "" {
+			moved = row.Meters[q.Meter]
+		}
+		if span > 0 {
+			row.AverageRate = float64(moved) / span.Seconds()
+		}
+		r.Rows = append(r.Rows, row)
+	}
+	for m := range meters {
+		r.Meters = append(r.Meters, m)
+	}
+	slices.Sort(r.Meters)
+	for h := range hosts {
+		r.Hosts = append(r.Hosts, h)
+	}
+	slices.Sort(r.Hosts)
+	limit := q.Limit
+	if limit == 0 {
+		limit = defaultLimits[res]
+	}
+	if q.Top {
+		if q.Limit == 0 {
+			limit = topLimit
+		}
+		slices.SortStableFunc(r.Rows, func(a, b HistoryRow) int {
+			ba, bb := rowBytes(r, a), rowBytes(r, b)
+			switch {
+			case ba > bb:
+				return -1
+			case ba < bb:
+				return 1
+			}
+			return 0
+		})
+		if len(r.Rows) > limit {
+			r.Rows = r.Rows[:limit]
+		}
+	} else if limit > 0 && len(r.Rows) > limit {
+		r.Rows = r.Rows[len(r.Rows)-limit:]
+	}
+	return r, nil
+}
+
+// bucketLabel formats a bucket's start as its view names it.
+func bucketLabel(res string, t time.Time) string {
+	switch res {
+	case "5min", "hour":
+		return t.Format("2006-01-02 15:04")
+	case "day":
+		return t.Format("2006-01-02 Mon")
+	case "month":
+		return t.Format("2006-01")
+	}
+	return t.Format("2006")
+}
+
+// WriteText prints the table: one row per bucket with download, upload,
+// total and average rate (or the meter's bytes with --meter), the meters'
+// bytes, and for hours a bar of each row's share of the busiest.
+func (r *HistoryReport) WriteText(w io.Writer) error {
+	if len(r.Rows) == 0 {
+		_, err := fmt.Fprintf(w, "No %s history yet.\n", r.Resolution)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{strings.ToUpper(r.Resolution)}
+	if r.Top {
+		head = []string{"#", "TOP " + strings.ToUpper(r.Resolution)}
+	}
+	if r.Meter != "" {
+		head = append(head, r.Meter)
+	} else {
+		head = append(head, "DOWNLOAD", "UPLOAD", "TOTAL")
+	}
+	head = append(head, "AVG RATE")
+	if r.Meter == "" && r.Host == "" {
+		head = append(head, r.Meters...)
+	}
+	bars := r.Resolution == "hour"
+	var busiest uint64
+	for _, row := range r.Rows {
+		busiest = max(busiest, rowBytes(r, row))
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for i, row := range r.Rows {
+		cols := []string{bucketLabel(r.Resolution, row.Start)}
+		if r.Top {
+			cols = append([]string{fmt.Sprint(i + 1)}, cols...)
+		}
+		if r.Meter != "" {
+			cols = append(cols, units.FormatBytes(row.Meters[r.Meter]))
+		} else {
+			cols = append(cols, units.FormatBytes(row.DownloadBytes), units.FormatBytes(row.UploadBytes), units.FormatBytes(row.DownloadBytes+row.UploadBytes))
+		}
+		cols = append(cols, units.FormatRate(row.AverageRate))
+		if r.Meter == "" && r.Host == "" {
+			for _, m := range r.Meters {
+				cols = append(cols, units.FormatBytes(row.Meters[m]))
+			}
+		}
+		line := strings.Join(cols, "\t") + "\t"
+		if bars && busiest > 0 {
+			line += " " + strings.Repeat("#", int(20*rowBytes(r, row)/busiest))
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+func rowBytes(r *HistoryReport, row HistoryRow) uint64 {
+	if r.Meter != "" {
+		return row.Meters[r.Meter]
+	}
+	return row.DownloadBytes + row.UploadBytes
+}

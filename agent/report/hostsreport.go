@@ -1,0 +1,163 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/account"
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/units"
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// A HostsReport is what `netmon-agent hosts` shows. Its JSON field names are
+// a contract (README, "JSON output").
+type HostsReport struct {
+	Generated  time.Time    `json:"generated"`
+	LastSample *time.Time   `json:"last_sample"`
+	Source     string       `json:"source"`
+	Hosts      []HostReport `json:"hosts"`
+}
+
+// A HostReport is one host's row. Bytes are totals since first seen;
+// rates are bytes per second over the last two samples (0 without a daemon).
+type HostReport struct {
+	MAC             string    `json:"mac"` // or "unattributed"
+	Name            string    `json:"name"`
+	Addresses       []string  `json:"addresses"`
+	DownloadBytes   uint64    `json:"download_bytes"`
+	UploadBytes     uint64    `json:"upload_bytes"`
+	DownloadPackets uint64    `json:"download_packets"`
+	UploadPackets   uint64    `json:"upload_packets"`
+	DownloadRate    float64   `json:"download_rate"`
+	UploadRate      float64   `json:"upload_rate"`
+	TodayDownload   uint64    `json:"today_download_bytes"`
+	TodayUpload     uint64    `json:"today_upload_bytes"`
+	MonthDownload   uint64    `json:"month_download_bytes"`
+	MonthUpload     uint64    `json:"month_upload_bytes"`
+	FirstSeen       time.Time `json:"first_seen"`
+	LastSeen        time.Time `json:"last_seen"`
+	Blocked         bool      `json:"blocked"`
+	// QuotaPercent is the highest use of the host's quotas this period,
+	// in percent of the limit; null without a quota.
+	QuotaPercent *float64 `json:"quota_percent"`
+}
+
+// BuildHosts builds the host table from st, busiest first.
+func BuildHosts(cfg *config.Config, st *store.State, rates map[string]account.Rate, now time.Time, source string) *HostsReport {
+	r := &HostsReport{Generated: now.UTC(), Source: source, Hosts: []HostReport{}}
+	if !st.LastSample.IsZero() {
+		t := st.LastSample.UTC()
+		r.LastSample = &t
+	}
+	day, month := now.Format("2006-01-02"), now.Format("2006-01")
+	for key, h := range st.Hosts {
+		hr := HostReport{
+			MAC: key, Name: h.Name, Addresses: append([]string{}, h.Addresses...),
+			DownloadBytes: h.Download.Bytes, UploadBytes: h.Upload.Bytes,
+			DownloadPackets: h.Download.Packets, UploadPackets: h.Upload.Packets,
+			DownloadRate: rates[key].Download, UploadRate: rates[key].Upload,
+			FirstSeen: h.FirstSeen.UTC(), LastSeen: h.LastSeen.UTC(),
+			Blocked:      isBlocked(st, key, h.Addresses),
+			QuotaPercent: quotaPercent(cfg, st, key, now),
+		}
+		if h.Day == day {
+			hr.TodayDownload, hr.TodayUpload = h.DayDownload.Bytes, h.DayUpload.Bytes
+		}
+		if h.Month == month {
+			hr.MonthDownload, hr.MonthUpload = h.MonthDownload.Bytes, h.MonthUpload.Bytes
+		}
+		r.Hosts = append(r.Hosts, hr)
+	}
+	sort.Slice(r.Hosts, func(i, j int) bool {
+		a, b := r.Hosts[i], r.Hosts[j]
+		if ra, rb := a.DownloadRate+a.UploadRate, b.DownloadRate+b.UploadRate; ra != rb {
+			return ra > rb
+		}
+		if ta, tb := a.DownloadBytes+a.UploadBytes, b.DownloadBytes+b.UploadBytes; ta != tb {
+			return ta > tb
+		}
+		return a.MAC < b.MAC
+	})
+	return r
+}
+
+// WriteText prints the host table within 100 columns.
+func (r *HostsReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-15s %-17s %-15s %9s %9s %11s %11s %5s\n", "HOST", "MAC", "ADDRESS", "DOWN", "UP", "TODAY", "TOTAL", "QUOTA")
+	for _, h := range r.Hosts {
+		name := h.Name
+		if name == "" {
+			name = "-"
+		}
+		if len(name) > 15 {
+			name = name[:14] + "~"
+		}
+		if h.Blocked {
+			name = "!" + name
+			if len(name) > 15 {
+				name = name[:14] + "~"
+			}
+		}
+		addr := "-"
+		if len(h.Addresses) > 0 {
+			addr = shortestFirst(h.Addresses)
+			if len(addr) > 15 {
+				addr = addr[:14] + "~"
+			}
+		}
+		quota := "-"
+		if h.QuotaPercent != nil {
+			quota = fmt.Sprintf("%.0f%%", *h.QuotaPercent)
+		}
+		fmt.Fprintf(&b, "%-15s %-17s %-15s %9s %9s %11s %11s %5s\n", name, h.MAC, addr,
+			units.FormatRate(h.DownloadRate), units.FormatRate(h.UploadRate),
+			units.FormatBytes(h.TodayDownload+h.TodayUpload), units.FormatBytes(h.DownloadBytes+h.UploadBytes), quota)
+	}
+	if len(r.Hosts) == 0 {
+		b.WriteString("No hosts seen yet.\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// shortestFirst picks the address to show: an IPv4 one if any.
+func shortestFirst(addrs []string) string {
+	best := addrs[0]
+	for _, a := range addrs {
+		if len(a) < len(best) {
+			best = a
+		}
+	}
+	return best
+}
+
+// isBlocked reports whether host mac, or one of its addresses, is blocked.
+func isBlocked(st *store.State, mac string, addrs []string) bool {
+	if _, ok := st.Blocks[mac]; ok {
+		return true
+	}
+	return slices.ContainsFunc(addrs, func(a string) bool { _, ok := st.Blocks[a]; return ok })
+}
+
+// quotaPercent is the highest use, in percent of its limit, of the quotas
+// covering mac in their current period.
+func quotaPercent(cfg *config.Config, st *store.State, mac string, now time.Time) *float64 {
+	var best *float64
+	for _, q := range cfg.Quotas {
+		u := st.Quotas[store.QuotaKey(q.Name, mac)]
+		if u == nil || !u.Period.Equal(config.PeriodStart(now, q.Period, q.Start)) {
+			continue
+		}
+		p := float64(u.Bytes) * 100 / float64(q.Limit)
+		if best == nil || p > *best {
+			best = &p
+		}
+	}
+	return best
+}

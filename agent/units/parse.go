@@ -1,0 +1,149 @@
+package units
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FormatBytes renders n in binary units with two decimals ("1.50 GiB").
+func FormatBytes(n uint64) string {
+	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v := float64(n) / 1024
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.2f %s", v, units[i])
+}
+
+// FormatRate renders bytes per second in at most 9 columns ("999.9K/s").
+func FormatRate(r float64) string {
+	if r < 0.5 {
+		return "-"
+	}
+	units := []string{"B", "K", "M", "G", "T"}
+	i := 0
+	for r >= 999.95 && i < len(units)-1 {
+		r /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0fB/s", r)
+	}
+	return fmt.Sprintf("%.1f%s/s", r, units[i])
+}
+
+// ParseSize reads a byte count as GOMEMLIMIT writes it: digits and an
+// optional B, KiB, MiB or GiB.
+func ParseSize(v string) (int64, error) {
+	t := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSuffix(t, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 48MiB", v)
+	}
+	return n * mult, nil
+}
+
+func ParseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "1", "yes", "on", "true", "enabled":
+		return true, nil
+	case "0", "no", "off", "false", "disabled":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean", v)
+}
+
+// ParseRate reads a rate in bits per second: "10G", "500M", "100k" (SI
+// units, as link speeds are given) or a plain number.
+func ParseRate(v string) (float64, error) {
+	t := strings.TrimSuffix(strings.TrimSpace(v), "bit")
+	mult := 1.0
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'k', 'K':
+			mult = 1e3
+		case 'M':
+			mult = 1e6
+		case 'G':
+			mult = 1e9
+		case 'T':
+			mult = 1e12
+		}
+		if mult != 1 {
+			t = t[:n-1]
+		}
+	}
+	r, err := strconv.ParseFloat(t, 64)
+	if err != nil || r <= 0 || r*mult > 1e15 {
+		return 0, fmt.Errorf("malformed rate %q: bits per second, such as 10G or 500M", v)
+	}
+	return r * mult, nil
+}
+
+// ParseLimit reads "500K", "50G", "1.5T"-style sizes in binary units (K is
+// 1024), or a plain byte count.
+func ParseLimit(s string) (uint64, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(s), "B"), "i")
+	mult := 1.0
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'K', 'k':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		case 'T':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			t = t[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v <= 0 || v*mult >= 1<<63 {
+		return 0, fmt.Errorf("malformed limit %q: use bytes or K, M, G, T (binary), such as 50G", s)
+	}
+	return uint64(v * mult), nil
+}
+
+// ParseDuration reads a block's length: a Go duration ("90m", "1h30m") or
+// whole days ("7d").
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err == nil && days > 0 && days <= 3650 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("malformed duration %q: use 30m, 2h, 1h30m or 7d", s)
+}
+
+// ParseDate reads "YYYY-MM-DD" or "YYYY-MM-DD HH:MM" in loc.
+func ParseDate(v string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("malformed date %q: use YYYY-MM-DD or YYYY-MM-DD HH:MM", v)
+}

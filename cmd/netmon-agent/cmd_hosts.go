@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/netmon-agent/netmon-agent/agent"
+	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/report"
+	"github.com/netmon-agent/netmon-agent/agent/units"
+)
+
+// hosts, top, block, unblock and blocks: the LAN's devices.
+
+func cmdHosts(c *cli.Context, cfg *config.Config) error {
+	r, err := agent.ReadHosts(cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	return output(c, r, func() error { return r.WriteText(c.App.Writer) })
+}
+
+func cmdTop(c *cli.Context, cfg *config.Config) error {
+	every := c.Duration("interval")
+	if every <= 0 {
+		every = cfg.Interval
+	}
+	restore, tty := agent.RawKeys(int(os.Stdin.Fd()))
+	defer restore()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return agent.Top(ctx, cfg, os.Stdin, c.App.Writer, every, tty)
+}
+
+// hostArg is the one HOST of block and unblock.
+func hostArg(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", fmt.Errorf("%s takes one HOST: an address, a MAC or a name", c.Command.Name)
+	}
+	return c.Args().First(), nil
+}
+
+func cmdBlock(c *cli.Context, cfg *config.Config) error {
+	host, err := hostArg(c)
+	if err != nil {
+		return err
+	}
+	var d time.Duration
+	if s := c.String("for"); s != "" {
+		if d, err = units.ParseDuration(s); err != nil {
+			return fmt.Errorf("--for: %w", err)
+		}
+	}
+	r, err := agent.BlockHost(cfg, options(stderrLogger(c, false)), host, d, c.String("reason"))
+	if err != nil {
+		return err
+	}
+	return printBlocks(c, r)
+}
+
+func cmdUnblock(c *cli.Context, cfg *config.Config) error {
+	host, err := hostArg(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.UnblockHost(cfg, options(stderrLogger(c, false)), host)
+	if err != nil {
+		return err
+	}
+	return printBlocks(c, r)
+}
+
+func cmdBlocks(c *cli.Context, cfg *config.Config) error {
+	r, err := agent.ReadBlocks(cfg)
+	if err != nil {
+		return err
+	}
+	return printBlocks(c, r)
+}
+
+func printBlocks(c *cli.Context, r *report.BlocksReport) error {
+	return output(c, r, func() error { return r.WriteText(c.App.Writer, time.Local) })
+}
