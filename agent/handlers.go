@@ -18,7 +18,7 @@ var handlers = map[string]handler{
 	control.OpReport:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Report("daemon"), nil) },
 	control.OpHosts:      func(d *daemon, _ control.Request) control.Response { return answer(d.a.Hosts("daemon"), nil) },
 	control.OpBlocks:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Blocks(), nil) },
-	control.OpVerify:     func(d *daemon, _ control.Request) control.Response { return answer(nil, d.a.DB.Verify()) },
+	control.OpVerify:     func(d *daemon, _ control.Request) control.Response { return answer(nil, d.a.Verify()) },
 	control.OpMetrics:    handleMetrics,
 	control.OpHistory:    handleHistory,
 	control.OpBackup:     handleBackup,
@@ -55,7 +55,7 @@ func handleBackup(d *daemon, req control.Request) control.Response {
 	if err := d.commit(); err != nil {
 		return answer(nil, errors.New("backup: "+err.Error()))
 	}
-	n, err := d.a.DB.Snapshot(req.Path)
+	n, err := d.a.db.Snapshot(req.Path)
 	return answer(&DBResult{Path: req.Path, Bytes: n}, err)
 }
 
@@ -63,7 +63,7 @@ func handleCompact(d *daemon, _ control.Request) control.Response {
 	if err := d.commit(); err != nil {
 		return answer(nil, errors.New("compact: "+err.Error()))
 	}
-	res, err := compact(d.a.DB, d.a.Config())
+	res, err := compact(d.a.db, d.a.Config())
 	d.snapshotFaults.observe(err, d.now())
 	d.lastPersist, d.lastCommit = time.Now(), time.Now()
 	return answer(res, err)

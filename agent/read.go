@@ -20,7 +20,7 @@ func ReadReport(cfg *config.Config, now time.Time) (*report.Report, error) {
 	return fromDaemonOrDisk(cfg, control.Request{Op: control.OpReport}, 5*time.Second,
 		func(db *store.DB, st *store.State, source string) (*report.Report, error) {
 			r := report.BuildReport(cfg, st, now, source)
-			AddUsage(r, cfg, db, st, now)
+			report.AddUsage(r, cfg, db, st, now)
 			return r, nil
 		})
 }
@@ -105,7 +105,7 @@ func withDatabase(cfg *config.Config, fn func(db *store.DB, st *store.State, sou
 func ReadHistory(cfg *config.Config, q report.HistoryQuery, now time.Time) (*report.HistoryReport, error) {
 	return fromDaemonOrDisk(cfg, control.Request{Op: control.OpHistory, History: &q}, 10*time.Second,
 		func(db *store.DB, st *store.State, source string) (*report.HistoryReport, error) {
-			return BuildHistoryFrom(db, st, SourcesFor(cfg), q, now, source)
+			return report.BuildHistoryFrom(db, st, SourcesFor(cfg), q, now, source)
 		})
 }
 
@@ -127,25 +127,15 @@ func ReadHTMLReport(cfg *config.Config, title, router string, sl *report.SinceLa
 	if err != nil {
 		return nil, err
 	}
-	days, err := ReadHistory(cfg, ChartQuery(now), now)
+	days, err := ReadHistory(cfg, report.ChartQuery(now), now)
 	if err != nil {
 		return nil, err
 	}
 	var month *report.HistoryReport
 	if cfg.Hosts {
-		if month, err = ReadHistory(cfg, MonthHostsQuery(cfg, now), now); err != nil {
+		if month, err = ReadHistory(cfg, report.MonthHostsQuery(cfg, now), now); err != nil {
 			return nil, err
 		}
 	}
 	return report.BuildHTMLReport(title, router, r, sl, days, month, time.Local, now), nil
-}
-
-// chartQuery asks for the chart's days.
-func ChartQuery(now time.Time) report.HistoryQuery {
-	return report.HistoryQuery{Resolution: "day", Begin: store.Day.Start(now).AddDate(0, 0, -(report.ChartDays - 1)), Limit: report.ChartDays}
-}
-
-// monthHostsQuery asks for every host's days of this billing month.
-func MonthHostsQuery(cfg *config.Config, now time.Time) report.HistoryQuery {
-	return report.HistoryQuery{Resolution: "day", Begin: config.PeriodStart(now, "month", cfg.PeriodStart), Limit: 1 << 30, PerHost: true}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
 	"github.com/netmon-agent/netmon-agent/agent/agenttest"
 	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/netfilter"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
 	"github.com/netmon-agent/netmon-agent/store"
 )
@@ -80,12 +81,20 @@ config meter 'proxy'
 // counted opens the agent, counts bytes through proxy with a day of history
 // behind it, snapshots and closes; it returns the total.
 func (r *recoverRig) counted(bytes uint64) uint64 {
-	a, err := agent.Open(r.cfg, r.opts)
+	var fw *netfiltertest.Firewall
+	opts := r.opts
+	opts.NewFirewall = func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
+		x, err := r.opts.NewFirewall(backend, f)
+		if f == netfilter.IPv4 && err == nil {
+			fw = x.(*netfiltertest.Firewall)
+		}
+		return x, err
+	}
+	a, err := agent.Open(r.cfg, opts)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	defer a.Close()
-	fw := a.Sampler.Firewalls[0].(*netfiltertest.Firewall)
 	clock := r.opts.Clock.(*accounttest.Clock)
 	a.Sample()
 	for range 288 { // a day of five-minute samples: a file of many pages
@@ -132,7 +141,7 @@ func TestOpen_DamagedLiveFileRestoresTheSnapshot(t *testing.T) {
 			if name == "random bytes in the middle" && len(asideFiles(t, r.cfg.LiveDatabase())) == 0 {
 				// Bytes that landed only on free pages harm nothing; the
 				// file must then read back whole.
-				if err := a.DB.Verify(); err != nil {
+				if err := a.Verify(); err != nil {
 					t.Errorf("kept a damaged file: %v", err)
 				}
 				return

@@ -71,8 +71,8 @@ func (o *Options) defaults() {
 type Agent struct {
 	opts    Options
 	cfg     *config.Config
-	DB      *store.DB
-	Sampler *account.Sampler
+	db      *store.DB
+	sampler *account.Sampler
 }
 
 // Open opens the live database (restoring it from the snapshot on flash
@@ -87,8 +87,8 @@ func Open(cfg *config.Config, opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: opts, cfg: cfg, DB: db}
-	a.Sampler = &account.Sampler{
+	a := &Agent{opts: opts, cfg: cfg, db: db}
+	a.sampler = &account.Sampler{
 		Config:    cfg,
 		Firewalls: fws,
 		State:     st,
@@ -105,14 +105,14 @@ func Open(cfg *config.Config, opts Options) (*Agent, error) {
 // setupHosts turns per-host accounting on when the config asks for it and
 // ipset is there, and says once why not otherwise.
 func (a *Agent) setupHosts(cfg *config.Config) {
-	if _, ok := a.Sampler.Sets.(netfilter.RuleHolder); ok && !cfg.Hosts {
+	if _, ok := a.sampler.Sets.(netfilter.RuleHolder); ok && !cfg.Hosts {
 		// Rules of their own would go on counting (and blocking) with
 		// nobody reading them.
-		if _, err := a.Sampler.Sets.Remove(); err != nil {
+		if _, err := a.sampler.Sets.Remove(); err != nil {
 			a.opts.Logf("per-host accounting off: %v", err)
 		}
 	}
-	a.Sampler.Sets, a.Sampler.Sources = nil, nil
+	a.sampler.Sets, a.sampler.Sources = nil, nil
 	if !cfg.Hosts {
 		return
 	}
@@ -121,7 +121,7 @@ func (a *Agent) setupHosts(cfg *config.Config) {
 		a.opts.Logf("per-host accounting off: %v", err)
 		return
 	}
-	a.Sampler.Sets, a.Sampler.Sources = sets, a.opts.NewSources(cfg)
+	a.sampler.Sets, a.sampler.Sources = sets, a.opts.NewSources(cfg)
 }
 
 // firewalls opens one Firewall per family. A family no meter needs may be
@@ -149,17 +149,17 @@ func firewalls(cfg *config.Config, opts Options) ([]netfilter.Firewall, error) {
 func (a *Agent) Config() *config.Config { return a.cfg }
 
 // State returns the state in memory, current to the last sample.
-func (a *Agent) State() *store.State { return a.Sampler.State }
+func (a *Agent) State() *store.State { return a.sampler.State }
 
 // Sample reads the counters once and heals our chains.
-func (a *Agent) Sample() error { return a.Sampler.Sample() }
+func (a *Agent) Sample() error { return a.sampler.Sample() }
 
 // Commit writes the in-memory batch to the live database, if it changed.
 func (a *Agent) Commit() error {
-	if !a.Sampler.State.Dirty() {
+	if !a.sampler.State.Dirty() {
 		return nil
 	}
-	return a.DB.Commit(a.Sampler.State)
+	return a.db.Commit(a.sampler.State)
 }
 
 // Persist commits, then writes the snapshot to flash; it returns the
@@ -173,7 +173,7 @@ func (a *Agent) Persist() (int64, error) {
 
 // Snapshot writes the live database as committed to flash; it returns the
 // snapshot's size.
-func (a *Agent) Snapshot() (int64, error) { return a.DB.Snapshot(a.cfg.Database) }
+func (a *Agent) Snapshot() (int64, error) { return a.db.Snapshot(a.cfg.Database) }
 
 // Reload switches to cfg: meters added or removed take effect at the next
 // sample, and totals of kept meters go on.
@@ -186,8 +186,8 @@ func (a *Agent) Reload(cfg *config.Config) error {
 		return err
 	}
 	a.cfg = cfg
-	a.DB.SetHistory(time.Local, cfg.Keep)
-	a.Sampler.Reconfigure(cfg, fws)
+	a.db.SetHistory(time.Local, cfg.Keep)
+	a.sampler.Reconfigure(cfg, fws)
 	a.setupHosts(cfg)
 	return nil
 }
@@ -196,38 +196,27 @@ func (a *Agent) Reload(cfg *config.Config) error {
 // that the rules are gone so that reinstalling them is no reset.
 func (a *Agent) RemoveChains() error {
 	err := RemoveAll(a.cfg, a.opts)
-	a.Sampler.Retire()
+	a.sampler.Retire()
 	return err
 }
 
+// Verify checks the live database whole (store.DB.Verify).
+func (a *Agent) Verify() error { return a.db.Verify() }
+
 // Close closes the live database.
-func (a *Agent) Close() error { return a.DB.Close() }
+func (a *Agent) Close() error { return a.db.Close() }
 
 // Report builds the report from the state in memory.
 func (a *Agent) Report(source string) *report.Report {
 	now := a.opts.Clock.Now()
-	r := report.BuildReport(a.cfg, a.Sampler.State, now, source)
-	AddUsage(r, a.cfg, a.DB, a.Sampler.State, now)
+	r := report.BuildReport(a.cfg, a.sampler.State, now, source)
+	report.AddUsage(r, a.cfg, a.db, a.sampler.State, now)
 	return r
-}
-
-// addUsage puts the usage lines into r from db's daily history; a history
-// that cannot be read leaves them out (the totals still stand).
-func AddUsage(r *report.Report, cfg *config.Config, db *store.DB, st *store.State, now time.Time) {
-	if db == nil {
-		return
-	}
-	q := report.HistoryQuery{Resolution: "day", Begin: report.UsageSince(cfg, now), Limit: 1 << 30}
-	h, err := BuildHistoryFrom(db, st, nil, q, now, "")
-	if err != nil {
-		return
-	}
-	r.Usage = report.BuildUsage(cfg, h, now)
 }
 
 // SinceLast builds the since-last report from the state in memory.
 func (a *Agent) SinceLast(source string) *report.SinceLastReport {
-	return report.BuildSinceLast(a.cfg, a.Sampler.State, a.opts.Clock.Now(), source)
+	return report.BuildSinceLast(a.cfg, a.sampler.State, a.opts.Clock.Now(), source)
 }
 
 // MoveCheckpoint makes cp the since-last checkpoint and commits it. A
@@ -237,7 +226,7 @@ func (a *Agent) MoveCheckpoint(cp *store.Checkpoint) error {
 	if cp == nil || cp.Totals == nil {
 		return errors.New("move checkpoint: no checkpoint given")
 	}
-	st := a.Sampler.State
+	st := a.sampler.State
 	if old := st.Checkpoint; old != nil && cp.Time.Before(old.Time) {
 		return fmt.Errorf("move checkpoint: a later report (%s) already moved it", old.Time.Format(time.RFC3339))
 	}
@@ -252,15 +241,15 @@ var ErrNoHosts = errors.New("per-host accounting is off (option hosts, or ipset 
 // Block blocks host (a MAC, an address or a name) for d (0: until
 // unblocked) and applies it at once.
 func (a *Agent) Block(host string, d time.Duration, reason string) (*store.Block, error) {
-	if !a.Sampler.HostsOn() {
+	if !a.sampler.HostsOn() {
 		return nil, ErrNoHosts
 	}
-	neigh, _ := a.Sampler.Sources.Neighbours()
-	target, err := hosts.ResolveHost(a.Sampler.State, neigh, host)
+	neigh, _ := a.sampler.Sources.Neighbours()
+	target, err := hosts.ResolveHost(a.sampler.State, neigh, host)
 	if err != nil {
 		return nil, err
 	}
-	b := a.Sampler.Block(target, d, reason)
+	b := a.sampler.Block(target, d, reason)
 	if err := a.Sample(); err != nil {
 		return b, err
 	}
@@ -270,14 +259,14 @@ func (a *Agent) Block(host string, d time.Duration, reason string) (*store.Block
 // Unblock lifts the block of host and applies it at once.
 func (a *Agent) Unblock(host string) error {
 	neigh := map[netip.Addr]string{}
-	if a.Sampler.Sources != nil {
-		neigh, _ = a.Sampler.Sources.Neighbours()
+	if a.sampler.Sources != nil {
+		neigh, _ = a.sampler.Sources.Neighbours()
 	}
-	target, err := hosts.ResolveHost(a.Sampler.State, neigh, host)
+	target, err := hosts.ResolveHost(a.sampler.State, neigh, host)
 	if err != nil {
 		return err
 	}
-	if !a.Sampler.Unblock(target) {
+	if !a.sampler.Unblock(target) {
 		return fmt.Errorf("%s is not blocked", host)
 	}
 	if err := a.Sample(); err != nil {
@@ -287,11 +276,11 @@ func (a *Agent) Unblock(host string) error {
 }
 
 // Blocks lists the blocks in force.
-func (a *Agent) Blocks() *report.BlocksReport { return report.BuildBlocks(a.Sampler.State) }
+func (a *Agent) Blocks() *report.BlocksReport { return report.BuildBlocks(a.sampler.State) }
 
 // Hosts builds the host table from the state in memory, with rates.
 func (a *Agent) Hosts(source string) *report.HostsReport {
-	return report.BuildHosts(a.cfg, a.Sampler.State, a.Sampler.Rates(), a.opts.Clock.Now(), source)
+	return report.BuildHosts(a.cfg, a.sampler.State, a.sampler.Rates(), a.opts.Clock.Now(), source)
 }
 
 // RemoveAll deletes our chains and jumps in every family whose iptables is
@@ -343,40 +332,5 @@ func RemoveAll(cfg *config.Config, opts Options) error {
 // History builds q's table from the live database and the deltas not yet
 // committed.
 func (a *Agent) History(q report.HistoryQuery) (*report.HistoryReport, error) {
-	return BuildHistoryFrom(a.DB, a.Sampler.State, a.Sampler.Sources, q, a.opts.Clock.Now(), "daemon")
-}
-
-// buildHistoryFrom reads q's buckets from db (nil: none) and builds the
-// table.
-func BuildHistoryFrom(db *store.DB, st *store.State, sources hosts.Sources, q report.HistoryQuery, now time.Time, source string) (*report.HistoryReport, error) {
-	res, err := store.ParseResolution(q.Resolution)
-	if err != nil {
-		return nil, err
-	}
-	mac := ""
-	if q.Host != "" {
-		neigh := map[netip.Addr]string{}
-		if sources != nil {
-			neigh, _ = sources.Neighbours()
-		}
-		if mac, err = hosts.ResolveHost(st, neigh, q.Host); err != nil {
-			return nil, err
-		}
-	}
-	var buckets []store.Bucket
-	if db != nil { // no database yet: no history
-		if buckets, err = db.History(res, q.Begin, q.End); err != nil {
-			return nil, err
-		}
-	}
-	r, err := report.BuildHistory(q, mac, buckets, st.Deltas, time.Local, now, source)
-	if err == nil && q.PerHost {
-		r.Names = map[string]string{}
-		for _, m := range r.Hosts {
-			if h := st.Hosts[m]; h != nil && h.Name != "" {
-				r.Names[m] = h.Name
-			}
-		}
-	}
-	return r, err
+	return report.BuildHistoryFrom(a.db, a.sampler.State, a.sampler.Sources, q, a.opts.Clock.Now(), "daemon")
 }

@@ -75,4 +75,4 @@ echo "daemon resident memory: $(awk '/VmRSS/ { print $2, $3 }' "/proc/$daemon/st
 kill -TERM "$daemon"; wait "$daemon" || true; daemon=
 
 cd "$here/.."
-go test -run '^$' -bench . -benchmem ./agent/ ./store/ | grep -E '^Benchmark'
+go test -run '^$' -bench . -benchmem ./agent/... ./store/... | grep -E '^Benchmark'

@@ -26,3 +26,24 @@ func ParseElementKey(key string) (dir string, a netip.Addr, ok bool) {
 // QuotaKey is the key of host mac's use of quota in State.Quotas:
 // "QUOTA/MAC".
 func QuotaKey(quota, mac string) string { return quota + "/" + mac }
+
+// A Series names what a history delta counts: a meter's bytes, or a host's
+// in one direction (MeterSeries, HostSeries).
+type Series struct {
+	Meter string // set for a meter's series
+	MAC   string // set for a host's series, with Dir
+	Dir   string // DirDownload or DirUpload
+}
+
+// ParseSeries splits a series name; ok is false for one that is neither a
+// meter's nor a host's.
+func ParseSeries(name string) (s Series, ok bool) {
+	if m, found := strings.CutPrefix(name, "m/"); found {
+		return Series{Meter: m}, true
+	}
+	if rest, found := strings.CutPrefix(name, "h/"); found {
+		mac, dir, cut := strings.Cut(rest, "/")
+		return Series{MAC: mac, Dir: dir}, cut
+	}
+	return Series{}, false
+}

@@ -39,87 +39,115 @@ type Rate struct {
 // accountHosts credits the growth of every element of our sets to its host.
 // elapsed is the time since the previous sample, for rates (0: none).
 func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip.Addr]string, names map[string]string, boot string, now time.Time, elapsed time.Duration) {
-	st := s.State
-	day, month := now.Format("2006-01-02"), now.Format("2006-01")
 	grown := map[string]*Rate{}
 	for _, f := range s.hostFamilies() {
 		for _, dir := range []string{store.DirDownload, store.DirUpload} {
-			set := have[netfilter.SetName(dir, f)]
-			if set == nil {
-				continue
-			}
-			seen := map[string]bool{}
-			// The baseline of an element is good for this boot and, where
-			// the kernel tells, this incarnation of the set.
-			setBoot := boot
-			if set.Generation != "" {
-				setBoot = boot + "/" + set.Generation
-			}
-			for addr, c := range set.Elements {
-				key := store.ElementKey(dir, addr)
-				seen[key] = true
-				e := st.Elements[key]
-				d := c
-				if e != nil && e.Boot == setBoot && c.Packets >= e.Packets && c.Bytes >= e.Bytes {
-					d = store.Counts{Packets: c.Packets - e.Packets, Bytes: c.Bytes - e.Bytes}
-				}
-				if e == nil {
-					e = &store.Element{Changed: now}
-					st.Elements[key] = e
-				}
-				mac := neigh[addr]
-				if mac == "" {
-					mac = e.MAC // the last one known: neighbour entries expire
-				}
-				e.Counts, e.Boot, e.MAC = c, setBoot, mac
-				if d.Packets == 0 && d.Bytes == 0 {
-					continue
-				}
-				if s.bogus(d, s.sinceLast) {
-					s.Logf("host address %s (%s): %d bytes in %s is more than max_rate allows; dropped", addr, dir, d.Bytes, s.sinceLast.Round(time.Millisecond))
-					continue
-				}
-				e.Changed = now
-				hostKey := mac
-				if hostKey == "" {
-					hostKey = store.Unattributed
-				}
-				h := st.Hosts[hostKey]
-				if h == nil {
-					h = &store.Host{MAC: hostKey, FirstSeen: now}
-					st.Hosts[hostKey] = h
-				}
-				h.LastSeen = now
-				if h.Day != day {
-					h.Day, h.DayDownload, h.DayUpload = day, store.Counts{}, store.Counts{}
-				}
-				if h.Month != month {
-					h.Month, h.MonthDownload, h.MonthUpload = month, store.Counts{}, store.Counts{}
-				}
-				r := grown[hostKey]
-				if r == nil {
-					r = &Rate{}
-					grown[hostKey] = r
-				}
-				s.fileDelta(store.HostSeries(hostKey, dir), now, d)
-				if dir == store.DirDownload {
-					h.Download, h.DayDownload, h.MonthDownload = h.Download.Add(d), h.DayDownload.Add(d), h.MonthDownload.Add(d)
-					r.Download += float64(d.Bytes)
-				} else {
-					h.Upload, h.DayUpload, h.MonthUpload = h.Upload.Add(d), h.DayUpload.Add(d), h.MonthUpload.Add(d)
-					r.Upload += float64(d.Bytes)
-				}
-			}
-			// An element gone from its set (pruned, or the set was
-			// recreated) counts from zero when it comes back.
-			for key := range st.Elements {
-				if d, a, _ := store.ParseElementKey(key); d == dir && !seen[key] && netfilter.AddrFamily(a) == f {
-					delete(st.Elements, key)
-				}
+			if set := have[netfilter.SetName(dir, f)]; set != nil {
+				s.accountSet(set, dir, f, neigh, boot, now, grown)
 			}
 		}
 	}
-	// Addresses and names, folded into each host.
+	s.foldAddresses(names)
+	moved := map[string]uint64{}
+	for k, r := range grown {
+		moved[k] = uint64(r.Download + r.Upload)
+	}
+	s.accountQuotas(moved, now)
+	s.rates = map[string]Rate{}
+	if elapsed > 0 {
+		for k, r := range grown {
+			s.rates[k] = Rate{Download: r.Download / elapsed.Seconds(), Upload: r.Upload / elapsed.Seconds()}
+		}
+	}
+}
+
+// accountSet credits the growth of set's elements (direction dir, family
+// f) to their hosts, adding the bytes to grown by host.
+func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Family, neigh map[netip.Addr]string, boot string, now time.Time, grown map[string]*Rate) {
+	st := s.State
+	seen := map[string]bool{}
+	// The baseline of an element is good for this boot and, where the
+	// kernel tells, this incarnation of the set.
+	setBoot := boot
+	if set.Generation != "" {
+		setBoot = boot + "/" + set.Generation
+	}
+	for addr, c := range set.Elements {
+		key := store.ElementKey(dir, addr)
+		seen[key] = true
+		e := st.Elements[key]
+		d := c
+		if e != nil && e.Boot == setBoot && c.Packets >= e.Packets && c.Bytes >= e.Bytes {
+			d = store.Counts{Packets: c.Packets - e.Packets, Bytes: c.Bytes - e.Bytes}
+		}
+		if e == nil {
+			e = &store.Element{Changed: now}
+			st.Elements[key] = e
+		}
+		mac := neigh[addr]
+		if mac == "" {
+			mac = e.MAC // the last one known: neighbour entries expire
+		}
+		e.Counts, e.Boot, e.MAC = c, setBoot, mac
+		if d.Packets == 0 && d.Bytes == 0 {
+			continue
+		}
+		if s.bogus(d, s.sinceLast) {
+			s.Logf("host address %s (%s): %d bytes in %s is more than max_rate allows; dropped", addr, dir, d.Bytes, s.sinceLast.Round(time.Millisecond))
+			continue
+		}
+		e.Changed = now
+		s.creditHost(mac, dir, d, now, grown)
+	}
+	// An element gone from its set (pruned, or the set was recreated)
+	// counts from zero when it comes back.
+	for key := range st.Elements {
+		if d, a, _ := store.ParseElementKey(key); d == dir && !seen[key] && netfilter.AddrFamily(a) == f {
+			delete(st.Elements, key)
+		}
+	}
+}
+
+// creditHost adds d in direction dir to host mac ("" while no MAC is
+// known: unattributed), its day and month, its history and grown.
+func (s *Sampler) creditHost(mac, dir string, d store.Counts, now time.Time, grown map[string]*Rate) {
+	st := s.State
+	day, month := now.Format("2006-01-02"), now.Format("2006-01")
+	hostKey := mac
+	if hostKey == "" {
+		hostKey = store.Unattributed
+	}
+	h := st.Hosts[hostKey]
+	if h == nil {
+		h = &store.Host{MAC: hostKey, FirstSeen: now}
+		st.Hosts[hostKey] = h
+	}
+	h.LastSeen = now
+	if h.Day != day {
+		h.Day, h.DayDownload, h.DayUpload = day, store.Counts{}, store.Counts{}
+	}
+	if h.Month != month {
+		h.Month, h.MonthDownload, h.MonthUpload = month, store.Counts{}, store.Counts{}
+	}
+	r := grown[hostKey]
+	if r == nil {
+		r = &Rate{}
+		grown[hostKey] = r
+	}
+	s.fileDelta(store.HostSeries(hostKey, dir), now, d)
+	if dir == store.DirDownload {
+		h.Download, h.DayDownload, h.MonthDownload = h.Download.Add(d), h.DayDownload.Add(d), h.MonthDownload.Add(d)
+		r.Download += float64(d.Bytes)
+	} else {
+		h.Upload, h.DayUpload, h.MonthUpload = h.Upload.Add(d), h.DayUpload.Add(d), h.MonthUpload.Add(d)
+		r.Upload += float64(d.Bytes)
+	}
+}
+
+// foldAddresses gives each host the addresses its elements have now, and
+// the name names knows it by.
+func (s *Sampler) foldAddresses(names map[string]string) {
+	st := s.State
 	addrs := map[string][]string{}
 	for key, e := range st.Elements {
 		if e.MAC != "" {
@@ -137,17 +165,6 @@ func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip
 		h.Addresses = addrs[mac]
 		if n := names[mac]; n != "" {
 			h.Name = n
-		}
-	}
-	moved := map[string]uint64{}
-	for k, r := range grown {
-		moved[k] = uint64(r.Download + r.Upload)
-	}
-	s.accountQuotas(moved, now)
-	s.rates = map[string]Rate{}
-	if elapsed > 0 {
-		for k, r := range grown {
-			s.rates[k] = Rate{Download: r.Download / elapsed.Seconds(), Upload: r.Upload / elapsed.Seconds()}
 		}
 	}
 }

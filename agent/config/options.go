@@ -62,10 +62,10 @@ var agentOptions = map[string]agentOption{
 	"token":            setToken,
 }
 
-// ParseInterval reads a duration option: whole seconds, as UCI configs
+// parseInterval reads a duration option: whole seconds, as UCI configs
 // write them, or a Go duration such as "500ms" (the lab runs in those),
 // from MinInterval to max.
-func ParseInterval(v string, max time.Duration) (time.Duration, error) {
+func parseInterval(v string, max time.Duration) (time.Duration, error) {
 	t := strings.TrimSpace(v)
 	if n, err := strconv.ParseInt(t, 10, 64); err == nil {
 		if n <= 0 {
@@ -88,7 +88,7 @@ func ParseInterval(v string, max time.Duration) (time.Duration, error) {
 
 func durationOption(field func(*Config) *time.Duration, max time.Duration) agentOption {
 	return func(c *Config, v string) error {
-		d, err := ParseInterval(v, max)
+		d, err := parseInterval(v, max)
 		if err == nil {
 			*field(c) = d
 		}

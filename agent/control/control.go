@@ -176,8 +176,8 @@ func Send(calls chan<- Call, done <-chan struct{}, req Request, wait time.Durati
 	}
 }
 
-// Known reports whether op is a request the daemon answers.
-func Known(op string) bool {
+// known reports whether op is a request the daemon answers.
+func known(op string) bool {
 	switch op {
 	case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory,
 		OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact, OpMetrics:
@@ -236,7 +236,7 @@ func serveConn(conn *net.UnixConn, calls chan<- Call, done <-chan struct{}) {
 		enc.Encode(Response{Error: err.Error()})
 		return
 	}
-	if !Known(req.Op) {
+	if !known(req.Op) {
 		enc.Encode(Response{Error: fmt.Sprintf("unknown request %q", req.Op)})
 		return
 	}

@@ -12,9 +12,6 @@ import (
 // through option sendmail (msmtp on OpenWrt, which uses the system's TLS
 // library).
 
-// HasSMTP says whether this binary has the SMTP client.
-const HasSMTP = false
-
 func sendSMTP(*config.MailConfig, []byte) error {
 	return errors.New("mail: this netmon-agent was built without SMTP (-tags nosmtp): set option sendmail '/usr/sbin/sendmail'")
 }

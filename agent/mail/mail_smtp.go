@@ -24,26 +24,15 @@ import (
 // 3.4 MB on mips); `go build -tags nosmtp` leaves it out, and mail then
 // goes through option sendmail only.
 
-// HasSMTP says whether this binary has the SMTP client.
-const HasSMTP = true
-
 func sendSMTP(m *config.MailConfig, msg []byte) error {
 	addr := net.JoinHostPort(m.Server, strconv.Itoa(m.Port))
 	wrap := func(step string, err error) error { return fmt.Errorf("mail via %s: %s: %w", addr, step, err) }
-	tlsConfig := &tls.Config{ServerName: m.Server}
-	if m.CAFile != "" {
-		pem, err := os.ReadFile(m.CAFile)
-		if err != nil {
-			return wrap("ca_file", err)
-		}
-		tlsConfig.RootCAs = x509.NewCertPool()
-		if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
-			return wrap("ca_file", fmt.Errorf("no PEM certificate in %s", m.CAFile))
-		}
+	tlsConfig, err := tlsFor(m)
+	if err != nil {
+		return wrap("ca_file", err)
 	}
 	dialer := &net.Dialer{Timeout: m.Timeout}
 	var conn net.Conn
-	var err error
 	if m.Security == "tls" {
 		conn, err = tls.DialWithDialer(dialer, "tcp", addr, tlsConfig)
 	} else {
@@ -61,58 +50,95 @@ func sendSMTP(m *config.MailConfig, msg []byte) error {
 		return wrap("greeting", err)
 	}
 	defer c.Close()
-	if host, _ := os.Hostname(); host != "" && !strings.ContainsAny(host, " \r\n") {
-		if err := c.Hello(host); err != nil {
-			return wrap("EHLO", err)
-		}
+	if step, err := login(c, m, tlsConfig); err != nil {
+		return wrap(step, err)
 	}
-	if m.Security == "starttls" {
-		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return wrap("STARTTLS", errors.New("the server does not offer STARTTLS (option security 'tls' or 'none'?)"))
-		}
-		if err := c.StartTLS(tlsConfig); err != nil {
-			return wrap("STARTTLS", err)
-		}
-	}
-	if m.Username != "" {
-		ok, mechs := c.Extension("AUTH")
-		if !ok {
-			return wrap("AUTH", errors.New("the server offers no AUTH"))
-		}
-		var auth smtp.Auth = smtp.PlainAuth("", m.Username, m.Password, m.Server)
-		if fields := strings.Fields(mechs); !slices.Contains(fields, "PLAIN") && slices.Contains(fields, "LOGIN") {
-			auth = &loginAuth{user: m.Username, pass: m.Password, server: m.Server}
-		}
-		if err := c.Auth(auth); err != nil {
-			return wrap("AUTH", err)
-		}
-	}
-	from, err := mail.ParseAddress(m.From)
-	if err != nil {
-		return wrap("MAIL FROM", err)
-	}
-	if err := c.Mail(from.Address); err != nil {
-		return wrap("MAIL FROM", err)
-	}
-	for _, to := range m.To {
-		if err := c.Rcpt(to); err != nil {
-			return wrap("RCPT TO <"+to+">", err)
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return wrap("DATA", err)
-	}
-	if _, err := w.Write(msg); err != nil {
-		return wrap("DATA", err)
-	}
-	if err := w.Close(); err != nil {
-		return wrap("DATA", err)
+	if step, err := deliver(c, m, msg); err != nil {
+		return wrap(step, err)
 	}
 	// The message was accepted at the end of DATA; a lost goodbye does not
 	// unsend it.
 	_ = c.Quit()
 	return nil
+}
+
+// tlsFor is the TLS configuration for m's server: the system's roots, or
+// option ca_file's.
+func tlsFor(m *config.MailConfig) (*tls.Config, error) {
+	tlsConfig := &tls.Config{ServerName: m.Server}
+	if m.CAFile == "" {
+		return tlsConfig, nil
+	}
+	pem, err := os.ReadFile(m.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig.RootCAs = x509.NewCertPool()
+	if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no PEM certificate in %s", m.CAFile)
+	}
+	return tlsConfig, nil
+}
+
+// login says hello, starts TLS and authenticates as m asks; it returns the
+// step that failed.
+func login(c *smtp.Client, m *config.MailConfig, tlsConfig *tls.Config) (string, error) {
+	if host, _ := os.Hostname(); host != "" && !strings.ContainsAny(host, " \r\n") {
+		if err := c.Hello(host); err != nil {
+			return "EHLO", err
+		}
+	}
+	if m.Security == "starttls" {
+		if ok, _ := c.Extension("STARTTLS"); !ok {
+			return "STARTTLS", errors.New("the server does not offer STARTTLS (option security 'tls' or 'none'?)")
+		}
+		if err := c.StartTLS(tlsConfig); err != nil {
+			return "STARTTLS", err
+		}
+	}
+	if m.Username == "" {
+		return "", nil
+	}
+	ok, mechs := c.Extension("AUTH")
+	if !ok {
+		return "AUTH", errors.New("the server offers no AUTH")
+	}
+	var auth smtp.Auth = smtp.PlainAuth("", m.Username, m.Password, m.Server)
+	if fields := strings.Fields(mechs); !slices.Contains(fields, "PLAIN") && slices.Contains(fields, "LOGIN") {
+		auth = &loginAuth{user: m.Username, pass: m.Password, server: m.Server}
+	}
+	if err := c.Auth(auth); err != nil {
+		return "AUTH", err
+	}
+	return "", nil
+}
+
+// deliver sends msg from m.From to every m.To; it returns the step that
+// failed.
+func deliver(c *smtp.Client, m *config.MailConfig, msg []byte) (string, error) {
+	from, err := mail.ParseAddress(m.From)
+	if err != nil {
+		return "MAIL FROM", err
+	}
+	if err := c.Mail(from.Address); err != nil {
+		return "MAIL FROM", err
+	}
+	for _, to := range m.To {
+		if err := c.Rcpt(to); err != nil {
+			return "RCPT TO <" + to + ">", err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return "DATA", err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return "DATA", err
+	}
+	if err := w.Close(); err != nil {
+		return "DATA", err
+	}
+	return "", nil
 }
 
 // loginAuth is the LOGIN mechanism, for servers that offer it without

@@ -204,60 +204,81 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, rese
 		}
 		p.lacked(fmt.Sprintf("no chain %s (%s)", ours, fam), "created chain %s (%s)", ours, fam)
 	}
+	t := triage(rules, wants, reseed)
+	// Delete by rule number from the bottom, so numbers above stay valid.
+	// Only our own chain is edited this way.
+	for _, i := range uniqueDescending(t.drop) {
+		if err := fw.Delete(ours, strconv.Itoa(i+1)); err != nil {
+			return fmt.Errorf("delete rule %d of %s (%s): %w", i+1, ours, fam, err)
+		}
+		p.note("deleted %s rule %d (%s) %q", ours, i+1, fam, rules[i].Comment)
+	}
+	if err := installMissing(fw, ours, wants, t.kept, newGen, p); err != nil {
+		return err
+	}
+	if err := appendTail(fw, ours, t, newGen, p); err != nil {
+		return err
+	}
+	return reconcileJump(fw, rs, builtin, newGen, p)
+}
 
+// A chainTriage says which rules of our chain stay: the wanted rules that
+// stand in the wanted order (by key), the return and the canary after it.
+type chainTriage struct {
+	kept                   map[string]bool
+	drop                   []int // indexes of the rules that go
+	keptReturn, keptCanary bool
+}
+
+// triage keeps the rules that stand in the wanted order; everything else
+// in our chain goes: duplicates, stale or misplaced rules, rules others
+// put there, and a canary on the wrong side of the return (or one to be
+// replaced: reseed). Order matters: a host's address must be added to its
+// set before the rule that counts it.
+func triage(rules []Rule, wants []Want, reseed bool) chainTriage {
 	index := map[string]int{}
 	for i, w := range wants {
 		index[w.key()] = i
 	}
-	// Keep the rules that stand in the wanted order; everything else in our
-	// chain goes: duplicates, stale or misplaced rules, rules others put
-	// there, and a canary on the wrong side of the return. Order matters:
-	// a host's address must be added to its set before the rule that counts
-	// it.
-	kept := map[string]bool{}
-	var drop []int
+	t := chainTriage{kept: map[string]bool{}}
 	last := -1
-	keptReturn, keptCanary := false, false
 	for i, r := range rules {
 		o := ParseComment(r.Comment)
 		ok := false
 		switch o.Kind {
 		case KindMeter, KindHost:
 			j, known := index[o.key()]
-			ok = known && !keptReturn && j > last && r.Target == targetOf(wants[j].Match)
+			ok = known && !t.keptReturn && j > last && r.Target == targetOf(wants[j].Match)
 			if ok {
-				kept[o.key()], last = true, j
+				t.kept[o.key()], last = true, j
 			}
 		case kindReturn:
-			ok = !keptReturn && r.Target == "RETURN"
-			keptReturn = keptReturn || ok
+			ok = !t.keptReturn && r.Target == "RETURN"
+			t.keptReturn = t.keptReturn || ok
 		case KindCanary:
-			ok = keptReturn && !keptCanary && !reseed && r.Target == ""
-			keptCanary = keptCanary || ok
+			ok = t.keptReturn && !t.keptCanary && !reseed && r.Target == ""
+			t.keptCanary = t.keptCanary || ok
 		}
 		if !ok {
-			drop = append(drop, i)
+			t.drop = append(t.drop, i)
 		}
 	}
-	if !keptReturn && keptCanary {
-		// The canary must follow the return; it is appended again below.
+	if !t.keptReturn && t.keptCanary {
+		// The canary must follow the return; it is appended again.
 		for i, r := range rules {
 			if ParseComment(r.Comment).Kind == KindCanary {
-				drop = append(drop, i)
+				t.drop = append(t.drop, i)
 			}
 		}
-		keptCanary = false
+		t.keptCanary = false
 	}
-	// Delete by rule number from the bottom, so numbers above stay valid.
-	// Only our own chain is edited this way.
-	drop = uniqueDescending(drop)
-	for _, i := range drop {
-		if err := fw.Delete(ours, strconv.Itoa(i+1)); err != nil {
-			return fmt.Errorf("delete rule %d of %s (%s): %w", i+1, ours, fam, err)
-		}
-		p.note("deleted %s rule %d (%s) %q", ours, i+1, fam, rules[i].Comment)
-	}
-	// What is kept is in order; put each missing rule in its place.
+	return t
+}
+
+// installMissing puts each wanted rule that was not kept in its place: what
+// is kept is in order already.
+func installMissing(fw Firewall, ours string, wants []Want, kept map[string]bool, newGen func() string, p *Plan) error {
+	fam := fw.Family()
 	for pos, w := range wants {
 		if kept[w.key()] {
 			continue
@@ -271,13 +292,20 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, rese
 		p.lacked(fmt.Sprintf("no rule for %s %s in %s (%s)", ClassName(w.Class), w.Name, ours, fam),
 			"installed %s %s in %s (%s)", ClassName(w.Class), w.Name, ours, fam)
 	}
-	if !keptReturn {
+	return nil
+}
+
+// appendTail appends the return and the canary where triage dropped or
+// found none.
+func appendTail(fw Firewall, ours string, t chainTriage, newGen func() string, p *Plan) error {
+	fam := fw.Family()
+	if !t.keptReturn {
 		if err := fw.Append(ours, "-m", "comment", "--comment", returnComment, "-j", "RETURN"); err != nil {
 			return fmt.Errorf("add return to %s (%s): %w", ours, fam, err)
 		}
 		p.note("added return to %s (%s)", ours, fam)
 	}
-	if !keptCanary {
+	if !t.keptCanary {
 		// -c sets the new rule's counters: the canary starts at one packet
 		// and, sitting after the return, never counts more.
 		if err := fw.Append(ours, "-c", "1", "1", "-m", "comment", "--comment", canaryComment(newGen())); err != nil {
@@ -285,9 +313,10 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, rese
 		}
 		p.note("added canary to %s (%s)", ours, fam)
 	}
-	return reconcileJump(fw, rs, builtin, newGen, p)
+	return nil
 }
 
+// ClassName names a rule class in log lines: "meter" or "host rule".
 func ClassName(class string) string {
 	if class == classHost {
 		return "host rule"

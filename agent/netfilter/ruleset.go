@@ -33,7 +33,7 @@ func (rs *Ruleset) HasChain(name string) bool {
 	return ok
 }
 
-// parseSave parses the output of `iptables-save -c -t filter` (or without
+// ParseSave parses the output of `iptables-save -c -t filter` (or without
 // -c: counters are then zero). Lines of other tables are ignored. With all
 // false, rules that do not mention our chain prefix are kept as place
 // holders without being split: what sampling needs, at a fraction of the
@@ -47,80 +47,89 @@ func ParseSave(out []byte, all bool) (*Ruleset, error) {
 	for sc.Scan() {
 		n++
 		line := strings.TrimSpace(sc.Text())
+		var err error
 		switch {
 		case line == "" || strings.HasPrefix(line, "#"):
-			continue
 		case strings.HasPrefix(line, "*"):
 			inFilter = line == "*filter"
-			continue
 		case line == "COMMIT":
 			inFilter = false
-			continue
 		case !inFilter:
-			continue
 		case strings.HasPrefix(line, ":"):
-			// ":NAME POLICY [p:b]"; a user chain's policy is "-".
-			f := strings.Fields(line[1:])
-			if len(f) < 2 {
-				return nil, fmt.Errorf("iptables-save line %d: malformed chain line %q", n, line)
-			}
-			if _, ok := rs.Chains[f[0]]; !ok {
-				rs.Chains[f[0]] = nil
-			}
-			if f[1] != "-" {
-				rs.Builtin[f[0]] = true
-			}
-			continue
-		}
-		var r Rule
-		if !all && !strings.Contains(line, ChainPrefix) {
+			err = rs.addChain(line)
+		case !all && !strings.Contains(line, ChainPrefix):
 			// Not ours and not pointing at ours: only its place in the chain
 			// matters (is our jump first?), so skip splitting it. A router's
 			// firewall has hundreds of these and a MIPS core feels each.
 			chain, ok := ruleChain(line)
 			if !ok {
-				return nil, fmt.Errorf("iptables-save line %d: expected -A CHAIN, got %q", n, line)
+				err = fmt.Errorf("expected -A CHAIN, got %q", line)
 			}
 			rs.Chains[chain] = append(rs.Chains[chain], Rule{})
-			continue
+		default:
+			err = rs.addRule(line)
 		}
-		if strings.HasPrefix(line, "[") {
-			end := strings.IndexByte(line, ']')
-			if end < 0 {
-				return nil, fmt.Errorf("iptables-save line %d: malformed counters in %q", n, line)
-			}
-			p, b, ok := strings.Cut(line[1:end], ":")
-			var err1, err2 error
-			r.Packets, err1 = strconv.ParseUint(p, 10, 64)
-			r.Bytes, err2 = strconv.ParseUint(b, 10, 64)
-			if !ok || err1 != nil || err2 != nil {
-				return nil, fmt.Errorf("iptables-save line %d: malformed counters in %q", n, line)
-			}
-			line = strings.TrimSpace(line[end+1:])
-		}
-		words, err := shellWords(line)
 		if err != nil {
-			return nil, fmt.Errorf("iptables-save line %d: %v", n, err)
+			return nil, fmt.Errorf("iptables-save line %d: %w", n, err)
 		}
-		if len(words) < 2 || words[0] != "-A" {
-			return nil, fmt.Errorf("iptables-save line %d: expected -A CHAIN, got %q", n, line)
-		}
-		chain := words[1]
-		r.Args = words[2:]
-		for i := 0; i+1 < len(r.Args); i++ {
-			switch r.Args[i] {
-			case "--comment":
-				r.Comment = r.Args[i+1]
-			case "-j", "-g", "--jump", "--goto":
-				r.Target = r.Args[i+1]
-			}
-		}
-		rs.Chains[chain] = append(rs.Chains[chain], r)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read iptables-save output: %w", err)
 	}
 	return rs, nil
+}
+
+// addChain reads ":NAME POLICY [p:b]"; a user chain's policy is "-".
+func (rs *Ruleset) addChain(line string) error {
+	f := strings.Fields(line[1:])
+	if len(f) < 2 {
+		return fmt.Errorf("malformed chain line %q", line)
+	}
+	if _, ok := rs.Chains[f[0]]; !ok {
+		rs.Chains[f[0]] = nil
+	}
+	if f[1] != "-" {
+		rs.Builtin[f[0]] = true
+	}
+	return nil
+}
+
+// addRule reads "[p:b] -A CHAIN ARGS..." in full.
+func (rs *Ruleset) addRule(line string) error {
+	var r Rule
+	if strings.HasPrefix(line, "[") {
+		end := strings.IndexByte(line, ']')
+		if end < 0 {
+			return fmt.Errorf("malformed counters in %q", line)
+		}
+		p, b, ok := strings.Cut(line[1:end], ":")
+		var err1, err2 error
+		r.Packets, err1 = strconv.ParseUint(p, 10, 64)
+		r.Bytes, err2 = strconv.ParseUint(b, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return fmt.Errorf("malformed counters in %q", line)
+		}
+		line = strings.TrimSpace(line[end+1:])
+	}
+	words, err := shellWords(line)
+	if err != nil {
+		return err
+	}
+	if len(words) < 2 || words[0] != "-A" {
+		return fmt.Errorf("expected -A CHAIN, got %q", line)
+	}
+	chain := words[1]
+	r.Args = words[2:]
+	for i := 0; i+1 < len(r.Args); i++ {
+		switch r.Args[i] {
+		case "--comment":
+			r.Comment = r.Args[i+1]
+		case "-j", "-g", "--jump", "--goto":
+			r.Target = r.Args[i+1]
+		}
+	}
+	rs.Chains[chain] = append(rs.Chains[chain], r)
+	return nil
 }
 
 // ruleChain returns the chain of a rule line, after optional counters.

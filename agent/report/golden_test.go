@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netmon-agent/netmon-agent/agent"
 	"github.com/netmon-agent/netmon-agent/agent/account"
 	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
 	"github.com/netmon-agent/netmon-agent/agent/config"
@@ -121,7 +120,7 @@ func TestGolden_Summary(t *testing.T) {
 	cfg, db, st := goldenRig(t)
 	st.AddEvent(store.Event{Time: goldenNow.Add(-3 * time.Hour), Cause: store.CauseReboot, Meter: "proxy", Family: "ipv4"})
 	r := report.BuildReport(cfg, st, goldenNow, "daemon")
-	agent.AddUsage(r, cfg, db, st, goldenNow)
+	report.AddUsage(r, cfg, db, st, goldenNow)
 	var b bytes.Buffer
 	if err := r.WriteText(&b, time.UTC); err != nil {
 		t.Fatal(err)
@@ -143,7 +142,7 @@ func TestGolden_HistoryViews(t *testing.T) {
 		"report-hours-host.txt":   {Resolution: "hour", Host: "laptop", Limit: 12},
 		"report-days-between.txt": {Resolution: "day", Begin: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 8, 0, 0, 0, 0, time.UTC)},
 	} {
-		h, err := agent.BuildHistoryFrom(db, st, nil, q, goldenNow, "daemon")
+		h, err := report.BuildHistoryFrom(db, st, nil, q, goldenNow, "daemon")
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -157,7 +156,7 @@ func TestGolden_HistoryViews(t *testing.T) {
 
 func TestGolden_Export(t *testing.T) {
 	_, db, st := goldenRig(t)
-	h, err := agent.BuildHistoryFrom(db, st, nil, report.HistoryQuery{Resolution: "day", Limit: 7, PerHost: true}, goldenNow, "daemon")
+	h, err := report.BuildHistoryFrom(db, st, nil, report.HistoryQuery{Resolution: "day", Limit: 7, PerHost: true}, goldenNow, "daemon")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,12 +210,12 @@ func goldenHTML(t *testing.T, sinceLast bool) []byte {
 	st.Hosts["02:00:00:00:01:03"].Name = `<script>alert("tv")</script>`
 	st.AddEvent(store.Event{Time: goldenNow.Add(-3 * time.Hour), Cause: store.CauseReboot, Meter: "proxy", Family: "ipv4"})
 	r := report.BuildReport(cfg, st, goldenNow, "daemon")
-	agent.AddUsage(r, cfg, db, st, goldenNow)
-	days, err := agent.BuildHistoryFrom(db, st, nil, agent.ChartQuery(goldenNow), goldenNow, "daemon")
+	report.AddUsage(r, cfg, db, st, goldenNow)
+	days, err := report.BuildHistoryFrom(db, st, nil, report.ChartQuery(goldenNow), goldenNow, "daemon")
 	if err != nil {
 		t.Fatal(err)
 	}
-	month, err := agent.BuildHistoryFrom(db, st, nil, agent.MonthHostsQuery(cfg, goldenNow), goldenNow, "daemon")
+	month, err := report.BuildHistoryFrom(db, st, nil, report.MonthHostsQuery(cfg, goldenNow), goldenNow, "daemon")
 	if err != nil {
 		t.Fatal(err)
 	}

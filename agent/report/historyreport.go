@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -71,111 +72,127 @@ func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending ma
 	if err != nil {
 		return nil, err
 	}
-	byStart := map[int64]*store.Bucket{}
+	buckets = withPending(buckets, pending, res, q, loc)
+	r := &HistoryReport{Resolution: res.String(), Top: q.Top, Meter: q.Meter, Host: mac, Meters: []string{}, Rows: []HistoryRow{}, Source: source}
+	meters, hosts := map[string]bool{}, map[string]bool{}
+	for _, b := range buckets {
+		row := HistoryRow{Start: b.Start.In(loc), End: res.Next(b.Start.In(loc)), Meters: map[string]uint64{}}
+		for name, c := range b.Series {
+			if s, ok := store.ParseSeries(name); ok {
+				row.add(s, c, q, mac, meters, hosts)
+			}
+		}
+		row.AverageRate = row.rate(q.Meter, now)
+		r.Rows = append(r.Rows, row)
+	}
+	r.Meters = append(r.Meters, slices.Sorted(maps.Keys(meters))...)
+	r.Hosts = slices.Sorted(maps.Keys(hosts))
+	r.limit(q, res)
+	return r, nil
+}
+
+// withPending adds the deltas not yet committed to the buckets of their
+// time within q's range, sorted oldest first.
+func withPending(buckets []store.Bucket, pending map[store.DeltaKey]store.Counts, res store.Resolution, q HistoryQuery, loc *time.Location) []store.Bucket {
+	byStart := map[int64]int{}
 	for i := range buckets {
-		byStart[buckets[i].Start.Unix()] = &buckets[i]
+		byStart[buckets[i].Start.Unix()] = i
 	}
 	for k, d := range pending {
 		start := res.Start(time.Unix(k.Slot, 0).In(loc))
 		if (!q.Begin.IsZero() && start.Before(q.Begin)) || (!q.End.IsZero() && !start.Before(q.End)) {
 			continue
 		}
-		b := byStart[start.Unix()]
-		if b == nil {
+		i, ok := byStart[start.Unix()]
+		if !ok {
 			buckets = append(buckets, store.Bucket{Start: start, Series: map[string]store.Counts{}})
-			b = &buckets[len(buckets)-1]
-			// Appending may move the array: index afresh.
-			byStart = map[int64]*store.Bucket{}
-			for i := range buckets {
-				byStart[buckets[i].Start.Unix()] = &buckets[i]
-			}
+			i = len(buckets) - 1
+			byStart[start.Unix()] = i
 		}
-		b.Series[k.Series] = b.Series[k.Series].Add(d)
+		buckets[i].Series[k.Series] = buckets[i].Series[k.Series].Add(d)
 	}
 	slices.SortFunc(buckets, func(a, b store.Bucket) int { return a.Start.Compare(b.Start) })
+	return buckets
+}
 
-	r := &HistoryReport{Resolution: res.String(), Top: q.Top, Meter: q.Meter, Host: mac, Meters: []string{}, Rows: []HistoryRow{}, Source: source}
-	meters, hosts := map[string]bool{}, map[string]bool{}
-	for _, b := range buckets {
-		row := HistoryRow{Start: b.Start.In(loc), End: res.Next(b.Start.In(loc)), Meters: map[string]uint64{}}
-		for name, c := range b.Series {
-			switch {
-			case strings.HasPrefix(name, "m/"):
-				m := strings.TrimPrefix(name, "m/")
-				if q.Meter != "" && m != q.Meter {
-					continue
-				}
-				row.Meters[m] += c.Bytes
-				meters[m] = true
-			case strings.HasPrefix(name, "h/"):
-				hostMAC, dir, _ := strings.Cut(strings.TrimPrefix(name, "h/"), "/")
-				if q.Meter != "" || (mac != "" && hostMAC != mac) {
-					continue
-				}
-				i := 0
-				if dir == store.DirDownload {
-					row.DownloadBytes += c.Bytes
-				} else {
-					row.UploadBytes += c.Bytes
-					i = 1
-				}
-				if q.PerHost {
-					if row.PerHost == nil {
-						row.PerHost = map[string][2]uint64{}
-					}
-					v := row.PerHost[hostMAC]
-					v[i] += c.Bytes
-					row.PerHost[hostMAC] = v
-					hosts[hostMAC] = true
-				}
-			}
+// add counts c of series s in the row, as q asks: only its meter, or only
+// host mac ("" for all), per host with PerHost. meters and hosts collect
+// the names seen.
+func (row *HistoryRow) add(s store.Series, c store.Counts, q HistoryQuery, mac string, meters, hosts map[string]bool) {
+	if s.Meter != "" {
+		if q.Meter == "" || s.Meter == q.Meter {
+			row.Meters[s.Meter] += c.Bytes
+			meters[s.Meter] = true
 		}
-		span := row.End.Sub(row.Start)
-		if now.Before(row.End) && now.After(row.Start) {
-			span = now.Sub(row.Start)
-		}
-		moved := row.DownloadBytes + row.UploadBytes
-		if q.Meter != "" {
-			moved = row.Meters[q.Meter]
-		}
-		if span > 0 {
-			row.AverageRate = float64(moved) / span.Seconds()
-		}
-		r.Rows = append(r.Rows, row)
+		return
 	}
-	for m := range meters {
-		r.Meters = append(r.Meters, m)
+	if q.Meter != "" || (mac != "" && s.MAC != mac) {
+		return
 	}
-	slices.Sort(r.Meters)
-	for h := range hosts {
-		r.Hosts = append(r.Hosts, h)
+	i := 0
+	if s.Dir == store.DirDownload {
+		row.DownloadBytes += c.Bytes
+	} else {
+		row.UploadBytes += c.Bytes
+		i = 1
 	}
-	slices.Sort(r.Hosts)
+	if q.PerHost {
+		if row.PerHost == nil {
+			row.PerHost = map[string][2]uint64{}
+		}
+		v := row.PerHost[s.MAC]
+		v[i] += c.Bytes
+		row.PerHost[s.MAC] = v
+		hosts[s.MAC] = true
+	}
+}
+
+// rate is the row's bytes (meter's, or download plus upload) per second of
+// its bucket; the running bucket counts up to now.
+func (row *HistoryRow) rate(meter string, now time.Time) float64 {
+	span := row.End.Sub(row.Start)
+	if now.Before(row.End) && now.After(row.Start) {
+		span = now.Sub(row.Start)
+	}
+	moved := row.DownloadBytes + row.UploadBytes
+	if meter != "" {
+		moved = row.Meters[meter]
+	}
+	if span <= 0 {
+		return 0
+	}
+	return float64(moved) / span.Seconds()
+}
+
+// limit keeps the newest rows q asks for (the view's default without
+// --limit), or with Top the busiest, busiest first.
+func (r *HistoryReport) limit(q HistoryQuery, res store.Resolution) {
 	limit := q.Limit
 	if limit == 0 {
 		limit = defaultLimits[res]
 	}
-	if q.Top {
-		if q.Limit == 0 {
-			limit = topLimit
+	if !q.Top {
+		if limit > 0 && len(r.Rows) > limit {
+			r.Rows = r.Rows[len(r.Rows)-limit:]
 		}
-		slices.SortStableFunc(r.Rows, func(a, b HistoryRow) int {
-			ba, bb := rowBytes(r, a), rowBytes(r, b)
-			switch {
-			case ba > bb:
-				return -1
-			case ba < bb:
-				return 1
-			}
-			return 0
-		})
-		if len(r.Rows) > limit {
-			r.Rows = r.Rows[:limit]
-		}
-	} else if limit > 0 && len(r.Rows) > limit {
-		r.Rows = r.Rows[len(r.Rows)-limit:]
+		return
 	}
-	return r, nil
+	if q.Limit == 0 {
+		limit = topLimit
+	}
+	slices.SortStableFunc(r.Rows, func(a, b HistoryRow) int {
+		ba, bb := rowBytes(r, a), rowBytes(r, b)
+		switch {
+		case ba > bb:
+			return -1
+		case ba < bb:
+			return 1
+		}
+		return 0
+	})
+	if len(r.Rows) > limit {
+		r.Rows = r.Rows[:limit]
+	}
 }
 
 // bucketLabel formats a bucket's start as its view names it.

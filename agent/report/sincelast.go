@@ -74,7 +74,7 @@ func Totals(cfg *config.Config, st *store.State) map[string]store.Counts {
 	return t
 }
 
-// grown is now minus then; a total below the checkpoint (a database that
+// Grown is now minus then; a total below the checkpoint (a database that
 // was started afresh) counts from zero.
 func Grown(now, then store.Counts) store.Counts {
 	if now.Bytes < then.Bytes || now.Packets < then.Packets {

@@ -27,13 +27,13 @@ type Usage struct {
 	LastMonthOf time.Time `json:"last_month_start"`
 }
 
-// usageSince is the first day the summary needs: the last billing month's.
+// UsageSince is the first day the summary needs: the last billing month's.
 func UsageSince(cfg *config.Config, now time.Time) time.Time {
 	this := config.PeriodStart(now, "month", cfg.PeriodStart)
 	return config.PeriodStart(this.Add(-time.Hour), "month", cfg.PeriodStart)
 }
 
-// BuildUsage sums the daily rows of h (from usageSince) into the summary.
+// BuildUsage sums the daily rows of h (from UsageSince) into the summary.
 func BuildUsage(cfg *config.Config, h *HistoryReport, now time.Time) []Usage {
 	today := store.Day.Start(now)
 	yesterday := today.AddDate(0, 0, -1)

@@ -43,9 +43,6 @@ const (
 	webAskWait  = 10 * time.Second
 )
 
-// HasWeb says whether this binary has the web server.
-const HasWeb = true
-
 // Timeouts bound each connection (tests shorten them).
 var Timeouts = struct{ Header, Read, Write, Idle time.Duration }{5 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second}
 

@@ -13,9 +13,6 @@ import (
 // brings cost 1.6 MB on mips, 4 MB without SMTP), so option listen is
 // refused; /metrics' format is still what WriteMetrics writes.
 
-// HasWeb says whether this binary has the web server.
-const HasWeb = false
-
 type Server struct{}
 
 func (*Server) Configure(*config.Config) {}
