@@ -30,7 +30,23 @@ func guard(what string, f func() error) (err error) {
 	return f()
 }
 
-// Verify reads the whole file: every bucket and key (walked here, so a
+// checkLength refuses a file shorter than the pages its meta page counts:
+// one cut short (a power loss, a full disk, a copy that stopped). bbolt
+// maps at least 32 KiB and then doubles, so the pages past the end of such
+// a file may lie inside another mapping of the process, where reading
+// them faults nothing and returns garbage.
+func (db *DB) checkLength(tx *bolt.Tx) error {
+	fi, err := os.Stat(db.path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() < tx.Size() {
+		return fmt.Errorf("the file is %d bytes but its pages reach %d: cut short", fi.Size(), tx.Size())
+	}
+	return nil
+}
+
+// Verify reads the whole file: its length against its pages, every bucket and key (walked here, so a
 // bad page is caught in this goroutine), every state value and history
 // row decoded, then bbolt's own consistency check of pages and freelist.
 // Any damage is an ErrCorrupt error naming what was wrong.
@@ -40,6 +56,9 @@ func (db *DB) Verify() error {
 			return err
 		}
 		return fmt.Errorf("verify %s: %w: %v", db.path, ErrCorrupt, err)
+	}
+	if err := db.bolt.View(db.checkLength); err != nil {
+		return corrupt(err)
 	}
 	err := guard("verify "+db.path, func() error {
 		return db.bolt.View(func(tx *bolt.Tx) error {

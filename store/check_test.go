@@ -2,7 +2,10 @@ package store
 
 import (
 	"errors"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -47,5 +50,35 @@ func TestVerify_ValuesThatDoNotDecode(t *testing.T) {
 				t.Errorf("Verify: %v, want ErrCorrupt", err)
 			}
 		})
+	}
+}
+
+// A file cut short at bbolt's first mmap size (32 KiB) keeps every page
+// its root still points at inside the old mapping's length, so walking it
+// read whatever memory came next and the daemon panicked later; the length
+// check names it.
+func TestCheck_FileCutShortAtTheMapSize(t *testing.T) {
+	db := openTest(t)
+	s := sampleState()
+	for i := range 2000 { // enough rows for pages past 32 KiB
+		s.AddDelta(MeterSeries("proxy"), t0.Add(time.Duration(i)*5*time.Minute), Counts{Packets: 1, Bytes: uint64(i)})
+	}
+	if err := db.Commit(s); err != nil {
+		t.Fatal(err)
+	}
+	path := db.Path()
+	db.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() <= 32<<10 {
+		t.Fatalf("file is %d bytes: too small to cut", fi.Size())
+	}
+	if err := os.Truncate(path, 32<<10); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "cut short") {
+		t.Errorf("Check: %v, want ErrCorrupt naming a file cut short", err)
 	}
 }
