@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"time"
 
@@ -82,20 +83,35 @@ func handleCheckpoint(d *daemon, req control.Request) control.Response {
 	if err := d.a.MoveCheckpoint(req.Checkpoint); err != nil {
 		return answer(nil, err)
 	}
-	d.persistNow()
-	return answer(nil, nil)
+	return answer(nil, d.persistChange("the report's checkpoint"))
 }
 
+// handleBlock blocks and snapshots: a block is a person's decision, and a
+// power cut must not undo it (counting data waits for persist_interval).
 func handleBlock(d *daemon, req control.Request) control.Response {
 	d.samples++ // Block samples, to apply it at once
-	_, err := d.a.Block(req.Host, req.For, req.Reason)
-	return answer(d.a.Blocks(), err)
+	if _, err := d.a.Block(req.Host, req.For, req.Reason); err != nil {
+		return answer(nil, err)
+	}
+	return answer(d.a.Blocks(), d.persistChange("the block"))
 }
 
+// handleUnblock lifts and snapshots, as handleBlock does.
 func handleUnblock(d *daemon, req control.Request) control.Response {
 	d.samples++
-	err := d.a.Unblock(req.Host)
-	return answer(d.a.Blocks(), err)
+	if err := d.a.Unblock(req.Host); err != nil {
+		return answer(nil, err)
+	}
+	return answer(d.a.Blocks(), d.persistChange("the unblock"))
+}
+
+// persistChange writes a change a person made to flash now; it says so
+// when flash refused it.
+func (d *daemon) persistChange(what string) error {
+	if err := d.persistNow(); err != nil {
+		return fmt.Errorf("%s is in force, but not on flash (a power cut would undo it): %w", what, err)
+	}
+	return nil
 }
 
 // handleStart heals our chains now (the firewall include runs `start` at

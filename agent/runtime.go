@@ -22,6 +22,10 @@ type Options struct {
 	NewFirewall func(backend string, f netfilter.Family) (netfilter.Firewall, error) // default NewIptables
 	NewSets     func(cfg *config.Config) (netfilter.Sets, error)                     // default SetsFor
 	NewSources  func(cfg *config.Config) hosts.Sources                               // default SourcesFor
+	// LANAddrs reads the LAN device's subnets and the router's own
+	// addresses on it: what an address to block must fit (default: the
+	// kernel's, from the interface).
+	LANAddrs func(dev string) ([]netip.Prefix, map[netip.Addr]bool, error)
 	// LockWait bounds the wait for another process's hold on the live
 	// database.
 	LockWait time.Duration
@@ -60,6 +64,9 @@ func (o *Options) defaults() {
 	}
 	if o.NewSources == nil {
 		o.NewSources = SourcesFor
+	}
+	if o.LANAddrs == nil {
+		o.LANAddrs = interfaceAddrs
 	}
 	if o.LockWait == 0 {
 		o.LockWait = 2 * time.Second
@@ -232,46 +239,6 @@ func (a *Agent) MoveCheckpoint(cp *store.Checkpoint) error {
 	}
 	st.Checkpoint = cp
 	st.Touch()
-	return a.Commit()
-}
-
-// ErrNoHosts means blocking was asked for without per-host accounting.
-var ErrNoHosts = errors.New("per-host accounting is off (option hosts, or ipset missing)")
-
-// Block blocks host (a MAC, an address or a name) for d (0: until
-// unblocked) and applies it at once.
-func (a *Agent) Block(host string, d time.Duration, reason string) (*store.Block, error) {
-	if !a.sampler.HostsOn() {
-		return nil, ErrNoHosts
-	}
-	neigh, _ := a.sampler.Sources.Neighbours()
-	target, err := hosts.ResolveHost(a.sampler.State, neigh, host)
-	if err != nil {
-		return nil, err
-	}
-	b := a.sampler.Block(target, d, reason)
-	if err := a.Sample(); err != nil {
-		return b, err
-	}
-	return b, a.Commit()
-}
-
-// Unblock lifts the block of host and applies it at once.
-func (a *Agent) Unblock(host string) error {
-	neigh := map[netip.Addr]string{}
-	if a.sampler.Sources != nil {
-		neigh, _ = a.sampler.Sources.Neighbours()
-	}
-	target, err := hosts.ResolveHost(a.sampler.State, neigh, host)
-	if err != nil {
-		return err
-	}
-	if !a.sampler.Unblock(target) {
-		return fmt.Errorf("%s is not blocked", host)
-	}
-	if err := a.Sample(); err != nil {
-		return err
-	}
 	return a.Commit()
 }
 

@@ -50,17 +50,20 @@ func (s *Sampler) Block(target string, d time.Duration, reason string) *store.Bl
 	return b
 }
 
-// Unblock removes the block of target; it reports whether there was one.
-func (s *Sampler) Unblock(target string) bool {
-	b, ok := s.State.Blocks[target]
-	if !ok {
-		return false
+// Unblock removes the blocks of targets; it returns those there were.
+func (s *Sampler) Unblock(targets ...string) (lifted []string) {
+	for _, target := range targets {
+		b, ok := s.State.Blocks[target]
+		if !ok {
+			continue
+		}
+		s.waiveQuota(b)
+		delete(s.State.Blocks, target)
+		s.State.Touch()
+		s.Logf("unblocked %s", target)
+		lifted = append(lifted, target)
 	}
-	s.waiveQuota(b)
-	delete(s.State.Blocks, target)
-	s.State.Touch()
-	s.Logf("unblocked %s", target)
-	return true
+	return lifted
 }
 
 func untilText(b *store.Block) string {
@@ -100,7 +103,7 @@ func (s *Sampler) applyBlocks(have map[string]*netfilter.IPSet, neigh map[netip.
 	for t := range st.Blocks {
 		if !isMACTarget(t) {
 			if a, err := netip.ParseAddr(t); err == nil {
-				want[a] = true
+				want[a.Unmap()] = true // a block stored by an older version may be mapped
 			}
 			continue
 		}

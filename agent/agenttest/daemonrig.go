@@ -2,6 +2,7 @@ package agenttest
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -68,8 +69,9 @@ config meter 'proxy'
 	}
 }
 
-// fakeOptions are an agent's seams for tests in the root namespace: a
-// boot id file in dir, fake iptables (IPv4 only), fake sets and neighbours;
+// FakeOptions are an agent's seams for tests in the root namespace: a
+// boot id file in dir, fake iptables (IPv4 only), fake sets and neighbours,
+// a LAN of 192.0.2.0/24 and 2001:db8:1::/64 with the router at .1 and ::1;
 // never the real ipset or iptables.
 func FakeOptions(dir string) agent.Options {
 	boot := filepath.Join(dir, "boot_id")
@@ -79,6 +81,10 @@ func FakeOptions(dir string) agent.Options {
 		BootIDPath: boot,
 		NewSets:    func(*config.Config) (netfilter.Sets, error) { return netfiltertest.NewSets(), nil },
 		NewSources: func(*config.Config) hosts.Sources { return &accounttest.Sources{} },
+		LANAddrs: func(string) ([]netip.Prefix, map[netip.Addr]bool, error) {
+			return []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8:1::/64")},
+				map[netip.Addr]bool{netip.MustParseAddr("192.0.2.1"): true, netip.MustParseAddr("2001:db8:1::1"): true}, nil
+		},
 		NewFirewall: func(_ string, f netfilter.Family) (netfilter.Firewall, error) {
 			if f == netfilter.IPv6 {
 				return nil, netfilter.ErrNoIptables

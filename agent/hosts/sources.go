@@ -8,11 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"sort"
-	"strings"
 	"time"
-
-	"github.com/netmon-agent/netmon-agent/store"
 )
 
 // HostSources tell who an address is and what a MAC is called.
@@ -94,42 +90,4 @@ func (s *SystemSources) Names() map[string]string {
 		names[m] = n
 	}
 	return names
-}
-
-// ErrUnknownHost means a block named no host the agent knows.
-var ErrUnknownHost = errors.New("unknown host")
-
-// ResolveHost finds what HOST names: a MAC, an address (the MAC it belongs
-// to when known), or a host's name. It returns the block target.
-func ResolveHost(st *store.State, neigh map[netip.Addr]string, q string) (string, error) {
-	q = strings.TrimSpace(q)
-	if mac := NormalMAC(q); mac != "" {
-		return mac, nil
-	}
-	if a, err := netip.ParseAddr(q); err == nil {
-		a = a.WithZone("")
-		if mac := neigh[a]; mac != "" {
-			return mac, nil
-		}
-		for _, dir := range []string{store.DirDownload, store.DirUpload} {
-			if e := st.Elements[store.ElementKey(dir, a)]; e != nil && e.MAC != "" {
-				return e.MAC, nil
-			}
-		}
-		return a.String(), nil
-	}
-	var found []string
-	for mac, h := range st.Hosts {
-		if h.Name != "" && strings.EqualFold(h.Name, q) {
-			found = append(found, mac)
-		}
-	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		return "", fmt.Errorf("%w %q: not a MAC, an address, or the name of a host seen", ErrUnknownHost, q)
-	}
-	sort.Strings(found)
-	return "", fmt.Errorf("host name %q is ambiguous: %s; give the MAC", q, strings.Join(found, ", "))
 }

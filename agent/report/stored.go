@@ -1,7 +1,6 @@
 package report
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/config"
@@ -34,11 +33,12 @@ func BuildHistoryFrom(db *store.DB, st *store.State, sources hosts.Sources, q Hi
 	}
 	mac := ""
 	if q.Host != "" {
-		neigh := map[netip.Addr]string{}
+		dir := hosts.Directory{State: st}
 		if sources != nil {
-			neigh, _ = sources.Neighbours()
+			dir.Neigh, _ = sources.Neighbours()
+			dir.Names = sources.Names()
 		}
-		if mac, err = hosts.ResolveHost(st, neigh, q.Host); err != nil {
+		if mac, err = dir.Resolve(q.Host); err != nil {
 			return nil, err
 		}
 	}

@@ -420,3 +420,52 @@ config quota 'laptop'
 		}
 	})
 }
+
+// powerCut does what pulling the plug does to the router: the daemon dies
+// without a word, the kernel forgets every rule, set and counter, tmpfs is
+// emptied, and the next boot has another id.
+func (l *lab) powerCut(boot string) {
+	l.t.Helper()
+	l.stopDaemon(syscall.SIGKILL)
+	for _, cmd := range []string{"iptables", "ip6tables"} {
+		l.must("r", cmd+"-"+l.backend, "-F")
+		l.must("r", cmd+"-"+l.backend, "-X")
+	}
+	l.must("r", "nft", "flush", "ruleset")
+	l.exec("r", "ipset", "destroy") // none may be there
+	l.must("r", "rm", "-rf", l.dir+"/run")
+	l.setBoot(boot)
+}
+
+// A block or an unblock is on flash before the command returns: a power
+// cut right after it (well within persist_interval) undoes neither. A
+// block made by address stays liftable by that address once its MAC is
+// known, and by the MAC.
+func TestLab_BlocksSurvivePowerCut(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, l *lab) {
+		l.startDaemon()
+		l.helper("a", "udp", "198.19.0.2:9000", "3", "100") // a is seen, with its MAC
+		l.agent("sample")
+		l.agent("block", "198.18.1.2", "--reason", "power cut")
+		l.agent("block", "198.18.1.50") // nobody yet: a block by address
+		l.powerCut("33333333-3333-3333-3333-333333333333")
+		l.startDaemon()
+		out := l.agent("blocks")
+		if !strings.Contains(out, macA) || !strings.Contains(out, "198.18.1.50") {
+			t.Errorf("blocks after a power cut:\n%s", out)
+		}
+		if l.tcpWorks("a", "198.19.0.2:7000") {
+			t.Error("a power cut lifted a's block")
+		}
+		l.agent("unblock", "198.18.1.2") // made by address, filed under the MAC
+		l.agent("unblock", "198.18.1.50")
+		l.powerCut("44444444-4444-4444-4444-444444444444")
+		l.startDaemon()
+		if out := l.agent("blocks"); !strings.Contains(out, "No blocks") {
+			t.Errorf("blocks after unblock and a power cut:\n%s", out)
+		}
+		if !l.tcpWorks("a", "198.19.0.2:7000") {
+			t.Error("a power cut brought a's block back")
+		}
+	})
+}
