@@ -36,6 +36,9 @@ func BackupDatabase(cfg *config.Config, dest string) (*DBResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := backupTarget(cfg, dest); err != nil {
+		return nil, err
+	}
 	res, err := control.Ask[DBResult](cfg.SocketPath(), control.Request{Op: control.OpBackup, Path: dest}, time.Minute)
 	if err == nil {
 		return res, nil
@@ -57,6 +60,32 @@ func BackupDatabase(cfg *config.Config, dest string) (*DBResult, error) {
 	return &DBResult{Path: dest, Bytes: n}, nil
 }
 
+// ErrOwnFile means a backup was asked to overwrite one of the database's
+// own files.
+var ErrOwnFile = errors.New("is one of the database's own files")
+
+// backupTarget refuses a backup that would replace the live file or the
+// snapshot (by device and inode, whatever the path says: a link or
+// another spelling is the same file) or that names a directory.
+func backupTarget(cfg *config.Config, dest string) error {
+	fi, err := os.Stat(dest)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("backup to %s: %w", dest, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("backup to %s: it is a directory: give a file name, such as %s", dest, filepath.Join(dest, "netmon-backup.db"))
+	}
+	for _, own := range []string{cfg.LiveDatabase(), cfg.Database} {
+		if o, err := os.Stat(own); err == nil && os.SameFile(fi, o) {
+			return fmt.Errorf("backup to %s: %s %w: write the backup elsewhere", dest, own, ErrOwnFile)
+		}
+	}
+	return nil
+}
+
 // RestoreDatabase replaces the database with the backup (or snapshot, or
 // plain database file) at src, once it is verified whole. The daemon must
 // be stopped: it holds the state in memory. What is replaced is kept as
@@ -72,6 +101,9 @@ func RestoreDatabase(cfg *config.Config, src string) (*DBResult, error) {
 	live := cfg.LiveDatabase()
 	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("runtime_dir %s: %w", cfg.RuntimeDir, err)
+	}
+	if err := checkPaths(cfg); err != nil {
+		return nil, err
 	}
 	res := &DBResult{Path: live}
 	tmp := live + ".restoring"

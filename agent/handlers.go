@@ -53,6 +53,9 @@ func handleHistory(d *daemon, req control.Request) control.Response {
 
 // handleBackup commits first, so the copy holds everything counted.
 func handleBackup(d *daemon, req control.Request) control.Response {
+	if err := backupTarget(d.a.Config(), req.Path); err != nil {
+		return answer(nil, err)
+	}
 	if err := d.commit(); err != nil {
 		return answer(nil, errors.New("backup: "+err.Error()))
 	}

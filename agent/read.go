@@ -56,6 +56,9 @@ func ReadHosts(cfg *config.Config, now time.Time) (*report.HostsReport, error) {
 // holds it or tmpfs lost it, a copy of the snapshot on flash) and its state;
 // db is nil when there is neither.
 func withDatabase(cfg *config.Config, fn func(db *store.DB, st *store.State, source string) error) error {
+	if err := checkPaths(cfg); err != nil {
+		return err
+	}
 	live := cfg.LiveDatabase()
 	if _, err := os.Stat(live); err == nil {
 		db, err := store.OpenReadOnly(live, time.Second)

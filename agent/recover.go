@@ -16,12 +16,28 @@ import (
 // counters fill the gap exactly); a damaged snapshot is moved aside too,
 // and counting starts afresh with an event the report shows.
 
+// checkPaths refuses database paths that name a directory or a device: a
+// config mistake, not damage, so nothing there is read, moved aside or
+// replaced.
+func checkPaths(cfg *config.Config) error {
+	if err := store.CheckRegular(cfg.Database); err != nil {
+		return fmt.Errorf("option database: %w: it must name a file", err)
+	}
+	if err := store.CheckRegular(cfg.LiveDatabase()); err != nil {
+		return fmt.Errorf("live database: %w", err)
+	}
+	return nil
+}
+
 // openLive opens the live database, restoring it from the snapshot when
 // tmpfs lost it or it is damaged, and loads its state.
 func openLive(cfg *config.Config, opts Options) (*store.DB, *store.State, error) {
 	live := cfg.LiveDatabase()
 	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("runtime_dir %s: %w", cfg.RuntimeDir, err)
+	}
+	if err := checkPaths(cfg); err != nil {
+		return nil, nil, err
 	}
 	now := opts.Clock.Now()
 	fresh := false // a damaged file was set aside with nothing to restore

@@ -105,6 +105,9 @@ func Check(path string) error {
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
+	if err := CheckRegular(path); err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
 	if fi.Size() == 0 {
 		return fmt.Errorf("check %s: %w: the file is empty", path, ErrCorrupt)
 	}
@@ -126,7 +129,7 @@ func Check(path string) error {
 
 // isSnapshot tells a snapshot (gzip) from a live file by its first bytes.
 func isSnapshot(path string) bool {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return false
 	}

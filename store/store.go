@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -390,15 +391,70 @@ func (db *DB) Snapshot(dest string) (int64, error) {
 	return size, nil
 }
 
+// MaxDatabaseSize bounds a database file: bbolt maps the whole file, and a
+// 32-bit router cannot map much more (years of history at hundreds of
+// hosts stay far below it). What Restore reads is refused beyond it.
+var MaxDatabaseSize int64 = 512 << 20
+
+// ErrNotRegular means a path that must be a database file is something
+// else: a directory, a FIFO, a device.
+var ErrNotRegular = errors.New("not a regular file")
+
+// openRegular opens path for reading without blocking on a FIFO, and
+// refuses anything but a regular file.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %w (it is a %s)", path, ErrNotRegular, fileKind(fi.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// CheckRegular says whether path, if it exists, is a regular file: a
+// database path that names a directory or a device must never be read,
+// moved aside or replaced.
+func CheckRegular(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().IsRegular() {
+		return nil
+	}
+	return fmt.Errorf("%s: %w (it is a %s)", path, ErrNotRegular, fileKind(fi.Mode()))
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
 // Restore unpacks the snapshot (or copies the plain database file) at src
 // into a new live database at dest, verifying it before it takes dest's
 // place.
 func Restore(src, dest string) error {
-	f, err := os.Open(src)
+	f, err := openRegular(src)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > MaxDatabaseSize {
+		return fmt.Errorf("restore %s: %w: %d bytes, more than a database can be (%d)", src, ErrCorrupt, fi.Size(), MaxDatabaseSize)
+	}
 	var r io.Reader = f
 	if isSnapshot(src) {
 		zr, err := gzip.NewReader(f)
@@ -407,6 +463,9 @@ func Restore(src, dest string) error {
 		}
 		r = zr
 	}
+	// A snapshot unpacks to at most MaxDatabaseSize: one byte more says it
+	// is no snapshot of ours (and stops a gzip bomb from filling tmpfs).
+	r = io.LimitReader(r, MaxDatabaseSize+1)
 	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -430,6 +489,8 @@ func Restore(src, dest string) error {
 	}
 	if fi, err := os.Stat(tmp.Name()); err == nil && fi.Size() == 0 {
 		return fmt.Errorf("restore %s: %w: the file is empty", src, ErrCorrupt)
+	} else if err == nil && fi.Size() > MaxDatabaseSize {
+		return fmt.Errorf("restore %s: %w: it unpacks to more than a database can be (%d bytes)", src, ErrCorrupt, MaxDatabaseSize)
 	}
 	check, err := OpenReadOnly(tmp.Name(), time.Second)
 	if err != nil {
@@ -540,7 +601,7 @@ func syncDir(dir string) {
 // call it: it is the only one that writes them.
 func RemoveStaleTemps(dest string) []string {
 	var removed []string
-	for _, pattern := range []string{".tmp-*", ".restore-*", ".restoring", ".compact"} {
+	for _, pattern := range []string{".tmp-*", ".restore-*", ".restoring", ".restoring.restore-*", ".compact"} {
 		names, _ := filepath.Glob(dest + pattern)
 		for _, n := range names {
 			if os.Remove(n) == nil {

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"compress/gzip"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,5 +180,59 @@ func TestStore_CheckpointRoundTrip(t *testing.T) {
 	}
 	if got.Checkpoint == nil || !got.Checkpoint.Time.Equal(t0) || got.Checkpoint.Totals["m/proxy"].Bytes != 3000 {
 		t.Errorf("checkpoint %+v", got.Checkpoint)
+	}
+}
+
+// Restore reads only regular files, and no more than a database can be:
+// db restore /dev/zero once filled tmpfs until it was killed, and a FIFO
+// would hang it.
+func TestRestore_RefusesWhatIsNoDatabaseFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(dir, "live.db")
+	for _, src := range []string{"/dev/zero", fifo, dir} {
+		err := Restore(src, dest)
+		if !errors.Is(err, ErrNotRegular) {
+			t.Errorf("Restore(%s): %v, want ErrNotRegular", src, err)
+		}
+		if err := Check(src); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("Check(%s): %v, want ErrNotRegular", src, err)
+		}
+	}
+	// A gzip stream that unpacks past the bound.
+	old := MaxDatabaseSize
+	MaxDatabaseSize = 1 << 20
+	defer func() { MaxDatabaseSize = old }()
+	bomb := filepath.Join(dir, "bomb.db")
+	f, _ := os.Create(bomb)
+	zw := gzip.NewWriter(f)
+	zw.Write(make([]byte, 4<<20))
+	zw.Close()
+	f.Close()
+	if err := Restore(bomb, dest); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "more than a database can be") {
+		t.Errorf("Restore of a gzip bomb: %v", err)
+	}
+	big := filepath.Join(dir, "big.db")
+	os.WriteFile(big, make([]byte, 2<<20), 0o600)
+	if err := Restore(big, dest); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "more than a database can be") {
+		t.Errorf("Restore of a file too big: %v", err)
+	}
+	if left, _ := filepath.Glob(dest + "*"); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+// A restore killed midway leaves its temporary; the next open of the live
+// file removes it.
+func TestRemoveStaleTemps_RestoreLeftovers(t *testing.T) {
+	live := filepath.Join(t.TempDir(), "live.db")
+	for _, n := range []string{".restoring", ".restoring.restore-123", ".restore-9", ".tmp-1", ".compact"} {
+		os.WriteFile(live+n, []byte("x"), 0o600)
+	}
+	if got := RemoveStaleTemps(live); len(got) != 5 {
+		t.Errorf("removed %v", got)
 	}
 }

@@ -47,6 +47,9 @@ type Sampler struct {
 	sinceLast time.Duration
 	// held is history waiting for a believable clock (history.go).
 	held map[string]store.Counts
+	// neighErr is the last failure to read the neighbours and names, said
+	// once rather than at every sample.
+	neighErr string
 }
 
 // IdleElement is how long an address may send nothing before it leaves our
@@ -264,9 +267,7 @@ func (s *Sampler) sampleHosts(boot string, now time.Time) error {
 	}
 	s.hostsReady = true
 	neigh, err := s.Sources.Neighbours()
-	if err != nil {
-		s.Logf("%v", err) // what is known still attributes; the rest waits in unattributed
-	}
+	s.noteNeighbours(err) // what is known still attributes; the rest waits in unattributed
 	var elapsed time.Duration
 	if !s.last.IsZero() {
 		elapsed = now.Sub(s.last)
@@ -320,4 +321,18 @@ func (s *Sampler) Retire() {
 		c.Baseline.Generation = ""
 	}
 	s.State.Touch()
+}
+
+// noteNeighbours logs a failure to read the neighbours when it starts or
+// changes, and once when it ends: a leases file that is a FIFO would
+// otherwise fill the log, a small ring in RAM on OpenWrt.
+func (s *Sampler) noteNeighbours(err error) {
+	switch {
+	case err == nil && s.neighErr != "":
+		s.Logf("neighbours and names read again")
+		s.neighErr = ""
+	case err != nil && err.Error() != s.neighErr:
+		s.neighErr = err.Error()
+		s.Logf("%v (logged once; so is its end)", err)
+	}
 }

@@ -2,8 +2,11 @@ package hosts
 
 import (
 	"net/netip"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestParseARP(t *testing.T) {
@@ -68,5 +71,30 @@ func TestParseEthers(t *testing.T) {
 	got := parseEthers(strings.NewReader("# comment\n02:00:00:00:01:02 printer # the old one\nbad line\n02-00-00-00-01-03\tnas\n"))
 	if got["02:00:00:00:01:02"] != "printer" || got["02:00:00:00:01:03"] != "nas" || len(got) != 2 {
 		t.Errorf("ethers %v", got)
+	}
+}
+
+// A leases or ethers file that is a FIFO (or a device) is refused at once,
+// never waited on: it once hung the daemon for good.
+func TestSystemSources_FIFOIsRefusedWithoutBlocking(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "dhcp.leases")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &SystemSources{LAN: "lo", Leases: fifo, Ethers: "/dev/zero", ARP: filepath.Join(dir, "arp")}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Neighbours()
+		s.Names()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "dhcp.leases is not a regular file") {
+			t.Errorf("Neighbours: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading a FIFO as the leases file blocked")
 	}
 }

@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -33,12 +36,18 @@ type SystemSources struct {
 	ARP    string            // /proc/net/arp
 }
 
+// Neighbours reads the leases, the ARP table and (with IPv6) `ip -6
+// neigh`. What cannot be read is in the error; the rest is still there.
 func (s *SystemSources) Neighbours() (map[netip.Addr]string, error) {
 	out := map[netip.Addr]string{}
-	for _, l := range s.leases() {
+	var errs []error
+	leases, err := s.leases()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, l := range leases {
 		out[l.addr] = l.mac
 	}
-	var errs []error
 	if f, err := os.Open(s.ARP); err == nil {
 		for a, m := range parseARP(f, s.LAN) {
 			out[a] = m
@@ -64,27 +73,56 @@ func (s *SystemSources) Neighbours() (map[netip.Addr]string, error) {
 	return out, errors.Join(errs...)
 }
 
-func (s *SystemSources) leases() []lease {
-	f, err := os.Open(s.Leases)
+// maxNameFile bounds what is read of a leases or ethers file: dnsmasq's
+// file for a few thousand leases is a fraction of it.
+const maxNameFile = 4 << 20
+
+// readNameFile reads a leases or ethers file that a missing file leaves
+// empty. It never blocks: anything but a regular file (a FIFO someone put
+// there, a device) is refused, and only maxNameFile bytes are read.
+func readNameFile(path string) (io.Reader, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return strings.NewReader(""), nil
+	}
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	defer f.Close()
-	return parseLeases(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s): not read", path, fi.Mode().Type())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxNameFile))
+	return bytes.NewReader(b), err
 }
 
+func (s *SystemSources) leases() ([]lease, error) {
+	r, err := readNameFile(s.Leases)
+	if err != nil {
+		return nil, fmt.Errorf("read leases: %w", err)
+	}
+	return parseLeases(r), nil
+}
+
+// Names maps MACs to names: the leases, then /etc/ethers, then config
+// host sections, each winning over the one before. Files that cannot be
+// read give no names (Neighbours says why).
 func (s *SystemSources) Names() map[string]string {
 	names := map[string]string{}
-	for _, l := range s.leases() {
+	leases, _ := s.leases()
+	for _, l := range leases {
 		if l.name != "" {
 			names[l.mac] = l.name
 		}
 	}
-	if f, err := os.Open(s.Ethers); err == nil {
-		for m, n := range parseEthers(f) {
+	if r, err := readNameFile(s.Ethers); err == nil {
+		for m, n := range parseEthers(r) {
 			names[m] = n
 		}
-		f.Close()
 	}
 	for m, n := range s.Config {
 		names[m] = n
