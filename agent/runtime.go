@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/account"
@@ -105,6 +106,7 @@ func Open(cfg *config.Config, opts Options) (*Agent, error) {
 		Logf:      opts.Logf,
 		Commit:    a.Commit,
 	}
+	a.sampler.Used = a.usedSince
 	a.setupHosts(cfg)
 	return a, nil
 }
@@ -205,6 +207,29 @@ func (a *Agent) RemoveChains() error {
 	err := RemoveAll(a.cfg, a.opts)
 	a.sampler.Retire()
 	return err
+}
+
+// usedSince is what host mac moved since t: the daily history from the
+// day of t (quota periods start at local midnight, as day buckets do) plus
+// the deltas not yet committed.
+func (a *Agent) usedSince(mac string, t time.Time) (uint64, error) {
+	series := []string{store.HostSeries(mac, store.DirDownload), store.HostSeries(mac, store.DirUpload)}
+	buckets, err := a.db.History(store.Day, t, time.Time{})
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for _, b := range buckets {
+		for _, s := range series {
+			n += b.Series[s].Bytes
+		}
+	}
+	for k, d := range a.sampler.State.Deltas {
+		if slices.Contains(series, k.Series) && k.Slot >= t.Unix() {
+			n += d.Bytes
+		}
+	}
+	return n, nil
 }
 
 // Verify checks the live database whole (store.DB.Verify).

@@ -23,10 +23,11 @@ func (s *Sampler) accountQuotas(moved map[string]uint64, now time.Time) {
 			u := st.Quotas[key]
 			period := config.PeriodStart(now, q.Period, q.Start)
 			if u == nil || !u.Period.Equal(period) {
-				u = &store.QuotaUse{Quota: q.Name, MAC: mac, Period: period}
+				u = s.newQuotaUse(q.Name, mac, period, moved[mac])
 				st.Quotas[key] = u
+			} else {
+				u.Bytes += moved[mac]
 			}
-			u.Bytes += moved[mac]
 			if u.Bytes < q.Limit {
 				continue
 			}
@@ -49,6 +50,24 @@ func (s *Sampler) accountQuotas(moved map[string]uint64, now time.Time) {
 			delete(st.Quotas, key)
 		}
 	}
+}
+
+// newQuotaUse starts the use of quota by host mac in the period that
+// began at period: what the host moved since then by history (a quota
+// configured mid-period counts what came before it), or this sample's
+// bytes where there is no history to ask.
+func (s *Sampler) newQuotaUse(quota, mac string, period time.Time, moved uint64) *store.QuotaUse {
+	u := &store.QuotaUse{Quota: quota, MAC: mac, Period: period, Bytes: moved}
+	if s.Used == nil {
+		return u
+	}
+	used, err := s.Used(mac, period)
+	if err != nil {
+		s.Logf("quota %s of %s: history unreadable, counting from now: %v", quota, mac, err)
+		return u
+	}
+	u.Bytes = used
+	return u
 }
 
 // waiveQuota records that the quota block of mac was lifted by hand.

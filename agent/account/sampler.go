@@ -29,6 +29,11 @@ type Sampler struct {
 	// accounted and after our rules changed.
 	Commit func() error
 
+	// Used, when set, tells how many bytes host mac moved (download plus
+	// upload) since a time, by history including this sample's deltas: a
+	// quota's use in a period starts from it.
+	Used func(mac string, since time.Time) (uint64, error)
+
 	// Sets and Sources, when Sets is set and Config.Hosts is on, meter every
 	// LAN host (hosts.go).
 	Sets    netfilter.Sets

@@ -22,12 +22,8 @@ func WriteExport(w io.Writer, r *HistoryReport, format, unit string) error {
 	}
 	header := []string{"Date"}
 	header = append(header, r.Meters...)
-	for _, m := range r.Hosts {
-		name := m
-		if n := r.Names[m]; n != "" {
-			name = n
-		}
-		header = append(header, name+" download", name+" upload")
+	for _, label := range hostLabels(r) {
+		header = append(header, label+" download", label+" upload")
 	}
 	value := func(b uint64) string {
 		if unit == "B" {
@@ -73,4 +69,32 @@ func WriteExport(w io.Writer, r *HistoryReport, format, unit string) error {
 		return enc.Encode(map[string]any{"unit": unit, "columns": header, "rows": out})
 	}
 	return fmt.Errorf("unknown format %q (csv, tsv or json)", format)
+}
+
+// hostLabels names each host's columns, in r.Hosts' order: its name where
+// that is unique among them (and no meter's), else "name (MAC)", else the
+// MAC. Columns are the MAC's: two phones both called iPhone each keep
+// theirs.
+func hostLabels(r *HistoryReport) []string {
+	uses := map[string]int{}
+	for _, m := range r.Meters {
+		uses[m]++
+	}
+	for _, m := range r.Hosts {
+		if n := r.Names[m]; n != "" {
+			uses[n]++
+		}
+	}
+	labels := make([]string, len(r.Hosts))
+	for i, m := range r.Hosts {
+		switch n := r.Names[m]; {
+		case n == "":
+			labels[i] = m
+		case uses[n] > 1:
+			labels[i] = n + " (" + m + ")"
+		default:
+			labels[i] = n
+		}
+	}
+	return labels
 }

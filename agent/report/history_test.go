@@ -185,6 +185,18 @@ func TestWriteExport(t *testing.T) {
 	if !strings.Contains(b.String(), `"wan": 3145728`) || !strings.Contains(b.String(), `"Date": "2026-12-02"`) {
 		t.Errorf("json:\n%s", b.String())
 	}
+	// Two hosts of one name keep a column pair each, told apart by MAC.
+	r.Hosts = append(r.Hosts, "02:00:00:00:01:09")
+	r.Names["02:00:00:00:01:09"] = "laptop"
+	b.Reset()
+	if err := report.WriteExport(&b, r, "json", "B"); err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{`"laptop (02:00:00:00:01:02) download": 524288`, `"laptop (02:00:00:00:01:09) upload": 0`} {
+		if !strings.Contains(b.String(), col) {
+			t.Errorf("json without %s:\n%s", col, b.String())
+		}
+	}
 	if err := report.WriteExport(&b, r, "xml", "B"); err == nil {
 		t.Error("xml accepted")
 	}
