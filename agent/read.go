@@ -108,7 +108,11 @@ func withDatabase(cfg *config.Config, fn func(db *store.DB, st *store.State, sou
 func ReadHistory(cfg *config.Config, q report.HistoryQuery, now time.Time) (*report.HistoryReport, error) {
 	return fromDaemonOrDisk(cfg, control.Request{Op: control.OpHistory, History: &q}, 10*time.Second,
 		func(db *store.DB, st *store.State, source string) (*report.HistoryReport, error) {
-			return report.BuildHistoryFrom(db, st, SourcesFor(cfg), q, now, source)
+			h, err := report.BuildHistoryFrom(db, st, SourcesFor(cfg), q, now, source)
+			if err != nil {
+				return nil, err
+			}
+			return h, report.CheckMeter(q, cfg, h)
 		})
 }
 

@@ -324,5 +324,9 @@ func RemoveAll(cfg *config.Config, opts Options) error {
 // History builds q's table from the live database and the deltas not yet
 // committed.
 func (a *Agent) History(q report.HistoryQuery) (*report.HistoryReport, error) {
-	return report.BuildHistoryFrom(a.db, a.sampler.State, a.sampler.Sources, q, a.opts.Clock.Now(), "daemon")
+	h, err := report.BuildHistoryFrom(a.db, a.sampler.State, a.sampler.Sources, q, a.opts.Clock.Now(), "daemon")
+	if err != nil {
+		return nil, err
+	}
+	return h, report.CheckMeter(q, a.cfg, h)
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/netmon-agent/netmon-agent/agent/hosts"
 	"github.com/netmon-agent/netmon-agent/agent/report"
-	"github.com/netmon-agent/netmon-agent/agent/units"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -98,18 +97,5 @@ func TestBlocks_ResolveErrors(t *testing.T) {
 	}
 	if m, _ := (hosts.Directory{State: r.Sampler.State, Neigh: nil}).Resolve("02-00-00-00-00-0B"); m != "02:00:00:00:00:0b" {
 		t.Errorf("MAC not normalised: %q", m)
-	}
-}
-
-func TestParseDuration(t *testing.T) {
-	for in, want := range map[string]time.Duration{"30m": 30 * time.Minute, "1h30m": 90 * time.Minute, "7d": 7 * 24 * time.Hour} {
-		if d, err := units.ParseDuration(in); err != nil || d != want {
-			t.Errorf("%q: %v, %v", in, d, err)
-		}
-	}
-	for _, bad := range []string{"", "soon", "-5m", "0s", "1.5d", "0d", "99999d"} {
-		if _, err := units.ParseDuration(bad); err == nil || !strings.Contains(err.Error(), "malformed duration") {
-			t.Errorf("%q: %v", bad, err)
-		}
 	}
 }

@@ -56,20 +56,35 @@ func (r *BlocksReport) WriteText(w io.Writer, loc *time.Location) error {
 	var b strings.Builder
 	if len(r.Blocks) == 0 {
 		b.WriteString("No blocks.\n")
-	} else {
-		fmt.Fprintf(&b, "%-17s %-15s %-16s  %s\n", "BLOCKED", "NAME", "UNTIL", "REASON")
 	}
-	for _, x := range r.Blocks {
-		until := "unblocked"
-		if x.Until != nil {
-			until = x.Until.In(loc).Format("2006-01-02 15:04")
-		}
+	untils := make([]string, len(r.Blocks))
+	width := len("2006-01-02 15:04")
+	for i, x := range r.Blocks {
+		untils[i] = untilText(x, loc)
+		width = max(width, len(untils[i]))
+	}
+	if len(r.Blocks) > 0 {
+		fmt.Fprintf(&b, "%-17s %-15s %-*s  %s\n", "BLOCKED", "NAME", width, "UNTIL", "REASON")
+	}
+	for i, x := range r.Blocks {
 		name := x.Name
 		if name == "" {
 			name = "-"
 		}
-		fmt.Fprintf(&b, "%-17s %-15.15s %-16s  %s\n", x.Target, name, until, x.Reason)
+		fmt.Fprintf(&b, "%-17s %-15.15s %-*s  %s\n", x.Target, name, width, untils[i], x.Reason)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// untilText is when a block ends, to the minute; to the second for a block
+// shorter than an hour, where a minute is much of it.
+func untilText(x BlockReport, loc *time.Location) string {
+	switch {
+	case x.Until == nil:
+		return "unblocked"
+	case x.Until.Sub(x.Created) < time.Hour:
+		return x.Until.In(loc).Format("2006-01-02 15:04:05")
+	}
+	return x.Until.In(loc).Format("2006-01-02 15:04")
 }

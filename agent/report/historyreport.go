@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/units"
 	"github.com/netmon-agent/netmon-agent/store"
 )
@@ -26,6 +27,45 @@ type HistoryQuery struct {
 	// Top orders the rows busiest first and keeps the first Limit
 	// (default 10): `report --top`, the heaviest days.
 	Top bool `json:"top,omitempty"`
+}
+
+// MaxLimit bounds the rows a person may ask for, on the command line and
+// in the API alike; AllRows, for exports and the summary, asks for every
+// row there is.
+const (
+	MaxLimit = 100000
+	AllRows  = -1
+)
+
+// Check refuses a query no view can answer; each error names the option
+// and what it accepts.
+func (q HistoryQuery) Check() error {
+	if _, err := store.ParseResolution(q.Resolution); err != nil {
+		return err
+	}
+	if q.Limit < AllRows || q.Limit > MaxLimit {
+		return fmt.Errorf("limit %d: a number of rows from 1 to %d", q.Limit, MaxLimit)
+	}
+	if !q.Begin.IsZero() && !q.End.IsZero() && !q.End.After(q.Begin) {
+		return fmt.Errorf("end %s is not after begin %s", q.End.Format("2006-01-02 15:04"), q.Begin.Format("2006-01-02 15:04"))
+	}
+	return nil
+}
+
+// CheckMeter refuses a query for a meter that is neither configured nor
+// in the table h answered: it would print a column of zeros.
+func CheckMeter(q HistoryQuery, cfg *config.Config, h *HistoryReport) error {
+	if q.Meter == "" || slices.Contains(h.Meters, q.Meter) {
+		return nil
+	}
+	var names []string
+	for _, m := range cfg.Meters {
+		if m.Name == q.Meter {
+			return nil
+		}
+		names = append(names, m.Name)
+	}
+	return fmt.Errorf("unknown meter %q (configured: %s)", q.Meter, strings.Join(names, ", "))
 }
 
 // defaultLimits are the rows each view shows without --limit, as vnStat's.
@@ -68,10 +108,10 @@ type HistoryRow struct {
 // committed) plus pending, the deltas not yet committed. mac is the host q
 // named, resolved ("" for all).
 func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending map[store.DeltaKey]store.Counts, loc *time.Location, now time.Time, source string) (*HistoryReport, error) {
-	res, err := store.ParseResolution(q.Resolution)
-	if err != nil {
+	if err := q.Check(); err != nil {
 		return nil, err
 	}
+	res, _ := store.ParseResolution(q.Resolution)
 	buckets = withPending(buckets, pending, res, q, loc)
 	r := &HistoryReport{Resolution: res.String(), Top: q.Top, Meter: q.Meter, Host: mac, Meters: []string{}, Rows: []HistoryRow{}, Source: source}
 	meters, hosts := map[string]bool{}, map[string]bool{}
@@ -171,6 +211,9 @@ func (r *HistoryReport) limit(q HistoryQuery, res store.Resolution) {
 	if limit == 0 {
 		limit = defaultLimits[res]
 	}
+	if limit == AllRows {
+		limit = 0 // no cut
+	}
 	if !q.Top {
 		if limit > 0 && len(r.Rows) > limit {
 			r.Rows = r.Rows[len(r.Rows)-limit:]
@@ -190,7 +233,7 @@ func (r *HistoryReport) limit(q HistoryQuery, res store.Resolution) {
 		}
 		return 0
 	})
-	if len(r.Rows) > limit {
+	if limit > 0 && len(r.Rows) > limit {
 		r.Rows = r.Rows[:limit]
 	}
 }

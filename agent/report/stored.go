@@ -16,7 +16,7 @@ func AddUsage(r *Report, cfg *config.Config, db *store.DB, st *store.State, now 
 	if db == nil {
 		return
 	}
-	q := HistoryQuery{Resolution: "day", Begin: UsageSince(cfg, now), Limit: 1 << 30}
+	q := HistoryQuery{Resolution: "day", Begin: UsageSince(cfg, now), Limit: AllRows}
 	h, err := BuildHistoryFrom(db, st, nil, q, now, "")
 	if err != nil {
 		return
@@ -67,5 +67,5 @@ func ChartQuery(now time.Time) HistoryQuery {
 
 // MonthHostsQuery asks for every host's days of this billing month.
 func MonthHostsQuery(cfg *config.Config, now time.Time) HistoryQuery {
-	return HistoryQuery{Resolution: "day", Begin: config.PeriodStart(now, "month", cfg.PeriodStart), Limit: 1 << 30, PerHost: true}
+	return HistoryQuery{Resolution: "day", Begin: config.PeriodStart(now, "month", cfg.PeriodStart), Limit: AllRows, PerHost: true}
 }

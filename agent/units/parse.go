@@ -1,6 +1,7 @@
 package units
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -124,24 +125,54 @@ func ParseLimit(s string) (uint64, error) {
 	return uint64(v * mult), nil
 }
 
+// MaxDuration bounds a block's length (and any duration a person gives):
+// ten years, whichever way it is written.
+const MaxDuration = 3650 * 24 * time.Hour
+
 // ParseDuration reads a block's length: a Go duration ("90m", "1h30m") or
-// whole days ("7d").
+// whole days ("7d"), from one second to MaxDuration.
 func ParseDuration(s string) (time.Duration, error) {
+	var d time.Duration
+	var err error
 	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err == nil && days > 0 && days <= 3650 {
-			return time.Duration(days) * 24 * time.Hour, nil
+		var days int64
+		if days, err = strconv.ParseInt(n, 10, 64); err == nil && days > 0 && days <= int64(MaxDuration/(24*time.Hour)) {
+			d = time.Duration(days) * 24 * time.Hour
+		} else if err == nil && days > 0 {
+			d = MaxDuration + 1
+		} else if err == nil {
+			err = fmt.Errorf("not positive")
 		}
-	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return d, nil
+	} else {
+		d, err = time.ParseDuration(s)
 	}
-	return 0, fmt.Errorf("malformed duration %q: use 30m, 2h, 1h30m or 7d", s)
+	switch {
+	case err != nil && errors.Is(err, strconv.ErrRange):
+		return 0, fmt.Errorf("duration %q is more than %dd (ten years)", s, MaxDuration/(24*time.Hour))
+	case err != nil || d <= 0:
+		return 0, fmt.Errorf("malformed duration %q: use 30m, 2h, 1h30m or 7d", s)
+	case d < time.Second:
+		return 0, fmt.Errorf("duration %q is less than a second", s)
+	case d > MaxDuration:
+		return 0, fmt.Errorf("duration %q is more than %dd (ten years)", s, MaxDuration/(24*time.Hour))
+	}
+	return d, nil
 }
+
+// Years a date may name: a router's history begins after 2000, and a date
+// past 2199 is a typo.
+const (
+	MinYear = 2000
+	MaxYear = 2199
+)
 
 // ParseDate reads "YYYY-MM-DD" or "YYYY-MM-DD HH:MM" in loc.
 func ParseDate(v string, loc *time.Location) (time.Time, error) {
 	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), loc); err == nil {
+			if y := t.Year(); y < MinYear || y > MaxYear {
+				return time.Time{}, fmt.Errorf("date %q: year %d is out of range (%d-%d)", v, y, MinYear, MaxYear)
+			}
 			return t, nil
 		}
 	}

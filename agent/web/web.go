@@ -3,6 +3,7 @@
 package web
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
@@ -236,6 +237,59 @@ type blockBody struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// readBlockBody reads a POST's JSON: one object of blockBody's fields,
+// each at most once, within webMaxBody bytes; else the status to refuse
+// it with.
+func readBlockBody(rw http.ResponseWriter, r *http.Request) (blockBody, int, error) {
+	var body blockBody
+	data, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, webMaxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return body, http.StatusRequestEntityTooLarge, err
+	}
+	if err != nil {
+		return body, http.StatusBadRequest, err
+	}
+	if err := uniqueKeys(data); err != nil {
+		return body, http.StatusBadRequest, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return body, http.StatusBadRequest, err
+	}
+	if dec.More() {
+		return body, http.StatusBadRequest, errors.New("more than one JSON value")
+	}
+	return body, 0, nil
+}
+
+// uniqueKeys refuses a JSON object that names a key twice: Go's decoder
+// takes the last, a proxy or a log may show the first.
+func uniqueKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("the body is not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := t.(string)
+		if seen[key] {
+			return fmt.Errorf("key %q appears twice", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // change serves a POST that changes state: the token, the same origin,
 // JSON of at most webMaxBody bytes.
 func (w *Server) change(f func(body blockBody) (any, error)) http.HandlerFunc {
@@ -251,20 +305,9 @@ func (w *Server) change(f func(body blockBody) (any, error)) http.HandlerFunc {
 			writeJSON(rw, http.StatusUnsupportedMediaType, map[string]string{"error": "send the request as application/json"})
 			return
 		}
-		var body blockBody
-		dec := json.NewDecoder(http.MaxBytesReader(rw, r.Body, webMaxBody))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
-			status := http.StatusBadRequest
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				status = http.StatusRequestEntityTooLarge
-			}
+		body, status, err := readBlockBody(rw, r)
+		if err != nil {
 			writeJSON(rw, status, map[string]string{"error": "malformed request: " + err.Error()})
-			return
-		}
-		if dec.More() {
-			writeJSON(rw, http.StatusBadRequest, map[string]string{"error": "malformed request: more than one JSON value"})
 			return
 		}
 		if strings.TrimSpace(body.Host) == "" {
@@ -361,8 +404,8 @@ func historyParams(v url.Values) (report.HistoryQuery, error) {
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100000 {
-			return q, fmt.Errorf("limit %q: a number of rows from 1 to 100000", s)
+		if err != nil || n < 1 || n > report.MaxLimit {
+			return q, fmt.Errorf("limit %q: a number of rows from 1 to %d", s, report.MaxLimit)
 		}
 		q.Limit = n
 	}
@@ -374,15 +417,16 @@ func historyParams(v url.Values) (report.HistoryQuery, error) {
 		if s == "" {
 			continue
 		}
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			*b.t = t
-			continue
+		t, err := time.Parse(time.RFC3339, s)
+		if err == nil && (t.Year() < units.MinYear || t.Year() > units.MaxYear) {
+			err = fmt.Errorf("date %q: year %d is out of range (%d-%d)", s, t.Year(), units.MinYear, units.MaxYear)
+		} else if err != nil {
+			t, err = units.ParseDate(s, time.Local)
 		}
-		t, err := units.ParseDate(s, time.Local)
 		if err != nil {
 			return q, fmt.Errorf("%s: %w", b.name, err)
 		}
 		*b.t = t
 	}
-	return q, nil
+	return q, q.Check()
 }

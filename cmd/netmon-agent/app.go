@@ -35,6 +35,34 @@ func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) 
 
 // newApp is the command line: every command, alias and flag.
 func newApp(stdout, stderr io.Writer) *cli.App {
+	app := commands(stdout, stderr)
+	app.Action = func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return fmt.Errorf("unknown command %q (netmon-agent help lists them)", c.Args().First())
+		}
+		return cli.ShowAppHelp(c)
+	}
+	app.OnUsageError = usageError
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = usageError
+		for _, sub := range cmd.Subcommands {
+			sub.OnUsageError = usageError
+		}
+	}
+	return app
+}
+
+// usageError turns urfave/cli's "Incorrect Usage" and the whole help that
+// follows it into one line that names the command.
+func usageError(c *cli.Context, err error, _ bool) error {
+	name := "netmon-agent"
+	if c.Command != nil && c.Command.Name != "" {
+		name = c.Command.Name
+	}
+	return fmt.Errorf("%s: %v (netmon-agent %s --help shows the options)", name, err, name)
+}
+
+func commands(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "netmon-agent",
 		Usage:     "exact per-meter traffic accounting with iptables counters",

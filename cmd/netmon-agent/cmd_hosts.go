@@ -28,8 +28,10 @@ func cmdHosts(c *cli.Context, cfg *config.Config) error {
 
 func cmdTop(c *cli.Context, cfg *config.Config) error {
 	every := c.Duration("interval")
-	if every <= 0 {
+	if !c.IsSet("interval") {
 		every = cfg.Interval
+	} else if every < 100*time.Millisecond || every > time.Hour {
+		return fmt.Errorf("--interval %s: from 100ms to 1h0m0s", every)
 	}
 	restore, tty := agent.RawKeys(int(os.Stdin.Fd()))
 	defer restore()

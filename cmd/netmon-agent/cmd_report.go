@@ -136,18 +136,27 @@ func historyQuery(c *cli.Context) (q report.HistoryQuery, ok bool, err error) {
 	if c.Bool("since-last") {
 		return q, false, fmt.Errorf("--since-last is a report of its own: leave out --%s", view)
 	}
-	if q.Limit = c.Int("limit"); q.Limit < 0 {
-		return q, false, fmt.Errorf("--limit %d: must be at least 1", q.Limit)
+	if q.Limit = c.Int("limit"); c.IsSet("limit") && (q.Limit < 1 || q.Limit > report.MaxLimit) {
+		return q, false, fmt.Errorf("--limit %d: a number of rows from 1 to %d", q.Limit, report.MaxLimit)
 	}
 	if err := dateRange(c, &q); err != nil {
 		return q, false, err
 	}
 	q.Meter, q.Host = c.String("meter"), c.String("host")
-	return q, true, nil
+	return q, true, checkQuery(q)
+}
+
+// checkQuery is report.HistoryQuery.Check with the command line's names
+// for its options.
+func checkQuery(q report.HistoryQuery) error {
+	if err := q.Check(); err != nil {
+		return fmt.Errorf("--%w", err)
+	}
+	return nil
 }
 
 func cmdExport(c *cli.Context, cfg *config.Config) error {
-	q := report.HistoryQuery{Limit: 1 << 30, PerHost: c.Bool("hosts")}
+	q := report.HistoryQuery{Limit: report.AllRows, PerHost: c.Bool("hosts")}
 	switch by := c.String("by"); by {
 	case "hour", "day", "month":
 		q.Resolution = by
@@ -161,6 +170,9 @@ func cmdExport(c *cli.Context, cfg *config.Config) error {
 		return fmt.Errorf("--format %q: csv, tsv or json", f)
 	}
 	if err := dateRange(c, &q); err != nil {
+		return err
+	}
+	if err := checkQuery(q); err != nil {
 		return err
 	}
 	h, err := agent.ReadHistory(cfg, q, time.Now())

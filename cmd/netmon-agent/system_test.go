@@ -386,6 +386,20 @@ config meter 'icmp_in'
 		if got["proxy"].Bytes != before["proxy"].Bytes+3*92 {
 			t.Errorf("proxy %d bytes, want %d + 276", got["proxy"].Bytes, before["proxy"].Bytes)
 		}
+		// An interval that overflowed a duration once crashed the daemon
+		// here (a negative ticker); now the old config goes on.
+		cfg, _ := os.ReadFile(l.config)
+		os.WriteFile(l.config, []byte(strings.Replace(string(cfg), "config agent 'main'\n", "config agent 'main'\n\toption interval '9300000000'\n", 1)), 0o600)
+		l.daemon.Process.Signal(syscall.SIGHUP)
+		l.waitFor(func() bool {
+			return strings.Contains(l.log.String(), `option interval: "9300000000" is more than 1h0m0s`)
+		}, "refused reload")
+		if !strings.Contains(l.log.String(), "keeping the old config") {
+			t.Errorf("log:\n%s", l.log.String())
+		}
+		os.WriteFile(l.config, cfg, 0o600) // for the commands below, which read it too
+		l.traffic(1)
+		l.expectExact("after a refused reload")
 	})
 }
 
