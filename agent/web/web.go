@@ -44,8 +44,9 @@ const (
 	webAskWait  = 10 * time.Second
 )
 
-// Timeouts bound each connection (tests shorten them).
-var Timeouts = struct{ Header, Read, Write, Idle time.Duration }{5 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second}
+// Timeouts bound each connection (tests shorten them). Headers come in one
+// packet from any real client; 3 s frees a slot a slow one holds soon.
+var Timeouts = struct{ Header, Read, Write, Idle time.Duration }{3 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second}
 
 // webSettings are the parts of the config the server reads per request;
 // SIGHUP replaces them.
@@ -71,7 +72,8 @@ func Start(cfg *config.Config, calls chan<- control.Call, done <-chan struct{}, 
 	w := &Server{calls: calls, done: done}
 	w.Configure(cfg)
 	w.srv = &http.Server{
-		Handler:           w.routes(),
+		Handler:           w.trustTokens(w.routes()),
+		ConnContext:       withConn,
 		ReadHeaderTimeout: Timeouts.Header,
 		ReadTimeout:       Timeouts.Read,
 		WriteTimeout:      Timeouts.Write,
@@ -360,17 +362,34 @@ func (w *Server) authorized(rw http.ResponseWriter, r *http.Request, change bool
 		writeJSON(rw, http.StatusForbidden, map[string]string{"error": "no token is configured: " + what})
 		return false
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.token)) != 1 {
+	if sent, ok := s.tokenOK(r); !ok {
 		rw.Header().Set("WWW-Authenticate", `Bearer realm="netmon-agent"`)
 		msg := "missing token: send Authorization: Bearer TOKEN (netmon-agent token shows it)"
-		if ok {
+		if sent {
 			msg = "wrong token"
 		}
 		writeJSON(rw, http.StatusUnauthorized, map[string]string{"error": msg})
 		return false
 	}
 	return true
+}
+
+// tokenOK says whether r sent a bearer token, and whether it is the one
+// configured.
+func (s *webSettings) tokenOK(r *http.Request) (sent, ok bool) {
+	got, sent := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return sent, sent && s.token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.token)) == 1
+}
+
+// trustTokens keeps a connection whose request carries the token from
+// being evicted while the request runs (web_conns.go).
+func (w *Server) trustTokens(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if _, ok := w.settings.Load().tokenOK(r); ok {
+			defer trustRequest(r.Context())()
+		}
+		h.ServeHTTP(rw, r)
+	})
 }
 
 // ask hands req to the daemon's loop and waits for its answer's body, a

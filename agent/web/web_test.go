@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -186,8 +187,9 @@ func TestWeb_SlowClientStallsNothing(t *testing.T) {
 	base, cfg, stop := runWeb(t, "\toption token '"+webToken+"'\n")
 	defer stop()
 	var slow []net.Conn
+	other := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}} // another client than the one asking below
 	for range 10 {
-		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		c, err := other.Dial("tcp", strings.TrimPrefix(base, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,5 +383,81 @@ func TestLimitListener_ClosesBeyondTheLimit(t *testing.T) {
 	}
 	for _, c := range []net.Conn{a, b, second, third, fourth} {
 		c.Close()
+	}
+}
+
+// slowloris holds every connection it can from the loopback addresses
+// 127.0.0.2 to 127.0.0.(1+clients), perClient each, each sending half a
+// request and dialling again as soon as the server drops it, until stop
+// closes.
+func slowloris(t *testing.T, addr string, clients, perClient int, stop <-chan struct{}) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for i := range clients {
+		src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}
+		for range perClient {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d := net.Dialer{LocalAddr: src, Timeout: time.Second}
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					c, err := d.Dial("tcp", addr)
+					if err != nil {
+						time.Sleep(20 * time.Millisecond)
+						continue
+					}
+					c.Write([]byte("GET /api/hosts HTTP/1.1\r\nHost: x\r\n")) // and never the rest
+					go func() { <-stop; c.Close() }()
+					c.Read(make([]byte, 1)) // until the server drops it
+					c.Close()
+				}
+			}()
+		}
+	}
+	return &wg
+}
+
+// Forty connections trickling headers from five addresses once held all
+// 32 slots, renewed every few seconds, while the owner with the token got
+// nothing. Now one address holds at most 8, and a newcomer from an address
+// that holds few takes a slot from the address that holds the most.
+func TestWeb_SlowClientsCannotLockTheOwnerOut(t *testing.T) {
+	base, _, stop := runWeb(t, "\toption token '"+webToken+"'\n")
+	defer stop()
+	addr := strings.TrimPrefix(base, "http://")
+	quit := make(chan struct{})
+	wg := slowloris(t, addr, 5, 8, quit)
+	defer func() { close(quit); wg.Wait() }()
+	time.Sleep(time.Second) // the attackers fill the pool
+
+	// One address is held to perClient connections.
+	extra, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := extra.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("a ninth connection from one address: %v, want it closed at once (EOF)", err)
+	}
+	extra.Close()
+
+	owner := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range 8 {
+		req, _ := http.NewRequest("GET", base+"/api/hosts", nil)
+		req.Header.Set("Authorization", "Bearer "+webToken)
+		resp, err := owner.Do(req)
+		if err != nil {
+			t.Fatalf("request %d of the owner while slow clients hold connections: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }
