@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,6 +23,9 @@ func (d *doctor) iptables() {
 		fw, err := d.sys.NewFirewall(d.cfg.Backend, f)
 		if err != nil {
 			fix := "install it (OpenWrt: opkg install iptables-nft ip6tables-nft; Debian: apt-get install iptables)"
+			if errors.Is(err, netfilter.ErrMixedBackends) {
+				fix = "point both at one backend (Debian: update-alternatives --config " + check + "), or set option backend 'nft' or 'legacy'"
+			}
 			if f == netfilter.IPv6 && !needed {
 				fix += ", or set option ipv6 '0'"
 			}

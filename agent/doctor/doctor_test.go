@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ type fakeMachine struct {
 	now     time.Time
 	daemon  *report.Report
 	noIp6   bool
+	fwErr   error // what NewFirewall fails with, for every family
 	setsErr error
 }
 
@@ -136,6 +138,9 @@ func (m *fakeMachine) system() DoctorSystem {
 			if f == netfilter.IPv6 && m.noIp6 {
 				return nil, netfilter.ErrNoIptables
 			}
+			if m.fwErr != nil {
+				return nil, m.fwErr
+			}
 			return m.fws[f], nil
 		},
 		NewSets: func(*config.Config) (netfilter.Sets, error) { return m.sets, m.setsErr },
@@ -186,6 +191,9 @@ func TestDoctor_EachFault(t *testing.T) {
 		{"jump deleted", "iptables rules", StatusFail, "no jump to netmon-INPUT", "", func(m *fakeMachine) {
 			fw := m.fws[netfilter.IPv4]
 			fw.Chains["INPUT"] = fw.Chains["INPUT"][1:]
+		}},
+		{"iptables and iptables-save on different backends", "iptables", StatusFail, "different backends", "", func(m *fakeMachine) {
+			m.fwErr = fmt.Errorf("%w: iptables is legacy, iptables-save is nf_tables", netfilter.ErrMixedBackends)
 		}},
 		{"daemon stopped", "daemon", StatusWarn, "not running", "", func(m *fakeMachine) { m.daemon = nil }},
 		{"daemon stalled", "daemon", StatusFail, "last sample was 10m0s ago", "", func(m *fakeMachine) {

@@ -30,6 +30,48 @@ type Firewall interface {
 // ErrNoIptables means an iptables binary the config asks for is missing.
 var ErrNoIptables = errors.New("iptables binary not found")
 
+// ErrMixedBackends means iptables and iptables-save are different
+// backends (legacy and nf_tables): rules added with one are not in what
+// the other lists.
+var ErrMixedBackends = errors.New("iptables and iptables-save are different backends")
+
+// sameBackend refuses an iptables and an iptables-save whose --version
+// name different backends.
+func sameBackend(ipt, save string) error {
+	iv, err := versionOf(ipt)
+	if err != nil {
+		return nil // go-iptables says what is wrong with it
+	}
+	sv, err := versionOf(save)
+	if err != nil {
+		return fmt.Errorf("%s --version: %w", save, err)
+	}
+	if a, b := Variant(iv), Variant(sv); a != "" && b != "" && a != b {
+		return fmt.Errorf("%w: %s is %q but %s is %q: point both at one backend (update-alternatives), or set option backend 'legacy' or 'nft'",
+			ErrMixedBackends, ipt, iv, save, sv)
+	}
+	return nil
+}
+
+func versionOf(bin string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--version").Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+// Variant is the backend an iptables --version line names: "nf_tables",
+// "legacy", or "" (iptables before 1.8 names none: legacy).
+func Variant(version string) string {
+	switch {
+	case strings.Contains(version, "nf_tables"):
+		return "nf_tables"
+	case strings.Contains(version, "legacy"):
+		return "legacy"
+	}
+	return ""
+}
+
 // lockWait bounds how long an iptables call waits for the xtables lock;
 // go-iptables would otherwise wait forever and stall sampling.
 const lockWait = 5
@@ -66,6 +108,13 @@ func NewIptables(backend string, f Family) (Firewall, error) {
 	savePath, err := exec.LookPath(save)
 	if err != nil {
 		return nil, fmt.Errorf("%s (backend %s): %w: install iptables", save, backend, ErrNoIptables)
+	}
+	if backend == "auto" {
+		// The plain names are alternatives that can point at different
+		// backends: our rules would go where samples never read them.
+		if err := sameBackend(path, savePath); err != nil {
+			return nil, err
+		}
 	}
 	proto := iptables.ProtocolIPv4
 	if f == IPv6 {
