@@ -1,6 +1,7 @@
 package netfiltertest
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -99,7 +100,7 @@ func (fw *Firewall) NewChain(c string) error {
 		return err
 	}
 	if _, ok := fw.Chains[c]; ok {
-		return fmt.Errorf("iptables: Chain already exists.")
+		return iptablesSays("Chain already exists.")
 	}
 	fw.Chains[c] = nil
 	fw.order = append(fw.order, c)
@@ -125,14 +126,14 @@ func (fw *Firewall) DeleteChain(c string) error {
 	rules, ok := fw.Chains[c]
 	switch {
 	case !ok || fw.builtin(c):
-		return fmt.Errorf("iptables: No chain/target/match by that name.")
+		return iptablesSays("No chain/target/match by that name.")
 	case len(rules) > 0:
-		return fmt.Errorf("iptables: Directory not empty.")
+		return iptablesSays("Directory not empty.")
 	}
 	for _, rs := range fw.Chains {
 		for _, r := range rs {
 			if target(r.Args) == c {
-				return fmt.Errorf("iptables: Too many links.")
+				return iptablesSays("Too many links.")
 			}
 		}
 	}
@@ -166,11 +167,11 @@ func setCounters(spec []string) (args []string, p, b uint64) {
 
 func (fw *Firewall) checkRule(c string, args []string) error {
 	if _, ok := fw.Chains[c]; !ok {
-		return fmt.Errorf("iptables: No chain/target/match by that name.")
+		return iptablesSays("No chain/target/match by that name.")
 	}
 	if t := target(args); t != "" && t != "RETURN" && t != "ACCEPT" && t != "DROP" && t != "SET" {
 		if _, ok := fw.Chains[t]; !ok {
-			return fmt.Errorf("iptables: No chain/target/match by that name.")
+			return iptablesSays("No chain/target/match by that name.")
 		}
 	}
 	return nil
@@ -185,7 +186,7 @@ func (fw *Firewall) Insert(c string, pos int, spec ...string) error {
 		return err
 	}
 	if pos < 1 || pos > len(fw.Chains[c])+1 {
-		return fmt.Errorf("iptables: Index of insertion too big.")
+		return iptablesSays("Index of insertion too big.")
 	}
 	fw.Chains[c] = slices.Insert(fw.Chains[c], pos-1, fakeRule{Args: args, Packets: p, Bytes: b})
 	return nil
@@ -209,12 +210,12 @@ func (fw *Firewall) Delete(c string, spec ...string) error {
 	}
 	rules, ok := fw.Chains[c]
 	if !ok {
-		return fmt.Errorf("iptables: No chain/target/match by that name.")
+		return iptablesSays("No chain/target/match by that name.")
 	}
 	if len(spec) == 1 {
 		if n, err := strconv.Atoi(spec[0]); err == nil {
 			if n < 1 || n > len(rules) {
-				return fmt.Errorf("iptables: Index of deletion too big.")
+				return iptablesSays("Index of deletion too big.")
 			}
 			fw.Chains[c] = slices.Delete(rules, n-1, n)
 			return nil
@@ -226,7 +227,7 @@ func (fw *Firewall) Delete(c string, spec ...string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("iptables: Bad rule (does a matching rule exist in that chain?).")
+	return iptablesSays("Bad rule (does a matching rule exist in that chain?).")
 }
 
 // count adds traffic to every rule of ours counting meter, as the kernel
@@ -383,3 +384,7 @@ func (fs *Sets) Traffic(dir, addr string, packets, bytes uint64) {
 	}
 	s.Elements[a] = s.Elements[a].Add(store.Counts{Packets: packets, Bytes: bytes})
 }
+
+// iptablesSays is the error iptables prints, word for word (its messages
+// end with a full stop, which Go's own errors would not).
+func iptablesSays(msg string) error { return errors.New("iptables: " + msg) }
