@@ -2,113 +2,184 @@
 'require view';
 'require fs';
 'require poll';
+'require ui';
 
-// Status > Traffic meters: netmon-agent's meters and, where the agent
-// meters hosts, its host table. Everything comes from the agent's own
-// --json output through rpcd (see /usr/share/rpcd/acl.d/luci-app-netmon.json).
+// Status > Traffic meters: netmon-agent's meters and hosts, with Block and
+// Unblock per host. Everything comes from the agent's --json output
+// through rpcd, and only the commands the ACL grants are run
+// (/usr/share/rpcd/acl.d/luci-app-netmon.json): report and hosts to read,
+// block and unblock to write.
+//
+// Every value from the agent goes into the page as a text node (txt):
+// host names are chosen by the devices on the LAN, and LuCI's E() takes a
+// plain string child as markup.
 
 var agent = '/usr/sbin/netmon-agent';
 
-function human(n) {
-	var units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-	if (n < 1024)
-		return n + ' B';
-	var i = -1;
-	do { n /= 1024; i++; } while (n >= 1024 && i < units.length - 1);
-	return n.toFixed(2) + ' ' + units[i];
+// How long a block from this page lasts; 3650d is "until unblocked" (the
+// agent's longest block).
+var durations = [
+	[ '1h', _('1 hour') ], [ '2h', _('2 hours') ], [ '1d', _('1 day') ],
+	[ '7d', _('7 days') ], [ '3650d', _('until unblocked') ]
+];
+
+function txt(v) {
+	return document.createTextNode(v == null ? '' : String(v));
+}
+
+// bytes rounds below 1 KiB too, where LuCI's %m would print every digit.
+function bytes(n) {
+	n = +n || 0;
+	return n < 1024 ? '%d B'.format(Math.round(n)) : '%1024.2mB'.format(n);
+}
+
+function rate(n) {
+	return _('%s/s').format(bytes(n));
 }
 
 function when(t) {
 	return t ? new Date(t).toLocaleString() : '-';
 }
 
-function meterRows(report) {
-	return (report.meters || []).map(function(m) {
-		return [
-			m.name,
-			m.chain,
-			human(m.bytes),
-			String(m.packets),
-			when(m.since),
-			m.last_reset ? when(m.last_reset.time) + ' ' + m.last_reset.cause : '-'
-		];
-	});
-}
-
-function hostRows(hosts) {
-	return (hosts || []).map(function(h) {
-		return [
-			h.name || '-',
-			h.mac,
-			(h.addresses || []).join(', '),
-			human(h.download_rate || 0) + '/s',
-			human(h.upload_rate || 0) + '/s',
-			human(h.download_bytes || 0),
-			human(h.upload_bytes || 0),
-			h.blocked ? _('blocked') : ''
-		];
-	});
+function cell(title, value) {
+	return E('td', { 'class': 'td', 'data-title': title }, [ (value instanceof Node) ? value : txt(value) ]);
 }
 
 function table(id, headers, rows, empty) {
 	var t = E('table', { 'class': 'table', 'id': id }, [
 		E('tr', { 'class': 'tr table-titles' }, headers.map(function(h) {
-			return E('th', { 'class': 'th' }, h);
+			return E('th', { 'class': 'th' }, [ txt(h) ]);
 		}))
 	]);
 	if (!rows.length)
 		t.appendChild(E('tr', { 'class': 'tr placeholder' }, [
-			E('td', { 'class': 'td', 'colspan': headers.length }, E('em', {}, empty))
+			E('td', { 'class': 'td', 'colspan': headers.length }, [ E('em', {}, [ txt(empty) ]) ])
 		]));
-	rows.forEach(function(r) {
-		t.appendChild(E('tr', { 'class': 'tr' }, r.map(function(c) {
-			return E('td', { 'class': 'td' }, c);
-		})));
-	});
+	rows.forEach(function(r) { t.appendChild(r); });
 	return t;
 }
 
-function load() {
-	return Promise.all([
-		fs.exec_direct(agent, ['report', '--json'], 'json').catch(function(e) {
-			return { error: e.message };
-		}),
-		// Per-host accounting may not be in this build yet: then no host table.
-		fs.exec_direct(agent, ['hosts', '--json'], 'json').catch(function() {
-			return null;
-		})
-	]);
+function usageOf(report, name) {
+	return (report.usage || []).filter(function(u) { return u.name === name; })[0] || {};
 }
 
-function render(data) {
-	var report = data[0] || {};
-	var hosts = Array.isArray(data[1]) ? data[1] : (data[1] && data[1].hosts);
-	var nodes = [
-		E('h2', {}, _('Traffic meters')),
-		E('div', { 'class': 'cbi-map-descr' }, report.error ? _('netmon-agent did not answer: ') + report.error
-			: _('Totals since each meter first counted; last sample ') + when(report.last_sample) + ' (' + report.source + ').'),
-		table('netmon-meters',
-			[_('Meter'), _('Chain'), _('Total'), _('Packets'), _('Since'), _('Last reset')],
-			meterRows(report), _('No meters configured in /etc/config/netmon.'))
-	];
-	if (Array.isArray(hosts))
-		nodes.push(E('h3', {}, _('Hosts')), table('netmon-hosts',
-			[_('Name'), _('MAC'), _('Addresses'), _('Download'), _('Upload'), _('Downloaded'), _('Uploaded'), ''],
-			hostRows(hosts), _('No hosts seen yet.')));
-	return E('div', { 'id': 'netmon' }, nodes);
+function meterRows(report) {
+	var h = [ _('Meter'), _('Today'), _('This month'), _('Total'), _('Since') ];
+	return (report.meters || []).map(function(m) {
+		var u = usageOf(report, m.name);
+		return E('tr', { 'class': 'tr', 'data-meter': m.name }, [
+			cell(h[0], m.name), cell(h[1], bytes(u.today)), cell(h[2], bytes(u.month)),
+			cell(h[3], bytes(m.bytes)), cell(h[4], when(m.since))
+		]);
+	});
 }
 
 return view.extend({
-	load: load,
+	load: function() {
+		return Promise.all([
+			fs.exec_direct(agent, [ 'report', '--json' ], 'json').catch(function(e) {
+				return { error: e.message };
+			}),
+			fs.exec_direct(agent, [ 'hosts', '--json' ], 'json').catch(function(e) {
+				return { error: e.message };
+			})
+		]);
+	},
+
+	handleBlock: function(mac) {
+		var reason = this.blockReason.value.trim() || _('blocked from LuCI');
+		var args = [ 'block', mac, '--for', this.blockFor.value, '--reason', reason ];
+		return this.run(args, _('Blocked %s.').format(mac));
+	},
+
+	handleUnblock: function(mac) {
+		return this.run([ 'unblock', mac ], _('Unblocked %s.').format(mac));
+	},
+
+	// run runs a command that changes something, says how it went, and
+	// redraws from the agent's answer.
+	run: function(args, done) {
+		var self = this;
+		return fs.exec_direct(agent, args).then(function() {
+			ui.addNotification(null, E('p', {}, [ txt(done) ]), 'info');
+		}).catch(function(e) {
+			ui.addNotification(null, E('p', {}, [ txt(_('netmon-agent %s failed: %s').format(args[0], e.message)) ]), 'danger');
+		}).then(function() {
+			return self.refresh();
+		});
+	},
+
+	hostRows: function(hosts) {
+		var self = this;
+		var h = [ _('Host'), _('MAC'), _('Addresses'), _('Download'), _('Upload'), _('Today'), _('This month'), _('Quota'), '' ];
+		hosts = (hosts || []).slice().sort(function(a, b) {
+			return (b.download_rate + b.upload_rate) - (a.download_rate + a.upload_rate);
+		});
+		return hosts.map(function(x) {
+			var action = '';
+			if (x.mac !== 'unattributed')
+				action = x.blocked
+					? E('button', { 'class': 'btn cbi-button cbi-button-positive unblock',
+						'click': ui.createHandlerFn(self, 'handleUnblock', x.mac) }, [ txt(_('Unblock')) ])
+					: E('button', { 'class': 'btn cbi-button cbi-button-negative block',
+						'click': ui.createHandlerFn(self, 'handleBlock', x.mac) }, [ txt(_('Block')) ]);
+			return E('tr', { 'class': 'tr' + (x.blocked ? ' blocked' : ''), 'data-mac': x.mac }, [
+				cell(h[0], x.blocked ? _('%s (blocked)').format(x.name || '-') : (x.name || '-')),
+				cell(h[1], x.mac),
+				cell(h[2], (x.addresses || []).join(', ')),
+				cell(h[3], rate(x.download_rate)),
+				cell(h[4], rate(x.upload_rate)),
+				cell(h[5], bytes((x.today_download_bytes || 0) + (x.today_upload_bytes || 0))),
+				cell(h[6], bytes((x.month_download_bytes || 0) + (x.month_upload_bytes || 0))),
+				cell(h[7], x.quota_percent == null ? '-' : '%.1f%%'.format(x.quota_percent)),
+				cell(h[8], action)
+			]);
+		});
+	},
+
+	draw: function(data) {
+		var report = data[0] || {}, hosts = data[1] || {};
+		var nodes = [ E('h2', {}, [ txt(_('Traffic meters')) ]) ];
+		if (report.error) {
+			nodes.push(E('div', { 'class': 'alert-message warning', 'id': 'netmon-error' },
+				[ txt(_('netmon-agent did not answer: %s').format(report.error)) ]));
+		}
+		else {
+			nodes.push(E('div', { 'class': 'cbi-map-descr' }, [
+				txt(_('Totals since each meter first counted; last sample %s (from the %s).').format(when(report.last_sample), report.source))
+			]));
+			nodes.push(table('netmon-meters', [ _('Meter'), _('Today'), _('This month'), _('Total'), _('Since') ],
+				meterRows(report), _('No meters configured in /etc/config/netmon.')));
+		}
+		nodes.push(E('h3', {}, [ txt(_('Hosts')) ]));
+		if (hosts.error)
+			nodes.push(E('p', { 'id': 'netmon-hosts-error' }, [ txt(_('No host table: %s').format(hosts.error)) ]));
+		else
+			nodes.push(E('div', { 'class': 'cbi-section-descr' }, [
+				txt(_('Block for')), ' ', this.blockFor, ' ', txt(_('Reason')), ' ', this.blockReason
+			]), table('netmon-hosts', [ _('Host'), _('MAC'), _('Addresses'), _('Download'), _('Upload'), _('Today'), _('This month'), _('Quota'), '' ],
+				this.hostRows(hosts.hosts), _('No hosts seen yet.')));
+		return E('div', { 'id': 'netmon' }, nodes);
+	},
+
+	refresh: function() {
+		var self = this;
+		return this.load().then(function(data) {
+			self.root.replaceChild(self.draw(data), self.root.firstChild);
+		});
+	},
 
 	render: function(data) {
-		var root = E('div', {}, render(data));
-		poll.add(function() {
-			return load().then(function(d) {
-				root.replaceChild(render(d), root.firstChild);
-			});
-		}, 30);
-		return root;
+		// The block controls live across redraws, so a choice is not lost
+		// at the next refresh.
+		this.blockFor = E('select', { 'id': 'netmon-block-for' }, durations.map(function(d) {
+			return E('option', { 'value': d[0] }, [ txt(d[1]) ]);
+		}));
+		this.blockFor.value = '2h';
+		this.blockReason = E('input', { 'id': 'netmon-block-reason', 'type': 'text', 'maxlength': 200, 'placeholder': _('blocked from LuCI') });
+		this.root = E('div', {}, [ this.draw(data) ]);
+		poll.add(L.bind(this.refresh, this), 30);
+		return this.root;
 	},
 
 	handleSaveApply: null,

@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The LuCI side, tested as rpcd and cgi-io would run it: the views in a
+// browser on testdata/luci/harness.js (LuCI's E(), format() and modules,
+// from their documented behaviour), every fs.exec_direct through an
+// endpoint that applies our rpcd ACL file the way rpcd's session access
+// and cgi-io's exec do.
+
+var (
+	luciViews = filepath.Join("..", "..", "openwrt", "files", "www", "luci-static", "resources", "view")
+	luciACL   = filepath.Join("..", "..", "openwrt", "files", "usr", "share", "rpcd", "acl.d", "luci-app-netmon.json")
+)
+
+// A grant is one ACL entry of an rpcd session: scope, object and function
+// patterns.
+type grant struct{ scope, object, function string }
+
+// aclGrants reads an rpcd ACL file as a login with access level (read or
+// write) to each of its groups gets it: a write login has the read
+// entries too. A scope given as a list (cgi-io) grants its objects with
+// the level as function; one given as an object (file, ubus) grants each
+// key its listed functions.
+func aclGrants(t *testing.T, path, level string) []grant {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(data, &groups); err != nil {
+		t.Fatal(err)
+	}
+	var out []grant
+	for _, g := range groups {
+		for _, lvl := range []string{"read", "write"} {
+			if lvl == "write" && level != "write" || level == "" {
+				continue
+			}
+			var scopes map[string]json.RawMessage
+			if raw, ok := g[lvl]; ok {
+				if err := json.Unmarshal(raw, &scopes); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for scope, raw := range scopes {
+				var list []string
+				if json.Unmarshal(raw, &list) == nil {
+					for _, o := range list {
+						out = append(out, grant{scope, o, lvl})
+					}
+					continue
+				}
+				var objs map[string][]string
+				if err := json.Unmarshal(raw, &objs); err != nil {
+					t.Fatal(err)
+				}
+				for o, fns := range objs {
+					for _, fn := range fns {
+						out = append(out, grant{scope, o, fn})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// fnmatch is fnmatch(3) with FNM_NOESCAPE and no FNM_PATHNAME, as rpcd
+// matches ACL entries: '*' matches any run of characters, slashes and
+// spaces included; '?' one character.
+func fnmatch(pattern, s string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			for i := len(s); i >= 0; i-- {
+				if fnmatch(pattern[1:], s[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if s == "" {
+				return false
+			}
+			pattern, s = pattern[1:], s[1:]
+		default:
+			if s == "" || s[0] != pattern[0] {
+				return false
+			}
+			pattern, s = pattern[1:], s[1:]
+		}
+	}
+	return s == ""
+}
+
+func allowed(grants []grant, scope, object, function string) (grant, bool) {
+	for _, g := range grants {
+		if g.scope == scope && fnmatch(g.object, object) && fnmatch(g.function, function) {
+			return g, true
+		}
+	}
+	return grant{}, false
+}
+
+// execAllowed is cgi-io's exec check: the cgi-io exec permission, then the
+// whole command line, or else the bare executable, under "file" with
+// "exec". It returns the file grant used.
+func execAllowed(grants []grant, command string, params []string) (grant, error) {
+	if _, ok := allowed(grants, "cgi-io", "exec", "read"); !ok {
+		return grant{}, errors.New("Exec permission denied")
+	}
+	line := strings.Join(append([]string{command}, params...), " ")
+	if g, ok := allowed(grants, "file", line, "exec"); ok {
+		return g, nil
+	}
+	if g, ok := allowed(grants, "file", command, "exec"); ok {
+		return g, nil
+	}
+	return grant{}, errors.New("Access to command denied by ACL")
+}
+
+// The ACL lets a read-only login run exactly the reads, and a login with
+// write access the block and unblock the overview runs; nothing else.
+func TestLuCIACL_GrantsWhatTheViewRuns(t *testing.T) {
+	const agent = "/usr/sbin/netmon-agent"
+	read, write := aclGrants(t, luciACL, "read"), aclGrants(t, luciACL, "write")
+	cases := []struct {
+		params      []string
+		read, write bool
+	}{
+		{[]string{"report", "--json"}, true, true},
+		{[]string{"hosts", "--json"}, true, true},
+		{[]string{"block", "02:00:00:00:01:02", "--for", "2h", "--reason", "homework for now"}, false, true},
+		{[]string{"unblock", "02:00:00:00:01:02"}, false, true},
+		{[]string{"block", "02:00:00:00:01:02"}, false, false},
+		{[]string{"doctor", "--json"}, false, false},
+		{[]string{"report"}, false, false},
+		{[]string{"db", "restore", "/tmp/x"}, false, false},
+		{nil, false, false},
+	}
+	for _, c := range cases {
+		_, rerr := execAllowed(read, agent, c.params)
+		_, werr := execAllowed(write, agent, c.params)
+		if (rerr == nil) != c.read || (werr == nil) != c.write {
+			t.Errorf("%q: read login %v, write login %v; want %v, %v", c.params, rerr, werr, c.read, c.write)
+		}
+	}
+	if _, err := execAllowed(nil, agent, []string{"report", "--json"}); err == nil || err.Error() != "Exec permission denied" {
+		t.Errorf("no grants: %v", err)
+	}
+}
+
+// A luciHarness serves the harness, the views and cgi-exec for sessions
+// of a given access level; exec runs what the ACL lets through.
+type luciHarness struct {
+	t        *testing.T
+	url      string
+	sessions map[string][]grant
+	exec     func(params []string) ([]byte, error)
+
+	mu   sync.Mutex
+	used map[grant]bool // file grants that let a call through
+}
+
+func newLuCIHarness(t *testing.T, exec func(params []string) ([]byte, error)) *luciHarness {
+	t.Helper()
+	h := &luciHarness{t: t, exec: exec, used: map[grant]bool{}, sessions: map[string][]grant{
+		"none": nil, "read": aclGrants(t, luciACL, "read"), "write": aclGrants(t, luciACL, "write"),
+	}}
+	mux := http.NewServeMux()
+	mux.Handle("GET /", http.FileServer(http.Dir(filepath.Join("testdata", "luci"))))
+	mux.Handle("GET /view/", http.StripPrefix("/view/", http.FileServer(http.Dir(luciViews))))
+	mux.HandleFunc("POST /cgi-bin/cgi-exec", h.cgiExec)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	h.url = "http://" + ln.Addr().String() + "/"
+	return h
+}
+
+func (h *luciHarness) cgiExec(rw http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SessionID string   `json:"sessionid"`
+		Command   string   `json:"command"`
+		Params    []string `json:"params"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(rw, "Invalid command parameter", http.StatusBadRequest)
+		return
+	}
+	g, err := execAllowed(h.sessions[req.SessionID], req.Command, req.Params)
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusForbidden)
+		return
+	}
+	h.mu.Lock()
+	h.used[g] = true
+	h.mu.Unlock()
+	if req.Command != "/usr/sbin/netmon-agent" {
+		http.Error(rw, "Executable not found", http.StatusNotFound)
+		return
+	}
+	out, err := h.exec(req.Params)
+	if err != nil {
+		// cgi-exec answers 200 with what the command printed; fs.exec_direct
+		// then fails to parse it. Say it plainly here.
+		http.Error(rw, strings.TrimSpace(string(out))+" ("+err.Error()+")", http.StatusInternalServerError)
+		return
+	}
+	rw.Write(out)
+}
+
+// unusedGrants are the file grants of the ACL that no call used: excess
+// privilege, once every view has run all it runs.
+func (h *luciHarness) unusedGrants() []grant {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []grant
+	for _, g := range h.sessions["write"] {
+		if g.scope == "file" && !h.used[g] {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// browser starts headless Chromium for ctx's lifetime.
+func browser(t *testing.T) (context.Context, func()) {
+	t.Helper()
+	path := requireChromium(t)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	return ctx, func() { cancel(); cancelCtx(); cancelAlloc() }
+}
+
+// openView loads a view in the harness as session and waits until it has
+// rendered.
+func openView(t *testing.T, ctx context.Context, h *luciHarness, view, session string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url+"harness.html"),
+		chromedp.WaitReady(chromedp.CSS(`#view`)),
+	)
+	if err == nil {
+		_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.harnessRun('/view/netmon/`+view+`.js', '`+session+`')`, chromedp.EvalAwaitPromise))
+	}
+	if err != nil {
+		t.Fatalf("view %s as %s: %v", view, session, err)
+	}
+}
+
+// hostileNames are host names a device on the LAN could choose, and worse:
+// the view must show each as text and create nothing from it.
+var hostileNames = []string{
+	`<img src="" onerror="window.pwned=1">`,
+	`<svg/onload=window.pwned=2>`,
+	`"><script>window.pwned=3</script>`,
+	`' onmouseover='window.pwned=4`,
+	`javascript:window.pwned=5`,
+	"\u202eevil\u202c-rtl",
+	strings.Repeat("<b>x</b>", 1280), // 10 kB
+}
+
+// No element or attribute comes from agent data, however it is spelt.
+func TestLuCI_HostileNamesStayText(t *testing.T) {
+	hosts := `{"hosts": [`
+	for i, n := range hostileNames {
+		if i > 0 {
+			hosts += ","
+		}
+		name, _ := json.Marshal(n)
+		addr, _ := json.Marshal(`<i>198.18.1.9</i>`)
+		hosts += `{"mac": "02:00:00:00:0` + string(rune('1'+i)) + `:09", "name": ` + string(name) + `, "addresses": [` + string(addr) + `],
+			"download_rate": 33.61029615291576, "upload_rate": 1536, "today_download_bytes": 10, "today_upload_bytes": 5, "blocked": ` + map[bool]string{true: "true", false: "false"}[i%2 == 0] + `, "quota_percent": null}`
+	}
+	hosts += `], "source": "daemon"}`
+	report := `{"meters": [{"name": "<b onclick=x>wan</b>", "chain": "FORWARD", "bytes": 1000, "packets": 3, "since": null}], "source": "<img src=x onerror=window.pwned=6>", "last_sample": null, "usage": []}`
+	h := newLuCIHarness(t, func(params []string) ([]byte, error) {
+		if params[0] == "hosts" {
+			return []byte(hosts), nil
+		}
+		return []byte(report), nil
+	})
+	ctx, done := browser(t)
+	defer done()
+	openView(t, ctx, h, "overview", "read")
+	check := `(() => {
+		const allowed = new Set(['DIV','H2','H3','P','EM','TABLE','TBODY','TR','TH','TD','SELECT','OPTION','INPUT','BUTTON']);
+		const bad = [];
+		for (const el of document.querySelectorAll('#view *')) {
+			if (!allowed.has(el.tagName)) bad.push('element ' + el.tagName);
+			for (const a of el.attributes)
+				if (/^on/i.test(a.name) || /javascript:/i.test(a.value)) bad.push('attribute ' + a.name + '=' + a.value.slice(0, 40));
+		}
+		if (window.pwned) bad.push('script ran: ' + window.pwned);
+		return bad.slice(0, 12).join('; ') + (bad.length > 12 ? '; and ' + (bad.length - 12) + ' more' : '');
+	})()`
+	bad, err := chromedp.Run(ctx, chromedp.Evaluate[string](check))
+	if err != nil || bad != "" {
+		t.Errorf("the view made markup of agent data: %s %v", bad, err)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#view`)))
+	for _, n := range append(hostileNames[:6:6], "<b onclick=x>wan</b>", "<i>198.18.1.9</i>") {
+		if !strings.Contains(text, n) {
+			t.Errorf("the view does not show %q as text", n)
+		}
+	}
+	if !strings.Contains(text, "34 B/s") || !strings.Contains(text, "1.50 KiB/s") || strings.Contains(text, "33.61") {
+		t.Errorf("rates are not rounded:\n%s", text)
+	}
+	if !strings.Contains(text, "from the <img src=x onerror=window.pwned=6>") {
+		t.Errorf("the sentence around the source is not one translated string with the value in it:\n%.300s", text)
+	}
+}
+
+// When the agent does not answer, the view says so, and not that no meters
+// are configured.
+func TestLuCI_AgentDownIsSaid(t *testing.T) {
+	h := newLuCIHarness(t, func([]string) ([]byte, error) {
+		return []byte("netmon-agent: no such file"), errors.New("exit status 1")
+	})
+	ctx, done := browser(t)
+	defer done()
+	openView(t, ctx, h, "overview", "read")
+	text, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#view`)))
+	if !strings.Contains(text, "netmon-agent did not answer") || strings.Contains(text, "No meters configured") {
+		t.Errorf("view with the agent down:\n%s", text)
+	}
+}
