@@ -1,21 +1,32 @@
 # netmon-agent. `make demo` shows it on a throwaway lab; `make test` installs
 # what the tests need and runs them all (root for the lab tests).
 GO        ?= go
-# opkg wants a version that starts with a digit: the release, then the commit.
-RELEASE   := 0.1.0
-VERSION   ?= $(RELEASE)-$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+# Release and package release, as OpenWrt writes them (0.1.0-r1), with the
+# commit as apk's ~hash where git knows it: opkg and apk both take it.
+RELEASE     := 0.1.0
+PKG_RELEASE := 1
+GIT_HASH    := $(shell git rev-parse --short HEAD 2>/dev/null)
+VERSION   ?= $(RELEASE)$(if $(GIT_HASH),~$(GIT_HASH))-r$(PKG_RELEASE)
 # NOSMTP=1 builds without the SMTP client and Go's TLS stack (2.5 MB less on
-# mips): mail then goes through option sendmail only.
+# mips): mail then goes through option sendmail or msmtp_account only.
 comma     := ,
 # NOWEB=1 builds without the web server (option listen): net/http and the TLS
 # stack it brings are 1.6 MB on mips, 4 MB more in a NOSMTP build.
 TAGS      := urfave_cli_no_docs$(if $(NOSMTP),$(comma)nosmtp)$(if $(NOWEB),$(comma)noweb)
+# The packages' variants: netmon-agent (router: no SMTP client, no web
+# server) and netmon-agent-full.
+ROUTER_TAGS := urfave_cli_no_docs,nosmtp,noweb
+FULL_TAGS   := urfave_cli_no_docs
 LDFLAGS   := -s -w -X main.version=$(VERSION)
-BUILD     := CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLAGS)"
+GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
+BUILD     := $(GOBUILD) -tags $(TAGS)
+# The oldest Go the OpenWrt packages feed builds with (25.12); CI builds
+# with it too, so go.mod never asks for more than the feed has.
+FEED_GO   := go1.26.6
 STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: bench-history all build demo test deps check unit bench bench-hosts size cross ipk clean
+.PHONY: bench-history all build demo test deps check unit bench bench-hosts size cross ipk clean feed-go
 
 all: build
 
@@ -41,8 +52,9 @@ check:
 	$(GOBIN)/staticcheck -tags nosmtp ./...
 	$(GOBIN)/staticcheck -tags nosmtp,noweb ./...
 	shellcheck -x scripts/*.sh .ci/run
-	shellcheck -s sh openwrt/files/etc/init.d/netmon-agent openwrt/files/etc/uci-defaults/90-netmon-agent \
-		openwrt/files/usr/share/netmon-agent/firewall.include openwrt/control/postinst openwrt/control/prerm
+	shellcheck -s sh openwrt/netmon-agent/files/etc/init.d/netmon-agent openwrt/netmon-agent/files/etc/uci-defaults/90-netmon-agent \
+		openwrt/netmon-agent/files/usr/share/netmon-agent/firewall.include openwrt/netmon-agent/control/postinst \
+		openwrt/netmon-agent/control/prerm openwrt/netmon-agent/control/prerm-pkg openwrt/netmon-agent/install-files.sh
 
 # Unit tests only: no root, no lab.
 unit:
@@ -57,6 +69,7 @@ test: deps check
 	$(GO) test -count=1 -tags nosmtp,noweb -run 'Mail|NoWeb|Metrics|Dashboard' ./agent/...
 	GOARCH=mips GOMIPS=softfloat $(GO) test -count=1 -exec qemu-mips-static ./agent/... ./store/...
 	GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static ./agent/... ./store/...
+	$(MAKE) feed-go
 	rm -rf dist
 	$(MAKE) ipk
 	./scripts/test-ipk.sh
@@ -81,17 +94,30 @@ cross:
 	@mkdir -p dist
 	@for t in $(OPENWRT_ARCHS); do \
 		owrt=$${t%%:*}; rest=$${t#*:}; goarch=$${rest%%:*}; extra=$${rest#*:}; \
-		env GOOS=linux GOARCH=$$goarch $$extra $(BUILD) -o dist/netmon-agent-$$owrt ./cmd/netmon-agent || exit 1; \
-		printf '%-26s %-7s %9d bytes\n' $$owrt $$goarch $$(stat -c %s dist/netmon-agent-$$owrt); \
+		env GOOS=linux GOARCH=$$goarch $$extra $(GOBUILD) -tags $(ROUTER_TAGS) -o dist/netmon-agent-$$owrt ./cmd/netmon-agent || exit 1; \
+		env GOOS=linux GOARCH=$$goarch $$extra $(GOBUILD) -tags $(FULL_TAGS) -o dist/netmon-agent-full-$$owrt ./cmd/netmon-agent || exit 1; \
+		printf '%-26s %-7s router %9d bytes   full %9d bytes\n' $$owrt $$goarch \
+			$$(stat -c %s dist/netmon-agent-$$owrt) $$(stat -c %s dist/netmon-agent-full-$$owrt); \
 	done
+
+# go.mod's directive is what the feed's Go can build: check with that Go.
+feed-go:
+	GOTOOLCHAIN=$(FEED_GO) $(GO) build ./...
+	GOTOOLCHAIN=$(FEED_GO) $(GO) vet ./agent/... ./store/... ./cmd/...
 
 size: cross
 
 # OpenWrt packages: `make ipk` for every architecture, `make ipk ARCH=mipsel_24kc`
-# for one.
+# for one: both variants of the agent, then the LuCI app and the collector
+# (architecture all).
 ARCH ?= $(foreach t,$(OPENWRT_ARCHS),$(firstword $(subst :, ,$(t))))
 ipk: cross
-	@for a in $(ARCH); do ./scripts/ipk.sh $$a dist/netmon-agent-$$a $(VERSION) dist || exit 1; done
+	@for a in $(ARCH); do \
+		./scripts/ipk.sh netmon-agent $$a dist/netmon-agent-$$a $(VERSION) dist || exit 1; \
+		./scripts/ipk.sh netmon-agent-full $$a dist/netmon-agent-full-$$a $(VERSION) dist || exit 1; \
+	done
+	@./scripts/ipk.sh luci-app-netmon all - $(VERSION) dist
+	@./scripts/ipk.sh prometheus-node-exporter-lua-netmon all - $(VERSION) dist
 
 clean:
 	rm -rf bin dist

@@ -11,10 +11,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -319,5 +321,41 @@ config mail
 	next, err := agent.ReadSinceLast(cfg, time.Now())
 	if err != nil || next.First || !next.From.Equal(sent.To) {
 		t.Errorf("after a send the next report is from %v (first %v), want %v; %v", next.From, next.First, sent.To, err)
+	}
+}
+
+// option msmtp_account sends through msmtp with that account of the
+// owner's msmtprc, as OpenWrt's banip and adblock do: the real msmtp,
+// against the test server.
+func TestMailReport_ThroughAnMsmtpAccount(t *testing.T) {
+	msmtp, err := exec.LookPath("msmtp")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("this test needs msmtp (make test installs it)")
+		}
+		t.Skip("no msmtp")
+	}
+	b := &smtpBackend{}
+	port, _ := startSMTP(t, b, false, false)
+	home := t.TempDir()
+	rc := fmt.Sprintf("account router\nhost 127.0.0.1\nport %d\nfrom router@example.org\nauth off\ntls off\n", port)
+	if err := os.WriteFile(filepath.Join(home, ".msmtprc"), []byte(rc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home) // msmtp reads the account from ~/.msmtprc
+	cfg, stop := agenttest.RunFakeWith(t, `
+config mail
+	list to 'owner@example.org'
+	option from 'router@example.org'
+	option msmtp_account 'router'
+	option sendmail '`+msmtp+`'
+`)
+	defer stop()
+	if _, err := agent.MailReport(cfg, agent.Options{}, "router.lan", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got := b.received()
+	if len(got) != 1 || !strings.Contains(string(got[0].data), "Network Usage Report - ") || got[0].to[0] != "owner@example.org" {
+		t.Fatalf("received %+v", got)
 	}
 }

@@ -146,3 +146,17 @@ func ReadHTMLReport(cfg *config.Config, title, router string, sl *report.SinceLa
 	}
 	return report.BuildHTMLReport(title, router, r, sl, days, month, time.Local, now), nil
 }
+
+// ReadMetrics gathers what /metrics shows: from the running daemon, with
+// its own figures, else the totals, hosts and blocks from the database on
+// disk (no rates then, and no daemon figures).
+func ReadMetrics(cfg *config.Config, now time.Time) (*report.Metrics, error) {
+	return fromDaemonOrDisk(cfg, control.Request{Op: control.OpMetrics}, 10*time.Second,
+		func(db *store.DB, st *store.State, source string) (*report.Metrics, error) {
+			return &report.Metrics{
+				Report: report.BuildReport(cfg, st, now, source),
+				Hosts:  report.BuildHosts(cfg, st, nil, now, source),
+				Blocks: report.BuildBlocks(st),
+			}, nil
+		})
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, on Debian, only when missing:
 # iproute2 (ip netns), both iptables backends, nft, ipset, ping, qemu-user (the mips and
-# arm builds' tests), shellcheck, chromium (the page's browser test). Needs root.
+# arm builds' tests), shellcheck, chromium (the browser tests), lua5.1 and msmtp. Needs root.
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
@@ -13,7 +13,9 @@ command -v nft >/dev/null || need+=(nftables)
 command -v ipset >/dev/null || need+=(ipset)
 command -v qemu-mips-static >/dev/null && command -v qemu-arm-static >/dev/null || need+=(qemu-user-static)
 command -v shellcheck >/dev/null || need+=(shellcheck)
-command -v chromium >/dev/null || need+=(chromium) # the web page's browser test
+command -v chromium >/dev/null || need+=(chromium) # the web page's and LuCI's browser tests
+command -v lua5.1 >/dev/null && command -v luac5.1 >/dev/null || need+=(lua5.1) # the Prometheus collector's test
+command -v msmtp >/dev/null || need+=(msmtp)       # mail through an msmtp account
 if ((${#need[@]})); then
 	if [[ $EUID -ne 0 ]]; then
 		echo "deps: missing ${need[*]}; run as root to install them" >&2

@@ -254,3 +254,21 @@ func TestLoadConfig_RuntimeTuning(t *testing.T) {
 		}
 	}
 }
+
+// The config the package ships and the example of every option load.
+func TestLoadConfig_Shipped(t *testing.T) {
+	for _, p := range []string{"etc/config/netmon", "usr/share/netmon-agent/netmon.example"} {
+		cfg, err := config.Load("../../openwrt/netmon-agent/files/" + p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if len(cfg.Meters) < 2 {
+			t.Errorf("%s: %d meters", p, len(cfg.Meters))
+		}
+	}
+	cfg, _ := config.Load("../../openwrt/netmon-agent/files/usr/share/netmon-agent/netmon.example")
+	if cfg == nil || cfg.Mail == nil || cfg.Mail.MsmtpAccount != "default" || cfg.Mail.Sendmail != config.DefaultMsmtp || len(cfg.Quotas) != 1 {
+		t.Errorf("example: mail %+v, quotas %v", cfg.Mail, cfg.Quotas)
+	}
+}

@@ -18,7 +18,11 @@ func FuzzConfig(f *testing.F) {
 	f.Add([]byte("config mail\n\tlist to 'a@example.org'\n\toption from \"b@example.org\"\n\toption sendmail '/usr/sbin/sendmail'\n"))
 	f.Add([]byte("config quota 'kids'\n\toption host '*'\n\toption limit '10G'\n# c\nconfig host\n\toption mac '02:00:00:00:01:02'\n\toption name x\n"))
 	f.Add([]byte("config meter 'm'\n\toption chain 'FORWARD'\n\toption src '!2001:db8::/32'\n\toption proto 'tcp'\n\toption dport '80-90'\n"))
-	if data, err := os.ReadFile("../../openwrt/files/etc/config/netmon"); err == nil {
+	for _, p := range []string{"etc/config/netmon", "usr/share/netmon-agent/netmon.example"} {
+		data, err := os.ReadFile("../../openwrt/netmon-agent/files/" + p)
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

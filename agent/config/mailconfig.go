@@ -24,10 +24,31 @@ type MailConfig struct {
 	Timeout  time.Duration
 	// Sendmail, when set, is the program the message is piped to instead.
 	Sendmail string
+	// MsmtpAccount, when set, names the account of /etc/msmtprc that
+	// msmtp sends with (msmtp -a NAME), as banip and adblock do; Sendmail
+	// is then msmtp (/usr/bin/msmtp unless option sendmail says).
+	MsmtpAccount string
 	// CAFile, when set, is a PEM file of the only CAs the server's
 	// certificate may chain to (a private mail server's own CA); else the
 	// system's store.
 	CAFile string
+}
+
+// DefaultMsmtp is where OpenWrt's msmtp package puts the program.
+const DefaultMsmtp = "/usr/bin/msmtp"
+
+// validAccount reports whether s can name an msmtp account: it goes on
+// msmtp's command line.
+func validAccount(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '.' || c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // DefaultMailTimeout bounds a whole SMTP conversation or sendmail run.
@@ -84,6 +105,11 @@ func MailFromSection(s uci.Section, bad func(int, string, ...any) error) (*MailC
 			if !strings.HasPrefix(v, "/") {
 				err = fmt.Errorf("sendmail %q is not an absolute path", v)
 			}
+		case "msmtp_account":
+			m.MsmtpAccount = v
+			if !validAccount(v) {
+				err = fmt.Errorf("msmtp_account %q is not an account name (letters, digits, '.', '_', '-')", v)
+			}
 		case "ca_file":
 			m.CAFile = v
 			if !strings.HasPrefix(v, "/") {
@@ -99,8 +125,11 @@ func MailFromSection(s uci.Section, bad func(int, string, ...any) error) (*MailC
 	if len(m.To) == 0 || m.From == "" {
 		return nil, bad(s.Line, "a mail section needs list to and option from")
 	}
+	if m.MsmtpAccount != "" && m.Sendmail == "" {
+		m.Sendmail = DefaultMsmtp
+	}
 	if m.Server == "" && m.Sendmail == "" {
-		return nil, bad(s.Line, "a mail section needs option server (SMTP) or option sendmail")
+		return nil, bad(s.Line, "a mail section needs option server (SMTP), option msmtp_account or option sendmail")
 	}
 	if m.Port == 0 {
 		m.Port = map[string]int{"starttls": 587, "tls": 465, "none": 25}[m.Security]

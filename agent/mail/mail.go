@@ -95,6 +95,9 @@ func sendmail(m *config.MailConfig, msg []byte) error {
 	}
 	// An argument vector, never a shell: addresses come from the config.
 	args := append([]string{"-i", "-f", from.Address, "--"}, m.To...)
+	if m.MsmtpAccount != "" {
+		args = append([]string{"-a", m.MsmtpAccount}, args...)
+	}
 	cmd := exec.CommandContext(ctx, m.Sendmail, args...)
 	cmd.Stdin = bytes.NewReader(msg)
 	var out bytes.Buffer

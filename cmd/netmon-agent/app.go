@@ -105,6 +105,7 @@ func commands(stdout, stderr io.Writer) *cli.App {
 			{Name: "top", Usage: "live host table, redrawn every interval; q quits", Action: withConfig(cmdTop), Flags: []cli.Flag{
 				&cli.DurationFlag{Name: "interval", Usage: "redraw every `DURATION` (default: the sampling interval)"},
 			}},
+			{Name: "metrics", Usage: "print what /metrics serves (Prometheus' text format), for node-exporter collectors and textfile exporters", Action: withConfig(cmdMetrics)},
 			{Name: "hosts", Usage: "show every LAN host's download and upload, busiest first", Action: withConfig(cmdHosts), Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON (fields documented in README)"},
 			}},

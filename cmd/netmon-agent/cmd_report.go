@@ -208,3 +208,13 @@ func output(c *cli.Context, v any, text func() error) error {
 	}
 	return text()
 }
+
+// cmdMetrics prints the exposition /metrics serves, with no web server: the
+// prometheus-node-exporter-lua collector runs it at every scrape.
+func cmdMetrics(c *cli.Context, cfg *config.Config) error {
+	m, err := agent.ReadMetrics(cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	return report.WriteMetrics(c.App.Writer, m)
+}

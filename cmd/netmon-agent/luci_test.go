@@ -23,8 +23,8 @@ import (
 // and cgi-io's exec do.
 
 var (
-	luciViews = filepath.Join("..", "..", "openwrt", "files", "www", "luci-static", "resources", "view")
-	luciACL   = filepath.Join("..", "..", "openwrt", "files", "usr", "share", "rpcd", "acl.d", "luci-app-netmon.json")
+	luciViews = filepath.Join("..", "..", "openwrt", "luci-app-netmon", "htdocs", "luci-static", "resources", "view")
+	luciACL   = filepath.Join("..", "..", "openwrt", "luci-app-netmon", "root", "usr", "share", "rpcd", "acl.d", "luci-app-netmon.json")
 )
 
 // A grant is one ACL entry of an rpcd session: scope, object and function
