@@ -104,6 +104,41 @@ UCI
 	rm -rf "$t"
 }
 
+# image_build_test DIR: installs the unpacked agent package into an image
+# tree as opkg --offline-root does (the files, the .list, the control
+# files in usr/lib/opkg/info) and runs its postinst with IPKG_INSTROOT
+# set, on stand-ins for base-files' default_postinst and rc.common written
+# from what they do in an image build: enable each listed init script by
+# its START and STOP. The service must end up enabled.
+image_build_test() {
+	local d=$1 c=$2 root
+	root=$(mktemp -d)
+	cp -a "$d/." "$root/"
+	mkdir -p "$root/usr/lib/opkg/info" "$root/etc/rc.d" "$root/lib"
+	(cd "$d" && find . -type f | sed 's/^\.//') >"$root/usr/lib/opkg/info/netmon-agent.list"
+	for f in "$c"/*; do cp "$f" "$root/usr/lib/opkg/info/netmon-agent.${f##*/}"; done
+	cat >"$root/lib/functions.sh" <<'FUNCS'
+default_postinst() {
+	root=$IPKG_INSTROOT
+	pkgname=$(basename "${1%.*}")
+	for i in $(grep -s "^/etc/init.d/" "$root/usr/lib/opkg/info/${pkgname}.list"); do
+		if [ -n "$root" ]; then /bin/sh "$root/etc/rc.common" "$root$i" enable; else "$i" enable && "$i" start; fi
+	done
+}
+FUNCS
+	cat >"$root/etc/rc.common" <<'RC'
+initscript=$1
+action=$2
+. "$initscript" 2>/dev/null
+name=$(basename "$initscript")
+[ "$action" = enable ] && ln -sf "../init.d/$name" "$IPKG_INSTROOT/etc/rc.d/S$START$name" && ln -sf "../init.d/$name" "$IPKG_INSTROOT/etc/rc.d/K$STOP$name"
+RC
+	IPKG_INSTROOT=$root sh "$root/usr/lib/opkg/info/netmon-agent.postinst" >/dev/null 2>&1
+	check "postinst in an image build enables the service (S99, K10)" test -L "$root/etc/rc.d/S99netmon-agent" -a -L "$root/etc/rc.d/K10netmon-agent"
+	check "postinst in an image build runs no uci-defaults (first boot does)" test -f "$root/etc/uci-defaults/90-netmon-agent"
+	rm -rf "$root"
+}
+
 check_agent() { # the agent packages: $1 netmon-agent or netmon-agent-full, $2 arch
 	local name=$1 arch=$2 other=netmon-agent-full
 	[[ $name == netmon-agent-full ]] && other=netmon-agent
@@ -128,6 +163,7 @@ check_agent() { # the agent packages: $1 netmon-agent or netmon-agent-full, $2 a
 		check "the full build has the web server and the SMTP client" bash -c "grep -aq 'net/http.(\*Server).Serve' '$w/d/usr/sbin/netmon-agent' && grep -aq 'net/smtp.(\*Client)' '$w/d/usr/sbin/netmon-agent'"
 	fi
 	check "init script is procd's" grep -q '^USE_PROCD=1' "$w/d/etc/init.d/netmon-agent"
+	image_build_test "$w/d" "$w/c"
 	if [[ $arch == x86_64 && $(uname -m) == x86_64 ]]; then
 		check "the packaged config loads" bash -c "'$w/d/usr/sbin/netmon-agent' --config '$w/d/etc/config/netmon' report --json | grep -q '\"name\": \"download\"'"
 		check "the example config loads" bash -c "sed 's|/etc/netmon/|$w/db/|; s|/var/lib/netmon|$w/run|' '$w/d/usr/share/netmon-agent/netmon.example' >'$w/example' && '$w/d/usr/sbin/netmon-agent' --config '$w/example' report --json | grep -q '\"name\": \"dns_out\"'"
