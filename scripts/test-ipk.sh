@@ -180,7 +180,10 @@ check_luci() {
 		check "$f mode" test "$(tar -tvzf "$w/data.tar.gz" "./usr/share/$f" | awk '{ print $1 }')" = "-rw-r--r--"
 	done
 	check "the ACL grants cgi-io exec" grep -q '"cgi-io": \[ "exec" \]' "$w/d$root/rpcd/acl.d/luci-app-netmon.json"
-	check "the overview view is JavaScript" node --check "$w/d/www/luci-static/resources/view/netmon/overview.js"
+	for v in overview history maintenance; do
+		check "the $v view is JavaScript" node --check "$w/d/www/luci-static/resources/view/netmon/$v.js"
+	done
+	check "the ACL grants ubus file exec (for Block)" grep -q '"file": \[ "exec" \]' "$w/d$root/rpcd/acl.d/luci-app-netmon.json"
 	check "Depends on netmon-agent-any" grep -Eq '^Depends: .*netmon-agent-any' "$w/c/control"
 }
 

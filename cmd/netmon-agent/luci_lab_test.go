@@ -1,21 +1,26 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 )
 
-// The overview in a browser, on the lab's real daemon through the ACL: a
-// read-only login sees the real hosts and rates and is refused Block; a
+// The LuCI views in a browser, on the lab's real daemon through the ACL:
+// a read-only login sees the real hosts and rates and is refused Block; a
 // login with write access blocks host a (its next TCP connection fails)
-// and unblocks it. Every file grant of the ACL is used by a call the view
-// made, so the ACL grants nothing the view does not run.
-func TestLab_LuCIOverview(t *testing.T) {
+// and unblocks it. History shows host b's bytes exactly as b's own
+// counters have them; maintenance shows doctor's findings and downloads
+// the export. Every file grant of the ACL is used by a call a view made,
+// so the ACL grants nothing the views do not run.
+func TestLab_LuCIViews(t *testing.T) {
 	requireLab(t)
 	l := newLab(t, "nft")
 	l.interval = "500ms"
@@ -24,6 +29,7 @@ func TestLab_LuCIOverview(t *testing.T) {
 	l.options = "\toption leases '" + leases + "'\n"
 	l.writeConfig(labMeters)
 	l.startDaemon()
+	l.hostOracle("b")
 	l.helper("b", "udp", "198.19.0.2:9000", "20", "100")
 	// Steady traffic to host a, so its rate is not zero.
 	flood := exec.Command("ip", "netns", "exec", l.ns("i"), selfPath(), "flood", "198.18.1.2:9000", "60")
@@ -33,15 +39,19 @@ func TestLab_LuCIOverview(t *testing.T) {
 	}
 	l.bg = append(l.bg, flood)
 	l.waitFor(func() bool { return l.hosts()[macA].DownloadRate > 0 }, "a's download rate")
-	h := newLuCIHarness(t, func(params []string) ([]byte, error) {
-		// As cgi-exec runs it: standard output only.
+	h := newLuCIHarness(t, func(params []string) ([]byte, []byte, int) {
 		cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns("r")}, l.agentArgs(params...)...)...)
 		cmd.Env = append(os.Environ(), "NETMON_BOOT_ID_FILE="+l.bootFile)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
 		out, err := cmd.Output()
+		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
-			out = append(out, ee.Stderr...)
+			code = ee.ExitCode()
+		} else if err != nil {
+			code = 127
 		}
-		return out, err
+		return out, []byte(stderr.String()), code
 	})
 	ctx, done := browser(t)
 	defer done()
@@ -63,7 +73,7 @@ func TestLab_LuCIOverview(t *testing.T) {
 		t.Fatalf("block as read-only: %v", err)
 	}
 	msg, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#notifications .danger`)))
-	if !strings.Contains(msg, "Access to command denied by ACL") {
+	if !strings.Contains(msg, "Access denied") {
 		t.Errorf("read-only block said %q", msg)
 	}
 	if !l.tcpWorks("a", "198.19.0.2:7000") {
@@ -84,15 +94,7 @@ func TestLab_LuCIOverview(t *testing.T) {
 	if out := l.agent("blocks"); !strings.Contains(out, macA) || !strings.Contains(out, "homework") {
 		t.Errorf("blocks after Block in LuCI:\n%s", out)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err == nil {
-		dir := os.Getenv("NETMON_ARTIFACTS")
-		if dir == "" {
-			dir = t.TempDir()
-		}
-		os.MkdirAll(dir, 0o755)
-		os.WriteFile(filepath.Join(dir, "luci-overview.png"), shot, 0o644)
-	}
+	saveScreenshot(t, ctx, "luci-overview.png")
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(rowA+` button.unblock`)),
 		chromedp.WaitVisible(chromedp.CSS(rowA+` button.block`)),
@@ -100,7 +102,132 @@ func TestLab_LuCIOverview(t *testing.T) {
 		t.Fatalf("unblock with write access: %v", err)
 	}
 	l.waitFor(func() bool { return l.tcpWorks("a", "198.19.0.2:7000") }, "a to connect after Unblock in LuCI")
+	luciHistory(t, ctx, h, l)
+	luciMaintenance(t, ctx, h, l)
 	if unused := h.unusedGrants(); len(unused) != 0 {
 		t.Errorf("the ACL grants what no view runs: %v", unused)
 	}
+}
+
+// luciHistory opens the history as a read-only login: every view of all
+// hosts and of host b, whose total is what b's own counters say to the
+// byte, and the busiest days.
+func luciHistory(t *testing.T, ctx context.Context, h *luciHarness, l *lab) {
+	t.Helper()
+	dl, ul := l.hostOracleCounts("b")
+	oracle := dl[1] + ul[1] // bytes; [0] are packets
+	hostB := func() uint64 {
+		var r struct {
+			Rows []struct {
+				DownloadBytes uint64 `json:"download_bytes"`
+				UploadBytes   uint64 `json:"upload_bytes"`
+			}
+		}
+		l.agentJSON(&r, "report", "--days", "--json", "--host", macB)
+		var n uint64
+		for _, row := range r.Rows {
+			n += row.DownloadBytes + row.UploadBytes
+		}
+		return n
+	}
+	l.waitFor(func() bool { return hostB() == oracle }, fmt.Sprintf("b's history to reach its own counters' %d bytes", oracle))
+
+	openView(t, ctx, h, "history", "read")
+	shown := func(subject, view string) string {
+		t.Helper()
+		total, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => {
+			const p = document.querySelector('#netmon-total');
+			return p && p.dataset.subject === '`+subject+`' && p.dataset.view === '`+view+`' && p.dataset.bytes;
+		})()`))
+		if err != nil {
+			t.Fatalf("history %s of %s: %v", view, subject, err)
+		}
+		return total
+	}
+	choose := func(subject, view string) string {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[data-view="`+view+`"]`))); err != nil {
+			t.Fatal(err)
+		}
+		return shown(subject, view)
+	}
+	for _, v := range []string{"--hours", "--days", "--months"} {
+		if n, _ := strconv.ParseUint(choose("all", v), 10, 64); n < oracle {
+			t.Errorf("history %s of all hosts shows %d bytes, less than b's %d alone", v, n, oracle)
+		}
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const s = document.querySelector('#netmon-subject');
+		s.value = 'host:`+macB+`';
+		return s.dispatchEvent(new Event('change'));
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	shown("host:"+macB, "--months")
+	for _, v := range []string{"--hours", "--days", "--months"} {
+		if got := choose("host:"+macB, v); got != strconv.FormatUint(oracle, 10) {
+			t.Errorf("history %s of b shows %s bytes; b's own counters say %d", v, got, oracle)
+		}
+	}
+	saveScreenshot(t, ctx, "luci-history.png")
+	if bars, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#netmon-history rect').length`)); err != nil || bars == 0 {
+		t.Errorf("no bars in b's chart: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#netmon-top tr td`))); err != nil {
+		t.Errorf("busiest days: %v", err)
+	}
+	if pwned, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!window.pwned || !!document.querySelector('#view svg svg')`)); pwned {
+		t.Error("a lease name became markup in the history")
+	}
+}
+
+// luciMaintenance opens the maintenance view as a read-only login: the
+// findings are doctor's own, and the export downloads what the CLI
+// exports.
+func luciMaintenance(t *testing.T, ctx context.Context, h *luciHarness, l *lab) {
+	t.Helper()
+	openView(t, ctx, h, "maintenance", "read")
+	checks, _, _ := l.doctor()
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll('#netmon-doctor tr[data-check]')].map(
+		tr => [tr.dataset.check, tr.children[1].textContent + ' ' + tr.children[2].textContent]))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 || len(rows) != len(checks) {
+		t.Errorf("doctor in LuCI: %v\ndoctor --json: %v", rows, checks)
+	}
+	for check, got := range rows {
+		if want := checks[check]; strings.Fields(got)[0] != strings.Fields(want)[0] {
+			t.Errorf("doctor %s: LuCI says %q, the CLI %q", check, got, want)
+		}
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#netmon-export`)),
+		chromedp.WaitReady(chromedp.CSS(`#netmon-export-link`)),
+	); err != nil {
+		t.Fatalf("export in LuCI: %v", err)
+	}
+	csv, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector('#netmon-export-link').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("the exported file: %v", err)
+	}
+	want := l.agent("export", "--by", "day", "--format", "csv", "--hosts")
+	if gotHead, wantHead := strings.SplitN(csv, "\n", 2)[0], strings.SplitN(want, "\n", 2)[0]; gotHead != wantHead || !strings.Contains(gotHead, "laptop download") {
+		t.Errorf("exported CSV header %q; the CLI's %q", gotHead, wantHead)
+	}
+}
+
+// saveScreenshot keeps the page as name in $NETMON_ARTIFACTS, for a look.
+func saveScreenshot(t *testing.T, ctx context.Context, name string) {
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	dir := os.Getenv("NETMON_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, name), shot, 0o644)
 }

@@ -135,8 +135,29 @@ func execAllowed(grants []grant, command string, params []string) (grant, error)
 	return grant{}, errors.New("Access to command denied by ACL")
 }
 
-// The ACL lets a read-only login run exactly the reads, and a login with
-// write access the block and unblock the overview runs; nothing else.
+// fileExecAllowed is rpcd's ubus file exec check: the ubus permission,
+// then the bare executable, or else the whole command line, under "file"
+// with "exec" (rpcd's file.c rpc_file_exec_run). It returns the file
+// grant used; its errors are the messages LuCI shows for the ubus status.
+func fileExecAllowed(grants []grant, command string, params []string) (grant, error) {
+	if _, ok := allowed(grants, "ubus", "file", "exec"); !ok {
+		return grant{}, errors.New("Access denied")
+	}
+	if g, ok := allowed(grants, "file", command, "exec"); ok {
+		return g, nil
+	}
+	line := strings.Join(append([]string{command}, params...), " ")
+	if g, ok := allowed(grants, "file", line, "exec"); ok {
+		return g, nil
+	}
+	return grant{}, errors.New("Permission denied")
+}
+
+// The ACL lets a read-only login run exactly the reads the views run, and
+// a login with write access also the block and unblock the overview runs
+// through ubus file exec (which reports the exit status); nothing else.
+// A host is a MAC by pattern, so no free-form value can stretch over
+// more options (report --since-last writes).
 func TestLuCIACL_GrantsWhatTheViewRuns(t *testing.T) {
 	const agent = "/usr/sbin/netmon-agent"
 	read, write := aclGrants(t, luciACL, "read"), aclGrants(t, luciACL, "write")
@@ -146,20 +167,35 @@ func TestLuCIACL_GrantsWhatTheViewRuns(t *testing.T) {
 	}{
 		{[]string{"report", "--json"}, true, true},
 		{[]string{"hosts", "--json"}, true, true},
+		{[]string{"report", "--hours", "--json"}, true, true},
+		{[]string{"report", "--days", "--json"}, true, true},
+		{[]string{"report", "--months", "--json", "--host", "02:00:00:00:01:02"}, true, true},
+		{[]string{"report", "--top", "--json"}, true, true},
+		{[]string{"doctor", "--json"}, true, true},
+		{[]string{"export", "--by", "day", "--format", "csv", "--hosts"}, true, true},
+		{[]string{"report", "--days", "--json", "--host", "laptop"}, false, false},
+		{[]string{"report", "--days", "--json", "--host", "02:00:00:00:01:02", "--since-last"}, false, false},
+		{[]string{"report", "--days", "--json", "--host", "aa", "--since-last"}, false, false},
+		{[]string{"report", "--days", "--json", "--meter", "wan"}, false, false},
+		{[]string{"report", "--since-last", "--json"}, false, false},
 		{[]string{"block", "02:00:00:00:01:02", "--for", "2h", "--reason", "homework for now"}, false, true},
 		{[]string{"unblock", "02:00:00:00:01:02"}, false, true},
+		{[]string{"unblock", "02:00:00:00:01:02", "--all"}, false, false},
 		{[]string{"block", "02:00:00:00:01:02"}, false, false},
-		{[]string{"doctor", "--json"}, false, false},
+		{[]string{"block", "laptop", "--for", "2h", "--reason", "x"}, false, false},
 		{[]string{"report"}, false, false},
 		{[]string{"db", "restore", "/tmp/x"}, false, false},
 		{nil, false, false},
 	}
 	for _, c := range cases {
 		_, rerr := execAllowed(read, agent, c.params)
-		_, werr := execAllowed(write, agent, c.params)
+		_, werr := fileExecAllowed(write, agent, c.params)
 		if (rerr == nil) != c.read || (werr == nil) != c.write {
-			t.Errorf("%q: read login %v, write login %v; want %v, %v", c.params, rerr, werr, c.read, c.write)
+			t.Errorf("%q: read login by cgi-exec %v, write login by file exec %v; want %v, %v", c.params, rerr, werr, c.read, c.write)
 		}
+	}
+	if _, err := fileExecAllowed(read, agent, []string{"report", "--json"}); err == nil || err.Error() != "Access denied" {
+		t.Errorf("a read-only login may use ubus file exec: %v", err)
 	}
 	if _, err := execAllowed(nil, agent, []string{"report", "--json"}); err == nil || err.Error() != "Exec permission denied" {
 		t.Errorf("no grants: %v", err)
@@ -172,13 +208,13 @@ type luciHarness struct {
 	t        *testing.T
 	url      string
 	sessions map[string][]grant
-	exec     func(params []string) ([]byte, error)
+	exec     func(params []string) (stdout, stderr []byte, code int)
 
 	mu   sync.Mutex
 	used map[grant]bool // file grants that let a call through
 }
 
-func newLuCIHarness(t *testing.T, exec func(params []string) ([]byte, error)) *luciHarness {
+func newLuCIHarness(t *testing.T, exec func(params []string) (stdout, stderr []byte, code int)) *luciHarness {
 	t.Helper()
 	h := &luciHarness{t: t, exec: exec, used: map[grant]bool{}, sessions: map[string][]grant{
 		"none": nil, "read": aclGrants(t, luciACL, "read"), "write": aclGrants(t, luciACL, "write"),
@@ -187,6 +223,7 @@ func newLuCIHarness(t *testing.T, exec func(params []string) ([]byte, error)) *l
 	mux.Handle("GET /", http.FileServer(http.Dir(filepath.Join("testdata", "luci"))))
 	mux.Handle("GET /view/", http.StripPrefix("/view/", http.FileServer(http.Dir(luciViews))))
 	mux.HandleFunc("POST /cgi-bin/cgi-exec", h.cgiExec)
+	mux.HandleFunc("POST /ubus/file/exec", h.fileExec)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -220,14 +257,35 @@ func (h *luciHarness) cgiExec(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "Executable not found", http.StatusNotFound)
 		return
 	}
-	out, err := h.exec(req.Params)
-	if err != nil {
-		// cgi-exec answers 200 with what the command printed; fs.exec_direct
-		// then fails to parse it. Say it plainly here.
-		http.Error(rw, strings.TrimSpace(string(out))+" ("+err.Error()+")", http.StatusInternalServerError)
+	// cgi-exec answers with what the command printed on its standard
+	// output, whatever its exit status.
+	out, _, _ := h.exec(req.Params)
+	rw.Write(out)
+}
+
+// fileExec is rpcd's ubus "file" "exec"; it answers code, stdout and
+// stderr.
+func (h *luciHarness) fileExec(rw http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SessionID string   `json:"sessionid"`
+		Command   string   `json:"command"`
+		Params    []string `json:"params"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(rw, `{"error": "Invalid argument"}`, http.StatusBadRequest)
 		return
 	}
-	rw.Write(out)
+	g, err := fileExecAllowed(h.sessions[req.SessionID], req.Command, req.Params)
+	if err != nil {
+		rw.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(rw).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	h.mu.Lock()
+	h.used[g] = true
+	h.mu.Unlock()
+	out, errOut, code := h.exec(req.Params)
+	json.NewEncoder(rw).Encode(map[string]any{"code": code, "stdout": string(out), "stderr": string(errOut)})
 }
 
 // unusedGrants are the file grants of the ACL that no call used: excess
@@ -300,11 +358,11 @@ func TestLuCI_HostileNamesStayText(t *testing.T) {
 	}
 	hosts += `], "source": "daemon"}`
 	report := `{"meters": [{"name": "<b onclick=x>wan</b>", "chain": "FORWARD", "bytes": 1000, "packets": 3, "since": null}], "source": "<img src=x onerror=window.pwned=6>", "last_sample": null, "usage": []}`
-	h := newLuCIHarness(t, func(params []string) ([]byte, error) {
+	h := newLuCIHarness(t, func(params []string) ([]byte, []byte, int) {
 		if params[0] == "hosts" {
-			return []byte(hosts), nil
+			return []byte(hosts), nil, 0
 		}
-		return []byte(report), nil
+		return []byte(report), nil, 0
 	})
 	ctx, done := browser(t)
 	defer done()
@@ -341,8 +399,8 @@ func TestLuCI_HostileNamesStayText(t *testing.T) {
 // When the agent does not answer, the view says so, and not that no meters
 // are configured.
 func TestLuCI_AgentDownIsSaid(t *testing.T) {
-	h := newLuCIHarness(t, func([]string) ([]byte, error) {
-		return []byte("netmon-agent: no such file"), errors.New("exit status 1")
+	h := newLuCIHarness(t, func([]string) ([]byte, []byte, int) {
+		return nil, []byte("netmon-agent: no such file\n"), 1
 	})
 	ctx, done := browser(t)
 	defer done()

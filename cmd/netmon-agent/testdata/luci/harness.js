@@ -23,16 +23,16 @@
 
 	String.prototype.format = function() {
 		var args = arguments, n = 0;
-		return this.replace(/%(-)?(\d+)?(\.\d+)?([%sdfhqm])/g, function(all, left, width, prec, type) {
+		return this.replace(/%(0|\x20)?(-)?(\d+)?(\.\d+)?([%sdfhqm])/g, function(all, pad, left, width, prec, type) {
 			if (type === '%')
 				return '%';
-			var v = args[n++];
+			var v = args[n++], out;
 			switch (type) {
-			case 's': return String(v);
-			case 'd': return Math.floor(+v || 0).toFixed(0);
-			case 'f': return prec ? (+v || 0).toFixed(+prec.substring(1)) : String(+v || 0);
-			case 'h': return esc(v, htmlEsc);
-			case 'q': return esc(v, quotEsc);
+			case 's': out = String(v); break;
+			case 'd': out = Math.floor(+v || 0).toFixed(0); break;
+			case 'f': out = prec ? (+v || 0).toFixed(+prec.substring(1)) : String(+v || 0); break;
+			case 'h': out = esc(v, htmlEsc); break;
+			case 'q': out = esc(v, quotEsc); break;
 			case 'm':
 				var mf = width ? +width : 1000, pr = prec ? +prec.substring(1) : 2;
 				var units = [' ', ' K', ' M', ' G', ' T', ' P', ' E'], i = 0, val = +v || 0;
@@ -40,6 +40,9 @@
 					val /= mf;
 				return i ? val.toFixed(pr) + units[i] + (mf == 1024 ? 'i' : '') : val + ' ';
 			}
+			while (width && out.length < +width)
+				out = left ? out + ' ' : (pad || ' ') + out;
+			return out;
 		});
 	};
 
@@ -98,6 +101,20 @@
 	var modules = {
 		view: { extend: function(proto) { return proto; } },
 		fs: {
+			// exec is rpcd's ubus file exec: {code, stdout, stderr}.
+			exec: function(command, params) {
+				window.harnessCalls.push([command].concat(params || []));
+				return fetch('/ubus/file/exec', {
+					method: 'POST',
+					body: JSON.stringify({ sessionid: window.harnessSession, command: command, params: params || [] })
+				}).then(function(r) {
+					return r.json().then(function(body) {
+						if (!r.ok)
+							throw new Error(body.error);
+						return body;
+					});
+				});
+			},
 			exec_direct: function(command, params, type) {
 				window.harnessCalls.push([command].concat(params || []));
 				return fetch('/cgi-bin/cgi-exec', {

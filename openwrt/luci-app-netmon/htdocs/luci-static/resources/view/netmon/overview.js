@@ -97,10 +97,13 @@ return view.extend({
 	},
 
 	// run runs a command that changes something, says how it went, and
-	// redraws from the agent's answer.
+	// redraws from the agent's answer. fs.exec, not exec_direct: cgi-exec
+	// drops the exit status, and a refused block must not read as done.
 	run: function(args, done) {
 		var self = this;
-		return fs.exec_direct(agent, args).then(function() {
+		return fs.exec(agent, args).then(function(res) {
+			if (res.code !== 0)
+				throw new Error((res.stderr || '').trim() || _('exit status %d').format(res.code));
 			ui.addNotification(null, E('p', {}, [ txt(done) ]), 'info');
 		}).catch(function(e) {
 			ui.addNotification(null, E('p', {}, [ txt(_('netmon-agent %s failed: %s').format(args[0], e.message)) ]), 'danger');
