@@ -36,11 +36,14 @@ func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) 
 // newApp is the command line: every command, alias and flag.
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := commands(stdout, stderr)
+	// A bare netmon-agent prints the report, as vnStat does: the question
+	// asked most. help and --help print the help.
+	report := withConfig(cmdReport)
 	app.Action = func(c *cli.Context) error {
 		if c.NArg() > 0 {
 			return fmt.Errorf("unknown command %q (netmon-agent help lists them)", c.Args().First())
 		}
-		return cli.ShowAppHelp(c)
+		return report(c)
 	}
 	app.OnUsageError = usageError
 	for _, cmd := range app.Commands {

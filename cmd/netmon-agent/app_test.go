@@ -94,6 +94,22 @@ func TestApp_DoctorExitCode(t *testing.T) {
 	}
 }
 
+// A bare netmon-agent prints what netmon-agent report prints, exit 0;
+// help and --help still print the help.
+func TestApp_BareCommandIsTheReport(t *testing.T) {
+	cfg := testConfig(t)
+	_, want, _ := runApp(t, "-c", cfg, "report")
+	code, got, stderr := runApp(t, "-c", cfg)
+	if code != 0 || got != want || !strings.Contains(got, "wan") {
+		t.Errorf("bare: exit %d, %q (stderr %q); report prints %q", code, got, stderr, want)
+	}
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-c", cfg, "--help"}} {
+		if code, out, _ := runApp(t, args...); code != 0 || !strings.Contains(out, "COMMANDS:") {
+			t.Errorf("%q: exit %d, %.200q", args, code, out)
+		}
+	}
+}
+
 func TestApp_VersionAndHelp(t *testing.T) {
 	if code, stdout, _ := runApp(t, "--version"); code != 0 || !strings.Contains(stdout, "netmon-agent version") {
 		t.Errorf("--version: exit %d, %q", code, stdout)
