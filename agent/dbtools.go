@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -58,6 +59,30 @@ func BackupDatabase(cfg *config.Config, dest string) (*DBResult, error) {
 		return nil, err
 	}
 	return &DBResult{Path: dest, Bytes: n}, nil
+}
+
+// WriteBackup writes a backup to w (db backup -, for LuCI's download):
+// by way of a file in the runtime directory, RAM rather than flash,
+// removed after. It returns the bytes written.
+func WriteBackup(cfg *config.Config, w io.Writer) (int64, error) {
+	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
+		return 0, fmt.Errorf("runtime_dir %s: %w", cfg.RuntimeDir, err)
+	}
+	dir, err := os.MkdirTemp(cfg.RuntimeDir, "backup-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	r, err := BackupDatabase(cfg, filepath.Join(dir, "netmon-backup.db"))
+	if err != nil {
+		return 0, err
+	}
+	f, err := os.Open(r.Path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return io.Copy(w, f)
 }
 
 // ErrOwnFile means a backup was asked to overwrite one of the database's

@@ -87,7 +87,7 @@ func commands(stdout, stderr io.Writer) *cli.App {
 			}},
 			{Name: "db", Usage: "database upkeep", Subcommands: []*cli.Command{
 				{Name: "check", Usage: "verify database files (default: the live one and the snapshot)", ArgsUsage: "[FILE...]", Action: withConfig(cmdDBCheck)},
-				{Name: "backup", Usage: "write a consistent copy of the database to FILE, also while the daemon runs", ArgsUsage: "FILE", Action: withConfig(cmdDBBackup)},
+				{Name: "backup", Usage: "write a consistent copy of the database to FILE (- for standard output), also while the daemon runs", ArgsUsage: "FILE", Action: withConfig(cmdDBBackup)},
 				{Name: "restore", Usage: "replace the database with a verified backup (stop the daemon first)", ArgsUsage: "FILE", Action: withConfig(cmdDBRestore)},
 				{Name: "compact", Usage: "shrink the live database to what it holds, and snapshot it", Action: withConfig(cmdDBCompact)},
 			}},

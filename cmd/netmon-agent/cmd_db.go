@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -44,6 +46,9 @@ func cmdDBBackup(c *cli.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	if dest == "-" {
+		return backupToStdout(c, cfg)
+	}
 	r, err := agent.BackupDatabase(cfg, dest)
 	if err != nil {
 		return err
@@ -75,4 +80,16 @@ func cmdDBCompact(c *cli.Context, cfg *config.Config) error {
 	}
 	fmt.Fprintf(c.App.Writer, "compacted %s from %d to %d bytes; snapshot written to %s (%d bytes)\n", r.Path, r.Before, r.Bytes, cfg.Database, r.Snapshot)
 	return nil
+}
+
+// backupToStdout is db backup -: the backup's bytes on standard output,
+// unless that is a terminal (gzip'ed bbolt is no use on a screen).
+func backupToStdout(c *cli.Context, cfg *config.Config) error {
+	if f, ok := c.App.Writer.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return errors.New("db backup -: standard output is a terminal; redirect it to a file, or give a FILE")
+		}
+	}
+	_, err := agent.WriteBackup(cfg, c.App.Writer)
+	return err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,8 +19,9 @@ import (
 // login with write access blocks host a (its next TCP connection fails)
 // and unblocks it. History shows host b's bytes exactly as b's own
 // counters have them; maintenance shows doctor's findings and downloads
-// the export. Every file grant of the ACL is used by a call a view made,
-// so the ACL grants nothing the views do not run.
+// the export and a backup that db check passes. Every file grant of the
+// ACL is used by a call a view made, so the ACL grants nothing the views
+// do not run.
 func TestLab_LuCIViews(t *testing.T) {
 	requireLab(t)
 	l := newLab(t, "nft")
@@ -182,11 +184,12 @@ func luciHistory(t *testing.T, ctx context.Context, h *luciHarness, l *lab) {
 }
 
 // luciMaintenance opens the maintenance view as a read-only login: the
-// findings are doctor's own, and the export downloads what the CLI
-// exports.
+// findings are doctor's own, the export downloads what the CLI exports,
+// and the backup downloaded is a whole database.
 func luciMaintenance(t *testing.T, ctx context.Context, h *luciHarness, l *lab) {
 	t.Helper()
 	openView(t, ctx, h, "maintenance", "read")
+	saveScreenshot(t, ctx, "luci-maintenance.png")
 	checks, _, _ := l.doctor()
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll('#netmon-doctor tr[data-check]')].map(
 		tr => [tr.dataset.check, tr.children[1].textContent + ' ' + tr.children[2].textContent]))`))
@@ -210,6 +213,23 @@ func luciMaintenance(t *testing.T, ctx context.Context, h *luciHarness, l *lab) 
 	csv, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector('#netmon-export-link').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("the exported file: %v", err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#netmon-backup`)),
+		chromedp.WaitReady(chromedp.CSS(`#netmon-backup-link`)),
+	); err != nil {
+		t.Fatalf("backup in LuCI: %v", err)
+	}
+	b64, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector('#netmon-backup-link').href).then(r => r.arrayBuffer()).then(b => {
+		let s = ''; for (const c of new Uint8Array(b)) s += String.fromCharCode(c); return btoa(s); })`, chromedp.EvalAwaitPromise))
+	data, derr := base64.StdEncoding.DecodeString(b64)
+	if err != nil || derr != nil || len(data) == 0 {
+		t.Fatalf("the backup downloaded: %v %v, %d bytes", err, derr, len(data))
+	}
+	backup := filepath.Join(l.dir, "luci-backup.db")
+	os.WriteFile(backup, data, 0o600)
+	if out := l.agent("db", "check", backup); !strings.HasPrefix(out, "ok ") {
+		t.Errorf("db check of the backup LuCI downloaded: %s", out)
 	}
 	want := l.agent("export", "--by", "day", "--format", "csv", "--hosts")
 	if gotHead, wantHead := strings.SplitN(csv, "\n", 2)[0], strings.SplitN(want, "\n", 2)[0]; gotHead != wantHead || !strings.Contains(gotHead, "laptop download") {

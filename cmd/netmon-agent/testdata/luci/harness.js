@@ -121,6 +121,8 @@
 					method: 'POST',
 					body: JSON.stringify({ sessionid: window.harnessSession, command: command, params: params || [] })
 				}).then(function(r) {
+					if (r.ok && type === 'blob')
+						return r.blob();
 					return r.text().then(function(body) {
 						if (!r.ok)
 							throw new Error(body.trim());

@@ -4,8 +4,9 @@
 'require ui';
 
 // Status > Traffic maintenance: what `netmon-agent doctor --json` finds,
-// each check with its fix, and the history as a CSV file to download
-// (`netmon-agent export --hosts`). Agent values go in as text nodes only.
+// each check with its fix, the history as a CSV file to download
+// (`netmon-agent export --hosts`) and a backup of the database (`db backup
+// -`). Agent values go in as text nodes only.
 
 var agent = '/usr/sbin/netmon-agent';
 
@@ -14,6 +15,16 @@ function txt(v) {
 }
 
 var statusClass = { OK: 'ok', WARN: 'warn', FAIL: 'fail' };
+
+// download offers blob as a file name, through a link with id.
+function download(id, name, blob) {
+	var old = document.getElementById(id + '-link');
+	if (old)
+		old.remove();
+	var a = E('a', { 'id': id + '-link', 'download': name, 'href': URL.createObjectURL(blob) }, [ txt(name) ]);
+	document.body.appendChild(a);
+	a.click();
+}
 
 return view.extend({
 	load: function() {
@@ -26,13 +37,21 @@ return view.extend({
 
 	handleExport: function() {
 		return fs.exec_direct(agent, [ 'export', '--by', 'day', '--format', 'csv', '--hosts' ]).then(function(csv) {
-			var a = E('a', { 'id': 'netmon-export-link', 'download': 'netmon-days.csv',
-				'href': URL.createObjectURL(new Blob([ csv ], { type: 'text/csv' })) }, [ txt('netmon-days.csv') ]);
-			document.body.appendChild(a);
-			a.click();
-			return csv;
+			download('netmon-export', 'netmon-days.csv', new Blob([ csv ], { type: 'text/csv' }));
 		}).catch(function(e) {
 			ui.addNotification(null, E('p', {}, [ txt(_('netmon-agent export failed: %s').format(e.message)) ]), 'danger');
+		});
+	},
+
+	// handleBackup downloads `db backup -`: a snapshot (gzip'ed bbolt) that
+	// `netmon-agent db restore FILE` takes back.
+	handleBackup: function() {
+		return fs.exec_direct(agent, [ 'db', 'backup', '-' ], 'blob').then(function(blob) {
+			if (!blob.size)
+				throw new Error(_('the backup is empty'));
+			download('netmon-backup', 'netmon-backup.db', blob);
+		}).catch(function(e) {
+			ui.addNotification(null, E('p', {}, [ txt(_('netmon-agent backup failed: %s').format(e.message)) ]), 'danger');
 		});
 	},
 
@@ -55,9 +74,12 @@ return view.extend({
 						E('td', { 'class': 'td' }, [ txt(f.fix || '') ])
 					]);
 				}))));
-		nodes.push(E('h3', {}, [ txt(_('Export')) ]),
+		nodes.push(E('h3', {}, [ txt(_('Export and backup')) ]),
 			E('p', {}, [ E('button', { 'class': 'btn cbi-button', 'id': 'netmon-export', 'click': ui.createHandlerFn(this, 'handleExport') },
-				[ txt(_('Download the daily history (CSV, a column pair per host)')) ]) ]));
+				[ txt(_('Download the daily history (CSV, a column pair per host)')) ]) ]),
+			E('p', {}, [ E('button', { 'class': 'btn cbi-button', 'id': 'netmon-backup', 'click': ui.createHandlerFn(this, 'handleBackup') },
+				[ txt(_('Download a backup of the database')) ]) ]),
+			E('p', { 'class': 'cbi-section-descr' }, [ txt(_('To restore a backup: copy it to the router, then run service netmon-agent stop; netmon-agent db restore FILE; service netmon-agent start.')) ]));
 		return E('div', {}, nodes);
 	},
 
