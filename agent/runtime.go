@@ -81,6 +81,8 @@ type Agent struct {
 	cfg     *config.Config
 	db      *store.DB
 	sampler *account.Sampler
+	// warnings mails quota warnings (quotamail.go).
+	warnings warnMailer
 }
 
 // Open opens the live database (restoring it from the snapshot on flash
@@ -107,6 +109,7 @@ func Open(cfg *config.Config, opts Options) (*Agent, error) {
 		Commit:    a.Commit,
 	}
 	a.sampler.Used = a.usedSince
+	a.sampler.Warn = a.queueWarning
 	a.setupHosts(cfg)
 	return a, nil
 }
@@ -236,7 +239,10 @@ func (a *Agent) usedSince(mac string, t time.Time) (uint64, error) {
 func (a *Agent) Verify() error { return a.db.Verify() }
 
 // Close closes the live database.
-func (a *Agent) Close() error { return a.db.Close() }
+func (a *Agent) Close() error {
+	a.stopWarnings()
+	return a.db.Close()
+}
 
 // Report builds the report from the state in memory.
 func (a *Agent) Report(source string) *report.Report {

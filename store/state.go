@@ -127,6 +127,9 @@ type QuotaUse struct {
 	Bytes    uint64    `json:"bytes"`
 	Exceeded time.Time `json:"exceeded,omitempty"` // when it crossed the limit, this period
 	Waived   bool      `json:"waived,omitempty"`   // unblocked by hand this period
+	// Warned are the warn_at percents crossed this period: each is mailed
+	// once.
+	Warned []int `json:"warned,omitempty"`
 }
 
 // A Checkpoint is the totals at the end of the last since-last report: the

@@ -2,6 +2,8 @@ package account
 
 import (
 	"fmt"
+	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/config"
@@ -28,6 +30,7 @@ func (s *Sampler) accountQuotas(moved map[string]uint64, now time.Time) {
 			} else {
 				u.Bytes += moved[mac]
 			}
+			s.warnQuota(q, u, mac, h, now)
 			if u.Bytes < q.Limit {
 				continue
 			}
@@ -78,4 +81,45 @@ func (s *Sampler) waiveQuota(b *store.Block) {
 	if u := s.State.Quotas[store.QuotaKey(b.Quota, b.Target)]; u != nil {
 		u.Waived = true
 	}
+}
+
+// A QuotaWarning is a host crossing one of a quota's warn_at thresholds.
+type QuotaWarning struct {
+	Quota   string
+	MAC     string
+	Name    string // the host's name, if it has one
+	Percent int    // the threshold crossed
+	Bytes   uint64 // used this period
+	Limit   uint64
+	Period  string // "day" or "month"
+	Time    time.Time
+}
+
+// warnQuota records each warn_at threshold u has newly crossed this period
+// and hands it to Warn, once: the record goes to the database with the
+// use, so neither a restart nor a reload warns again.
+func (s *Sampler) warnQuota(q config.Quota, u *store.QuotaUse, mac string, h *store.Host, now time.Time) {
+	for _, pct := range q.WarnAt {
+		if !crossed(u.Bytes, q.Limit, pct) || slices.Contains(u.Warned, pct) {
+			continue
+		}
+		u.Warned = append(u.Warned, pct)
+		w := QuotaWarning{Quota: q.Name, MAC: mac, Percent: pct, Bytes: u.Bytes, Limit: q.Limit, Period: q.Period, Time: now}
+		if h != nil {
+			w.Name = h.Name
+		}
+		s.Logf("host %s (%s) reached %d%% of quota %s: %s of %s this %s", mac, w.Name, pct, q.Name,
+			units.FormatBytes(u.Bytes), units.FormatBytes(q.Limit), q.Period)
+		if s.Warn != nil {
+			s.Warn(w)
+		}
+	}
+}
+
+// crossed reports whether used is at least pct percent of limit, exactly:
+// in 128 bits, so no limit overflows.
+func crossed(used, limit uint64, pct int) bool {
+	uh, ul := bits.Mul64(used, 100)
+	lh, ll := bits.Mul64(limit, uint64(pct))
+	return uh > lh || uh == lh && ul >= ll
 }

@@ -1,10 +1,12 @@
 package account_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/account"
 	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/report"
@@ -139,4 +141,51 @@ func TestQuota_BlockExpiresAtThePeriodsEnd(t *testing.T) {
 	if _, ok := r.Sampler.State.Blocks["02:00:00:00:00:0a"]; ok {
 		t.Error("quota block did not lift with the new month")
 	}
+}
+
+// Each warn_at threshold is told once per period, in order, however many a
+// sample crosses; a new period warns afresh; the thresholds are exact to
+// the byte.
+func TestQuota_WarnsOncePerThresholdPerPeriod(t *testing.T) {
+	r := newHostRig(t)
+	r.Config = accounttest.MustConfig(t, `
+config agent 'main'
+	option lan 'br-lan'
+
+config quota 'kid'
+	option host '02:00:00:00:00:0a'
+	option limit '1000'
+	option period 'day'
+	option action 'warn'
+	list warn_at '90%'
+	list warn_at '50'
+	list warn_at '80'
+	list warn_at '50'
+`)
+	r.Sampler.Config = r.Config
+	var told []string
+	r.Sampler.Warn = func(w account.QuotaWarning) {
+		told = append(told, fmt.Sprintf("%s %s %d%% %d/%d %s", w.Quota, w.MAC, w.Percent, w.Bytes, w.Limit, w.Period))
+	}
+	r.Clock.T = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	step := func(bytes uint64, want ...string) {
+		t.Helper()
+		told = nil
+		r.Sets.Traffic(store.DirDownload, "192.0.2.2", 1, bytes)
+		r.Sample()
+		if strings.Join(told, "; ") != strings.Join(want, "; ") {
+			t.Errorf("after %d more bytes: told %q, want %q", bytes, told, want)
+		}
+	}
+	step(499)
+	step(1, "kid 02:00:00:00:00:0a 50% 500/1000 day") // exactly 50%
+	step(300, "kid 02:00:00:00:00:0a 80% 800/1000 day")
+	step(99)
+	step(500, "kid 02:00:00:00:00:0a 90% 1399/1000 day")
+	step(500)
+	if u := r.Sampler.State.Quotas["kid/02:00:00:00:00:0a"]; u == nil || fmt.Sprint(u.Warned) != "[50 80 90]" {
+		t.Errorf("recorded %+v", u)
+	}
+	r.Clock.T = r.Clock.T.Add(24 * time.Hour)
+	step(950, "kid 02:00:00:00:00:0a 50% 950/1000 day", "kid 02:00:00:00:00:0a 80% 950/1000 day", "kid 02:00:00:00:00:0a 90% 950/1000 day")
 }

@@ -34,6 +34,10 @@ type Sampler struct {
 	// quota's use in a period starts from it.
 	Used func(mac string, since time.Time) (uint64, error)
 
+	// Warn, when set, is told of each quota warn_at threshold a host
+	// crosses, once per threshold per period.
+	Warn func(QuotaWarning)
+
 	// Sets and Sources, when Sets is set and Config.Hosts is on, meter every
 	// LAN host (hosts.go).
 	Sets    netfilter.Sets

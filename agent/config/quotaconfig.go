@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,13 @@ type Quota struct {
 	Period string // "day" or "month"
 	Start  int    // billing day of month, 1-31; a short month clamps it
 	Action string
+	// WarnAt are the percents of Limit (1-100, ascending, each once) at
+	// which a host's crossing is mailed, once per threshold per period.
+	WarnAt []int
 }
+
+// MaxWarnAt bounds a quota's warn_at thresholds.
+const MaxWarnAt = 10
 
 // appliesTo reports whether q covers host h.
 func (q Quota) AppliesTo(mac string, h *store.Host) bool {
@@ -52,12 +59,14 @@ func quotaFromSection(s uci.Section, bad func(int, string, ...any) error) (Quota
 		return q, bad(s.Line, "a quota section needs a name (config quota 'NAME')")
 	}
 	for _, o := range s.Options {
-		if o.List {
+		if o.List && o.Name != "warn_at" {
 			return q, bad(o.Line, "quota %s: option %s takes one value, not a list", q.Name, o.Name)
 		}
 		v := strings.TrimSpace(o.Value)
 		var err error
 		switch o.Name {
+		case "warn_at":
+			q.WarnAt, err = addWarnAt(q.WarnAt, v)
 		case "host":
 			q.Host = v
 			if v == "" {
@@ -91,4 +100,22 @@ func quotaFromSection(s uci.Section, bad func(int, string, ...any) error) (Quota
 		return q, bad(s.Line, "quota %s needs option host (a MAC, a name or '*') and option limit", q.Name)
 	}
 	return q, nil
+}
+
+// addWarnAt adds the threshold v (a percent, "80" or "80%") to warn,
+// keeping it ascending and free of repeats.
+func addWarnAt(warn []int, v string) ([]int, error) {
+	pct, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+	if err != nil || pct < 1 || pct > 100 {
+		return warn, fmt.Errorf("warn_at %q is not a percent of the limit (1-100)", v)
+	}
+	if slices.Contains(warn, pct) {
+		return warn, nil
+	}
+	if len(warn) == MaxWarnAt {
+		return warn, fmt.Errorf("warn_at: at most %d thresholds", MaxWarnAt)
+	}
+	warn = append(warn, pct)
+	slices.Sort(warn)
+	return warn, nil
 }

@@ -45,6 +45,9 @@ type HostReport struct {
 	// QuotaPercent is the highest use of the host's quotas this period,
 	// in percent of the limit; null without a quota.
 	QuotaPercent *float64 `json:"quota_percent"`
+	// QuotaWarned are the warn_at percents the host crossed this period,
+	// ascending, over all its quotas.
+	QuotaWarned []int `json:"quota_warned,omitempty"`
 }
 
 // BuildHosts builds the host table from st, busiest first.
@@ -64,6 +67,7 @@ func BuildHosts(cfg *config.Config, st *store.State, rates map[string]account.Ra
 			FirstSeen: h.FirstSeen.UTC(), LastSeen: h.LastSeen.UTC(),
 			Blocked:      isBlocked(st, key, h.Addresses),
 			QuotaPercent: quotaPercent(cfg, st, key, now),
+			QuotaWarned:  quotaWarned(cfg, st, key, now),
 		}
 		if h.Day == day {
 			hr.TodayDownload, hr.TodayUpload = h.DayDownload.Bytes, h.DayUpload.Bytes
@@ -160,4 +164,23 @@ func quotaPercent(cfg *config.Config, st *store.State, mac string, now time.Time
 		}
 	}
 	return best
+}
+
+// quotaWarned is the warn_at percents mac crossed in the current period of
+// its quotas, ascending, each once.
+func quotaWarned(cfg *config.Config, st *store.State, mac string, now time.Time) []int {
+	var out []int
+	for _, q := range cfg.Quotas {
+		u := st.Quotas[store.QuotaKey(q.Name, mac)]
+		if u == nil || !u.Period.Equal(config.PeriodStart(now, q.Period, q.Start)) {
+			continue
+		}
+		for _, p := range u.Warned {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
