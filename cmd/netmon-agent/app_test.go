@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -139,5 +140,20 @@ func TestFlagsFirst(t *testing.T) {
 		if want := append([]string{"netmon-agent"}, strings.Fields(tc.want)...); !slices.Equal(got, want) {
 			t.Errorf("%q: got %q, want %q", tc.in, got[1:], want[1:])
 		}
+	}
+}
+
+// The daemon runs at GOGC=50 unless the environment says otherwise.
+func TestTuneGC_DefaultUnlessTheEnvironmentSets(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != daemonGCPercent {
+		t.Errorf("GOGC unset: %d, want %d", got, daemonGCPercent)
+	}
+	t.Setenv("GOGC", "200")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC=200 in the environment: tuneGC changed it to %d", got)
 	}
 }
