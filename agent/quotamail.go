@@ -64,11 +64,14 @@ func (a *Agent) mailWarnings(m *warnMailer) {
 	}
 }
 
-// stopWarnings waits until the queued warnings are sent (or failed).
+// stopWarnings waits until the queued warnings are sent (or failed). It
+// runs on the goroutine that samples, as Close does; a warning after it is
+// logged only (a nil queue takes nothing).
 func (a *Agent) stopWarnings() {
 	if m := &a.warnings; m.q != nil {
 		close(m.q)
 		<-m.done
+		m.q = nil
 	}
 }
 
