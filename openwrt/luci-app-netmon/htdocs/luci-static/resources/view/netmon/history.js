@@ -147,7 +147,8 @@ return view.extend({
 		var self = this, hosts = (data[0] && data[0].hosts) || [], meters = (data[1] && data[1].meters) || [];
 		var options = [ E('option', { 'value': 'all' }, [ txt(_('All hosts')) ]) ];
 		hosts.forEach(function(h) {
-			if (h.mac !== 'unattributed')
+			// By MAC only: the ACL grants --host as a MAC pattern.
+			if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(h.mac))
 				options.push(E('option', { 'value': 'host:' + h.mac }, [ txt(_('Host %s').format(h.name ? h.name + ' (' + h.mac + ')' : h.mac)) ]));
 		});
 		meters.forEach(function(m) {
