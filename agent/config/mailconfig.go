@@ -64,61 +64,7 @@ func MailFromSection(s uci.Section, bad func(int, string, ...any) error) (*MailC
 		if o.List && o.Name != "to" {
 			return nil, bad(o.Line, "mail: option %s takes one value, not a list", o.Name)
 		}
-		var err error
-		switch o.Name {
-		case "to":
-			var a *mail.Address
-			if a, err = mail.ParseAddress(v); err == nil {
-				m.To = append(m.To, a.Address)
-			}
-		case "from":
-			_, err = mail.ParseAddress(v)
-			m.From = v
-		case "server":
-			m.Server = v
-			if v == "" || strings.ContainsAny(v, " /:") {
-				err = fmt.Errorf("malformed server %q: a host name or address", v)
-			}
-		case "port":
-			m.Port, err = strconv.Atoi(v)
-			if err != nil || m.Port < 1 || m.Port > 65535 {
-				err = fmt.Errorf("port %q is not 1-65535", v)
-			}
-		case "security":
-			m.Security = v
-			if v != "starttls" && v != "tls" && v != "none" {
-				err = fmt.Errorf("security %q is not starttls, tls or none", v)
-			}
-		case "username":
-			m.Username = v
-		case "password":
-			m.Password = o.Value
-		case "timeout":
-			var secs int
-			secs, err = strconv.Atoi(v)
-			if err != nil || secs < 1 || secs > 600 {
-				err = fmt.Errorf("timeout %q is not 1-600 seconds", v)
-			}
-			m.Timeout = time.Duration(secs) * time.Second
-		case "sendmail":
-			m.Sendmail = v
-			if !strings.HasPrefix(v, "/") {
-				err = fmt.Errorf("sendmail %q is not an absolute path", v)
-			}
-		case "msmtp_account":
-			m.MsmtpAccount = v
-			if !validAccount(v) {
-				err = fmt.Errorf("msmtp_account %q is not an account name (letters, digits, '.', '_', '-')", v)
-			}
-		case "ca_file":
-			m.CAFile = v
-			if !strings.HasPrefix(v, "/") {
-				err = fmt.Errorf("ca_file %q is not an absolute path", v)
-			}
-		default:
-			err = fmt.Errorf("unknown option %q", o.Name)
-		}
-		if err != nil {
+		if err := m.setOption(o.Name, v, o.Value); err != nil {
 			return nil, bad(o.Line, "mail: %v", err)
 		}
 	}
@@ -135,4 +81,64 @@ func MailFromSection(s uci.Section, bad func(int, string, ...any) error) (*MailC
 		m.Port = map[string]int{"starttls": 587, "tls": 465, "none": 25}[m.Security]
 	}
 	return m, nil
+}
+
+// setOption sets mail option name from its value v (trimmed; raw as
+// written, for the password) and says what is wrong with it.
+func (m *MailConfig) setOption(name, v, raw string) error {
+	var err error
+	switch name {
+	case "to":
+		var a *mail.Address
+		if a, err = mail.ParseAddress(v); err == nil {
+			m.To = append(m.To, a.Address)
+		}
+	case "from":
+		_, err = mail.ParseAddress(v)
+		m.From = v
+	case "server":
+		m.Server = v
+		if v == "" || strings.ContainsAny(v, " /:") {
+			err = fmt.Errorf("malformed server %q: a host name or address", v)
+		}
+	case "port":
+		m.Port, err = strconv.Atoi(v)
+		if err != nil || m.Port < 1 || m.Port > 65535 {
+			err = fmt.Errorf("port %q is not 1-65535", v)
+		}
+	case "security":
+		m.Security = v
+		if v != "starttls" && v != "tls" && v != "none" {
+			err = fmt.Errorf("security %q is not starttls, tls or none", v)
+		}
+	case "username":
+		m.Username = v
+	case "password":
+		m.Password = raw
+	case "timeout":
+		var secs int
+		secs, err = strconv.Atoi(v)
+		if err != nil || secs < 1 || secs > 600 {
+			err = fmt.Errorf("timeout %q is not 1-600 seconds", v)
+		}
+		m.Timeout = time.Duration(secs) * time.Second
+	case "sendmail":
+		m.Sendmail = v
+		if !strings.HasPrefix(v, "/") {
+			err = fmt.Errorf("sendmail %q is not an absolute path", v)
+		}
+	case "msmtp_account":
+		m.MsmtpAccount = v
+		if !validAccount(v) {
+			err = fmt.Errorf("msmtp_account %q is not an account name (letters, digits, '.', '_', '-')", v)
+		}
+	case "ca_file":
+		m.CAFile = v
+		if !strings.HasPrefix(v, "/") {
+			err = fmt.Errorf("ca_file %q is not an absolute path", v)
+		}
+	default:
+		err = fmt.Errorf("unknown option %q", name)
+	}
+	return err
 }
