@@ -149,20 +149,27 @@ func isBlocked(st *store.State, mac string, addrs []string) bool {
 	return slices.ContainsFunc(addrs, func(a string) bool { _, ok := st.Blocks[a]; return ok })
 }
 
+// currentUses calls f with each quota covering mac and its use in the
+// quota's current period; a use left from an earlier period is no use.
+func currentUses(cfg *config.Config, st *store.State, mac string, now time.Time, f func(config.Quota, *store.QuotaUse)) {
+	for _, q := range cfg.Quotas {
+		u := st.Quotas[store.QuotaKey(q.Name, mac)]
+		if u != nil && u.Period.Equal(config.PeriodStart(now, q.Period, q.Start)) {
+			f(q, u)
+		}
+	}
+}
+
 // quotaPercent is the highest use, in percent of its limit, of the quotas
 // covering mac in their current period.
 func quotaPercent(cfg *config.Config, st *store.State, mac string, now time.Time) *float64 {
 	var best *float64
-	for _, q := range cfg.Quotas {
-		u := st.Quotas[store.QuotaKey(q.Name, mac)]
-		if u == nil || !u.Period.Equal(config.PeriodStart(now, q.Period, q.Start)) {
-			continue
-		}
+	currentUses(cfg, st, mac, now, func(q config.Quota, u *store.QuotaUse) {
 		p := float64(u.Bytes) * 100 / float64(q.Limit)
 		if best == nil || p > *best {
 			best = &p
 		}
-	}
+	})
 	return best
 }
 
@@ -170,17 +177,13 @@ func quotaPercent(cfg *config.Config, st *store.State, mac string, now time.Time
 // its quotas, ascending, each once.
 func quotaWarned(cfg *config.Config, st *store.State, mac string, now time.Time) []int {
 	var out []int
-	for _, q := range cfg.Quotas {
-		u := st.Quotas[store.QuotaKey(q.Name, mac)]
-		if u == nil || !u.Period.Equal(config.PeriodStart(now, q.Period, q.Start)) {
-			continue
-		}
+	currentUses(cfg, st, mac, now, func(_ config.Quota, u *store.QuotaUse) {
 		for _, p := range u.Warned {
 			if !slices.Contains(out, p) {
 				out = append(out, p)
 			}
 		}
-	}
+	})
 	slices.Sort(out)
 	return out
 }
