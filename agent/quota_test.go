@@ -24,16 +24,9 @@ func TestQuota_CountsUseFromBeforeItWasConfigured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := agenttest.FakeOptions(dir)
 	sets := netfiltertest.NewSets()
-	opts.NewSets = func(*config.Config) (netfilter.Sets, error) { return sets, nil }
 	const mac = "02:00:00:00:00:0a"
-	sources := &accounttest.Sources{Neigh: map[netip.Addr]string{netip.MustParseAddr("192.0.2.2"): mac}}
-	opts.NewSources = func(*config.Config) hosts.Sources { return sources }
-	a, err := agent.Open(cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openWithHost(t, cfg, dir, sets, mac)
 	defer a.Close()
 	a.Sample()
 	sets.Traffic(store.DirDownload, "192.0.2.2", 5, 5<<10)
@@ -67,4 +60,19 @@ func hostOf(a *agent.Agent, mac string) *report.HostReport {
 		}
 	}
 	return nil
+}
+
+// openWithHost opens an agent on fakes in dir whose host sets are sets and
+// whose one LAN neighbour, 192.0.2.2, has MAC mac.
+func openWithHost(t *testing.T, cfg *config.Config, dir string, sets *netfiltertest.Sets, mac string) *agent.Agent {
+	t.Helper()
+	opts := agenttest.FakeOptions(dir)
+	opts.NewSets = func(*config.Config) (netfilter.Sets, error) { return sets, nil }
+	sources := &accounttest.Sources{Neigh: map[netip.Addr]string{netip.MustParseAddr("192.0.2.2"): mac}}
+	opts.NewSources = func(*config.Config) hosts.Sources { return sources }
+	a, err := agent.Open(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -3,17 +3,13 @@
 package agent_test
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/netmon-agent/netmon-agent/agent"
 	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
-	"github.com/netmon-agent/netmon-agent/agent/agenttest"
 	"github.com/netmon-agent/netmon-agent/agent/config"
-	"github.com/netmon-agent/netmon-agent/agent/hosts"
-	"github.com/netmon-agent/netmon-agent/agent/netfilter"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
 	"github.com/netmon-agent/netmon-agent/store"
 )
@@ -50,17 +46,7 @@ config mail
 		t.Fatal(err)
 	}
 	sets := netfiltertest.NewSets()
-	open := func() *agent.Agent {
-		opts := agenttest.FakeOptions(dir)
-		opts.NewSets = func(*config.Config) (netfilter.Sets, error) { return sets, nil }
-		sources := &accounttest.Sources{Neigh: map[netip.Addr]string{netip.MustParseAddr("192.0.2.2"): mac}}
-		opts.NewSources = func(*config.Config) hosts.Sources { return sources }
-		a, err := agent.Open(cfg, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
+	open := func() *agent.Agent { return openWithHost(t, cfg, dir, sets, mac) }
 	subjects := func() []string {
 		var out []string
 		for _, m := range b.received() {
