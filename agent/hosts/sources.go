@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/netmon-agent/netmon-agent/agent/netlink"
 	"io"
 	"net/netip"
 	"os"
@@ -24,9 +25,9 @@ type Sources interface {
 	Names() map[string]string
 }
 
-// SystemSources reads the kernel's neighbour tables (ARP, and `ip -6
-// neigh` with IPv6 on), the leases file, /etc/ethers and the names the
-// config gives.
+// SystemSources reads the kernel's neighbour tables (ARP, and with IPv6 on
+// the IPv6 table over netlink), the leases file, /etc/ethers and the names
+// the config gives.
 type SystemSources struct {
 	LAN    string // the LAN device whose neighbours count
 	IPv6   bool
@@ -36,8 +37,8 @@ type SystemSources struct {
 	ARP    string            // /proc/net/arp
 }
 
-// Neighbours reads the leases, the ARP table and (with IPv6) `ip -6
-// neigh`. What cannot be read is in the error; the rest is still there.
+// Neighbours reads the leases, the ARP table and (with IPv6) the IPv6
+// neighbours. What cannot be read is in the error; the rest is still there.
 func (s *SystemSources) Neighbours() (map[netip.Addr]string, error) {
 	out := map[netip.Addr]string{}
 	var errs []error
@@ -57,20 +58,36 @@ func (s *SystemSources) Neighbours() (map[netip.Addr]string, error) {
 		errs = append(errs, fmt.Errorf("read IPv4 neighbours: %w", err))
 	}
 	if s.IPv6 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "ip", "-6", "neigh", "show", "dev", s.LAN)
-		var stdout bytes.Buffer
-		cmd.Stdout = &stdout
-		if err := cmd.Run(); err == nil {
-			for a, m := range parseIPNeigh(stdout.Bytes(), "") {
-				out[a] = m
-			}
-		} else {
-			errs = append(errs, fmt.Errorf("read IPv6 neighbours (ip -6 neigh): %w", err))
+		neigh, err := s.neigh6()
+		for a, m := range neigh {
+			out[a] = m
+		}
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// neigh6 reads the IPv6 neighbours on the LAN over netlink, or with `ip -6
+// neigh` where netlink is refused.
+func (s *SystemSources) neigh6() (map[netip.Addr]string, error) {
+	m, err := readNeigh6(s.LAN)
+	if err == nil || !errors.Is(err, netlink.ErrRefused) {
+		if err != nil {
+			err = fmt.Errorf("read IPv6 neighbours: %w", err)
+		}
+		return m, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "-6", "neigh", "show", "dev", s.LAN)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("read IPv6 neighbours (ip -6 neigh): %w", err)
+	}
+	return parseIPNeigh(stdout.Bytes(), ""), nil
 }
 
 // maxNameFile bounds what is read of a leases or ethers file: dnsmasq's

@@ -1,0 +1,223 @@
+// Package netlink reads kernel tables over netlink sockets: it sends dump
+// requests and splits the answers into messages and attributes. It is what
+// lets the daemon read nftables counters and the neighbour table without
+// starting a process per sample.
+//
+// # Invariants
+//
+//   - Only dump requests are sent: nothing here changes the kernel.
+//   - Every length in an answer is checked before it is used: a short or
+//     malformed message is an error, never a panic or an endless loop.
+//   - A receive waits at most Timeout, so a kernel that never answers
+//     cannot stall sampling.
+//   - A Conn is used by one goroutine at a time.
+//
+// Parsing takes bytes (Messages, Attrs), so it is tested on captured
+// answers without a socket.
+package netlink
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrRefused means the kernel or the sandbox refused a netlink socket or a
+// request (no permission, no such protocol): callers fall back to a tool.
+var ErrRefused = errors.New("netlink refused")
+
+// Timeout bounds each wait for an answer.
+const Timeout = 5 * time.Second
+
+const headerLen = unix.SizeofNlMsghdr // 16
+
+// A Conn is one netlink socket of one protocol.
+type Conn struct {
+	fd  int
+	seq uint32
+	buf []byte
+}
+
+// Dial opens a netlink socket of protocol proto (unix.NETLINK_NETFILTER,
+// unix.NETLINK_ROUTE).
+func Dial(proto int) (*Conn, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return nil, refusal("open netlink socket", err)
+	}
+	tv := unix.NsecToTimeval(Timeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("netlink receive timeout: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, refusal("bind netlink socket", err)
+	}
+	return &Conn{fd: fd, buf: make([]byte, 64<<10)}, nil
+}
+
+func refusal(what string, err error) error {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EAFNOSUPPORT) {
+		return fmt.Errorf("%s: %w: %w", what, ErrRefused, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Close closes the socket.
+func (c *Conn) Close() error { return unix.Close(c.fd) }
+
+// Dump sends a dump request of type typ with payload (the family header
+// and attributes) and returns the payload of every answer, in order.
+func (c *Conn) Dump(typ uint16, payload []byte) ([][]byte, error) {
+	c.seq++
+	req := make([]byte, headerLen+len(payload))
+	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
+	binary.NativeEndian.PutUint16(req[4:], typ)
+	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	binary.NativeEndian.PutUint32(req[8:], c.seq)
+	copy(req[headerLen:], payload)
+	if err := unix.Sendto(c.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, refusal("netlink request", err)
+	}
+	var out [][]byte
+	for {
+		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) {
+				return nil, fmt.Errorf("netlink: no answer in %s", Timeout)
+			}
+			return nil, fmt.Errorf("netlink receive: %w", err)
+		}
+		msgs, done, err := Messages(c.buf[:n], c.seq)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			out = append(out, append([]byte(nil), m...))
+		}
+		if done {
+			return out, nil
+		}
+	}
+}
+
+// Messages splits one datagram of answers to request seq into the payloads
+// of its data messages. done is set by the message that ends a dump; an
+// error message becomes the error (ENOENT: the thing asked for is not
+// there, which callers check with errors.Is(err, syscall.ENOENT)).
+// Answers to other requests are skipped.
+func Messages(b []byte, seq uint32) (msgs [][]byte, done bool, err error) {
+	for len(b) > 0 {
+		if len(b) < headerLen {
+			return nil, false, fmt.Errorf("netlink: message of %d bytes, shorter than its header", len(b))
+		}
+		l := int(binary.NativeEndian.Uint32(b[0:]))
+		typ := binary.NativeEndian.Uint16(b[4:])
+		if l < headerLen || l > len(b) {
+			return nil, false, fmt.Errorf("netlink: message length %d out of 16..%d", l, len(b))
+		}
+		body := b[headerLen:l]
+		if binary.NativeEndian.Uint32(b[8:]) == seq {
+			switch typ {
+			case unix.NLMSG_DONE:
+				return msgs, true, nil
+			case unix.NLMSG_ERROR:
+				if len(body) < 4 {
+					return nil, false, errors.New("netlink: short error message")
+				}
+				if code := int32(binary.NativeEndian.Uint32(body)); code != 0 {
+					return nil, false, refusal("netlink", syscall.Errno(-code))
+				}
+				return msgs, true, nil
+			case unix.NLMSG_NOOP:
+			default:
+				msgs = append(msgs, body)
+			}
+		}
+		if align(l) >= len(b) {
+			break
+		}
+		b = b[align(l):]
+	}
+	return msgs, false, nil
+}
+
+func align(n int) int { return (n + 3) &^ 3 }
+
+// An Attr is one netlink attribute. Type has the nested and byte-order
+// flags cleared.
+type Attr struct {
+	Type uint16
+	Data []byte
+}
+
+const attrHeaderLen = 4
+
+// Attrs splits b into attributes.
+func Attrs(b []byte) ([]Attr, error) {
+	var out []Attr
+	for len(b) >= attrHeaderLen {
+		l := int(binary.NativeEndian.Uint16(b[0:]))
+		if l < attrHeaderLen || l > len(b) {
+			return nil, fmt.Errorf("netlink: attribute length %d out of 4..%d", l, len(b))
+		}
+		out = append(out, Attr{Type: binary.NativeEndian.Uint16(b[2:]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER), Data: b[attrHeaderLen:l]})
+		if align(l) >= len(b) {
+			return out, nil
+		}
+		b = b[align(l):]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("netlink: %d bytes after the last attribute", len(b))
+	}
+	return out, nil
+}
+
+// Encode renders attributes, each padded to four bytes.
+func Encode(attrs ...Attr) []byte {
+	var b []byte
+	for _, a := range attrs {
+		l := attrHeaderLen + len(a.Data)
+		h := make([]byte, attrHeaderLen)
+		binary.NativeEndian.PutUint16(h[0:], uint16(l))
+		binary.NativeEndian.PutUint16(h[2:], a.Type)
+		b = append(append(b, h...), a.Data...)
+		b = append(b, make([]byte, align(l)-l)...)
+	}
+	return b
+}
+
+// String is a NUL-terminated string attribute's text.
+func String(s string) []byte { return append([]byte(s), 0) }
+
+// Text reads a NUL-terminated string attribute.
+func (a Attr) Text() string {
+	d := a.Data
+	for i, c := range d {
+		if c == 0 {
+			return string(d[:i])
+		}
+	}
+	return string(d)
+}
+
+// Uint64 reads a big-endian 64-bit attribute (nftables' byte order).
+func (a Attr) Uint64() (uint64, error) {
+	if len(a.Data) != 8 {
+		return 0, fmt.Errorf("netlink: attribute %d: %d bytes, want 8", a.Type, len(a.Data))
+	}
+	return binary.BigEndian.Uint64(a.Data), nil
+}
+
+// Uint32 reads a big-endian 32-bit attribute.
+func (a Attr) Uint32() (uint32, error) {
+	if len(a.Data) != 4 {
+		return 0, fmt.Errorf("netlink: attribute %d: %d bytes, want 4", a.Type, len(a.Data))
+	}
+	return binary.BigEndian.Uint32(a.Data), nil
+}
