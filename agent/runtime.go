@@ -20,7 +20,7 @@ type Options struct {
 	BootIDPath  string        // default DefaultBootIDPath
 	Clock       account.Clock // default SystemClock
 	Logf        func(format string, a ...any)
-	NewFirewall func(backend string, f netfilter.Family) (netfilter.Firewall, error) // default NewIptables
+	NewFirewall func(backend string, f netfilter.Family) (netfilter.Firewall, error) // default OpenFirewall
 	NewSets     func(cfg *config.Config) (netfilter.Sets, error)                     // default SetsFor
 	NewSources  func(cfg *config.Config) hosts.Sources                               // default SourcesFor
 	// LANAddrs reads the LAN device's subnets and the router's own
@@ -58,7 +58,10 @@ func (o *Options) defaults() {
 		o.Logf = func(string, ...any) {}
 	}
 	if o.NewFirewall == nil {
-		o.NewFirewall = netfilter.NewIptables
+		logf := o.Logf
+		o.NewFirewall = func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
+			return netfilter.OpenFirewall(backend, f, logf)
+		}
 	}
 	if o.NewSets == nil {
 		o.NewSets = SetsFor
@@ -281,27 +284,30 @@ func (a *Agent) Hosts(source string) *report.HostsReport {
 	return report.BuildHosts(a.cfg, a.sampler.State, a.sampler.Rates(), a.opts.Clock.Now(), source)
 }
 
-// RemoveAll deletes our chains and jumps in every family whose iptables is
-// there, whatever the config's meters: what `stop` promises.
+// RemoveAll deletes our chains and jumps in every family, in the backend
+// the config names and in the other one (a switch of backend leaves nothing
+// behind), whatever the config's meters: what `stop` promises.
 func RemoveAll(cfg *config.Config, opts Options) error {
 	opts.defaults()
 	var errs []error
-	for _, f := range netfilter.Families {
-		fw, err := opts.NewFirewall(cfg.Backend, f)
-		if err != nil {
-			if f == netfilter.IPv4 {
-				errs = append(errs, err)
+	for i, backend := range removalBackends(cfg.Backend) {
+		for _, f := range netfilter.Families {
+			fw, err := opts.NewFirewall(backend, f)
+			if err != nil {
+				if f == netfilter.IPv4 && i == 0 {
+					errs = append(errs, err)
+				}
+				continue
 			}
-			continue
-		}
-		p, err := netfilter.Remove(fw)
-		if p != nil {
-			for _, line := range p.Changes {
-				opts.Logf("%s", line)
+			p, err := netfilter.Remove(fw)
+			if p != nil {
+				for _, line := range p.Changes {
+					opts.Logf("%s", line)
+				}
 			}
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("remove %s chains: %w", f, err))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("remove %s chains: %w", f, err))
+			}
 		}
 	}
 	// The sets go once no rule names them: whichever kind is there, so a
@@ -325,6 +331,14 @@ func RemoveAll(cfg *config.Config, opts Options) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removalBackends are the backend the config names, then the other kind.
+func removalBackends(backend string) []string {
+	if netfilter.Choose(backend).Native {
+		return []string{backend, "iptables"}
+	}
+	return []string{backend, "nftables"}
 }
 
 // History builds q's table from the live database and the deltas not yet

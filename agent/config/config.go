@@ -54,7 +54,9 @@ type Config struct {
 	PeriodStart int
 	Quotas      []Quota
 
-	Backend string // auto, nft or legacy: which iptables binaries to run
+	// Backend is where the meters go: auto, nftables, iptables, or nft or
+	// legacy (the iptables binaries of that variant). See netfilter.Choose.
+	Backend string
 	// Sets says what holds the per-host sets: nft (a table of our own with
 	// native nftables sets), ipset, or auto (nft when iptables is the nft
 	// backend and the nft binary is there; ipset otherwise).

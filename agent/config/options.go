@@ -48,7 +48,7 @@ var agentOptions = map[string]agentOption{
 	"hosts":            boolOption(func(c *Config) *bool { return &c.Hosts }),
 	"public_read":      boolOption(func(c *Config) *bool { return &c.PublicRead }),
 	"ipv6":             boolOption(func(c *Config) *bool { return &c.IPv6 }),
-	"backend":          oneOf(func(c *Config) *string { return &c.Backend }, "auto", "nft", "legacy"),
+	"backend":          oneOf(func(c *Config) *string { return &c.Backend }, "auto", "nftables", "iptables", "nft", "legacy"),
 	"sets":             oneOf(func(c *Config) *string { return &c.Sets }, "auto", "nft", "ipset"),
 	"max_rate":         setMaxRate,
 	"keep_5min":        keepOption(store.FiveMinutes),

@@ -55,13 +55,16 @@ type IPSet struct {
 // backend's iptables is iptables-nft and nft is there, else ipset) for
 // fams.
 func NewSets(kind, backend string, fams []Family) (Sets, error) {
-	switch kind {
-	case "nft":
+	c := Choose(backend)
+	switch {
+	case kind == "ipset" && c.Native:
+		return nil, fmt.Errorf("%w: option sets 'ipset' needs an iptables backend, and %s is in use (%s)", ErrSetsBackend, c.Name(), c.Why)
+	case kind == "nft", c.Native:
 		return NewNftSets(fams)
-	case "ipset":
+	case kind == "ipset":
 		return NewIpset()
 	}
-	if iptablesIsNft(backend) {
+	if c.Iptables == "nft" || c.Iptables == "auto" && iptablesIsNft() {
 		if s, err := NewNftSets(fams); err == nil {
 			return s, nil
 		}
@@ -69,19 +72,13 @@ func NewSets(kind, backend string, fams []Family) (Sets, error) {
 	return NewIpset()
 }
 
-// iptablesIsNft reports whether backend's iptables is iptables-nft.
-func iptablesIsNft(backend string) bool {
-	switch backend {
-	case "nft":
-		return true
-	case "legacy":
-		return false
-	}
-	bin, _ := Binaries(backend, IPv4)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "--version").Output()
-	return err == nil && bytes.Contains(out, []byte("nf_tables"))
+// ErrSetsBackend means option sets and the backend do not go together.
+var ErrSetsBackend = errors.New("sets and backend do not match")
+
+// iptablesIsNft reports whether the plain iptables is iptables-nft.
+func iptablesIsNft() bool {
+	v, err := versionOf("iptables")
+	return err == nil && Variant(v) == "nf_tables"
 }
 
 // ErrNoIpset means per-host accounting cannot run: no ipset binary.

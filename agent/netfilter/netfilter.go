@@ -1,9 +1,12 @@
 // Package netfilter is everything that touches the kernel's tables: the
-// rule language of our meters, the chains and comments we own in the
-// filter table (chains.go), reading a table with its counters in one
-// process (ruleset.go, firewall.go), the per-host address sets with
-// per-element counters in ipset or native nftables (ipset.go, nftsets.go)
-// and the rules that use them (hostrules.go).
+// rule language of our meters, the chains and comments we own
+// (chains.go), the backend that holds them (backend.go: iptables in
+// firewall.go and ruleset.go, or native nftables in nftables.go), the
+// per-host address sets with per-element counters in ipset or native
+// nftables (ipset.go, nftsets.go) and the rules that use them
+// (hostrules.go). Native nftables is changed with the nft binary and read
+// over netlink (nftread.go, parsed in nftparse.go), with no process per
+// sample.
 //
 // # Invariants
 //
@@ -15,9 +18,11 @@
 //     started at zero.
 //   - Every change is safe to repeat: Reconcile on its own result changes
 //     nothing, and removing what is gone is success.
-//   - Parsing is split from running the tools: ParseSave, ParseIpsetSave
-//     and the nft listing parser take bytes, tested on real captures in
-//     testdata/.
+//   - Parsing is split from running the tools: ParseSave, ParseIpsetSave,
+//     the nft listing parser and the netlink message parsers take bytes,
+//     tested on real captures in testdata/.
+//   - In nftables, everything of ours is in tables ip netmon and ip6
+//     netmon; nothing of ours is in a table iptables-nft lists.
 //
 // It takes only what it needs (a family, a LAN device, a backend name),
 // never the whole config. Fakes with the real failure modes are in

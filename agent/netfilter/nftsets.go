@@ -1,18 +1,15 @@
 package netfilter
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/netmon-agent/netmon-agent/store"
 )
@@ -34,8 +31,8 @@ import (
 // the sets count exactly as the ipset rules do.
 
 const (
-	nftTable = "netmon"
-	nftChain = "forward"
+	nftTable     = "netmon"
+	nftHostChain = "forward"
 	// nftPriority runs our chain before the firewall's filter chains (0).
 	nftPriority = -1
 	// nftSetSize bounds each set, as ipset's default maxelem does.
@@ -50,34 +47,20 @@ var ErrNoNft = errors.New("nft not found")
 
 // nftSets keeps our sets and their rules in tables ip netmon and ip6 netmon.
 type nftSets struct {
+	*nftTool
 	fams []Family // the families whose table List reads
-	run  func(stdin string, args ...string) ([]byte, error)
 	// rules are the comments of each family's chain as the last List found
 	// them (nil: no chain).
 	rules map[Family][]string
 }
 
-// NewNftSets returns Sets kept with the nft binary for fams, or ErrNoNft.
+// NewNftSets returns Sets kept in nftables for fams, or ErrNoNft.
 func NewNftSets(fams []Family) (Sets, error) {
-	p, err := exec.LookPath("nft")
+	t, err := newNftTool()
 	if err != nil {
-		return nil, fmt.Errorf("%w: install nftables", ErrNoNft)
+		return nil, err
 	}
-	return &nftSets{fams: fams, run: func(stdin string, args ...string) ([]byte, error) { return runNft(p, stdin, args...) }}, nil
-}
-
-func runNft(path, stdin string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.Join(strings.Fields(stderr.String()), " ")
-		return nil, fmt.Errorf("nft %s: %v: %s", strings.Join(args, " "), err, msg)
-	}
-	return stdout.Bytes(), nil
+	return &nftSets{nftTool: t, fams: fams}, nil
 }
 
 // errNoTable is how nft says a table is not there.
@@ -91,26 +74,22 @@ func nftFamily(f Family) string {
 	return "ip"
 }
 
-// List reads our table of each family: one process per family.
+// List reads our table of each family.
 func (s *nftSets) List() (map[string]*IPSet, error) {
 	all := map[string]*IPSet{}
 	s.rules = map[Family][]string{}
 	for _, f := range s.fams {
-		out, err := s.run("", "-a", "list", "table", nftFamily(f), nftTable)
-		if err != nil {
-			if strings.Contains(err.Error(), errNoTable) {
-				continue
-			}
-			return nil, err
-		}
-		sets, rules, err := parseNftTable(out)
+		d, err := s.read(f)
 		if err != nil {
 			return nil, err
 		}
-		for name, set := range sets {
+		if d == nil {
+			continue
+		}
+		for name, set := range d.Sets {
 			all[name] = set
 		}
-		s.rules[f] = rules
+		s.rules[f] = d.comments(nftHostChain)
 	}
 	return all, nil
 }
@@ -128,24 +107,47 @@ func (s *nftSets) Create(name string, f Family) error {
 }
 
 // Remove deletes our tables, their sets and rules with them.
+// Remove deletes our sets and the chain that uses them. The table goes
+// with them unless it holds our meters' chains too (backend nftables):
+// those are the Firewall's to remove.
 func (s *nftSets) Remove() ([]string, error) {
-	out, err := s.run("", "list", "tables")
-	if err != nil {
-		return nil, err
-	}
 	var done []string
 	for _, f := range Families {
-		fam := nftFamily(f)
-		if !slices.Contains(strings.Split(string(out), "\n"), "table "+fam+" "+nftTable) {
-			continue
-		}
-		if _, err := s.run("", "delete", "table", fam, nftTable); err != nil {
+		d, err := s.read(f)
+		if err != nil {
 			return done, err
 		}
-		done = append(done, "deleted nftables table "+fam+" "+nftTable)
+		if d == nil {
+			continue
+		}
+		fam := nftFamily(f)
+		script, what := fmt.Sprintf("delete table %s %s\n", fam, nftTable), "table "+fam+" "+nftTable
+		if len(d.Chains) > 1 || len(d.Chains) == 1 && d.Chains[nftHostChain] == nil {
+			script, what = s.removeScript(f, d), "host sets and chain of "+fam+" "+nftTable
+		}
+		if script == "" {
+			continue
+		}
+		if _, err := s.run(script, "-f", "-"); err != nil {
+			return done, err
+		}
+		done = append(done, "deleted nftables "+what)
 	}
 	s.rules = nil
 	return done, nil
+}
+
+// removeScript deletes the host chain and the sets of d, nothing else.
+func (s *nftSets) removeScript(f Family, d *nftDump) string {
+	var b strings.Builder
+	fam := nftFamily(f)
+	if d.Chains[nftHostChain] != nil {
+		fmt.Fprintf(&b, "delete chain %s %s %s\n", fam, nftTable, nftHostChain)
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.Sets)) {
+		fmt.Fprintf(&b, "delete set %s %s %s\n", fam, nftTable, name)
+	}
+	return b.String()
 }
 
 func (s *nftSets) Add(name string, addr netip.Addr) error {
@@ -187,10 +189,10 @@ func (s *nftSets) HoldRules(lan string, fams []Family, blocks bool, macs []strin
 		fam := nftFamily(f)
 		var b strings.Builder
 		fmt.Fprintf(&b, "add table %s %s\n", fam, nftTable)
-		fmt.Fprintf(&b, "add chain %s %s %s { type filter hook forward priority %d; policy accept; }\n", fam, nftTable, nftChain, nftPriority)
-		fmt.Fprintf(&b, "flush chain %s %s %s\n", fam, nftTable, nftChain)
+		fmt.Fprintf(&b, "add chain %s %s %s { type filter hook forward priority %d; policy accept; }\n", fam, nftTable, nftHostChain, nftPriority)
+		fmt.Fprintf(&b, "flush chain %s %s %s\n", fam, nftTable, nftHostChain)
 		for i, r := range rules {
-			fmt.Fprintf(&b, "add rule %s %s %s %s comment %q\n", fam, nftTable, nftChain, r, want[i])
+			fmt.Fprintf(&b, "add rule %s %s %s %s comment %q\n", fam, nftTable, nftHostChain, r, want[i])
 		}
 		// One transaction: the chain is never seen half written, and
 		// flushing a chain leaves the sets' counters alone.
@@ -201,7 +203,7 @@ func (s *nftSets) HoldRules(lan string, fams []Family, blocks bool, macs []strin
 			s.rules = map[Family][]string{}
 		}
 		s.rules[f] = want
-		done = append(done, fmt.Sprintf("installed %d rules in nftables chain %s %s %s", len(rules), fam, nftTable, nftChain))
+		done = append(done, fmt.Sprintf("installed %d rules in nftables chain %s %s %s", len(rules), fam, nftTable, nftHostChain))
 	}
 	return done, nil
 }
@@ -248,89 +250,149 @@ func nftComment(rule string) string {
 	return fmt.Sprintf("%s%016x", nftCommentPrefix, h.Sum64())
 }
 
-// parseNftTable reads `nft -a list table FAMILY netmon` (the text form:
-// nft is built without JSON on many OpenWrt images, and text is quicker to
-// read): our sets with their elements and counters, and the comments of our
-// chain's rules in order (nil when there is no chain). A set's generation
-// is the table's and the set's handles: nft gives a recreated table or set
-// a new one, so counts of an element of a set that was recreated between
-// two samples are never taken for growth.
+// parseNftTable reads `nft -a list table FAMILY netmon`: our sets with
+// their elements and counters, and the comments of the host chain's rules
+// in order (nil when there is no such chain).
 func parseNftTable(out []byte) (map[string]*IPSet, []string, error) {
-	sets := map[string]*IPSet{}
-	var rules []string
-	var table string
-	var set *IPSet
-	inChain := false
-	var elems strings.Builder
-	inElems := false
-	lines := strings.Split(string(out), "\n")
-	for n, raw := range lines {
-		line := strings.TrimSpace(raw)
-		bad := func(format string, a ...any) error {
-			return fmt.Errorf("nft list line %d: %s: %q", n+1, fmt.Sprintf(format, a...), line)
+	d, err := parseNftList(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d.Sets, d.comments(nftHostChain), nil
+}
+
+// parseNftList reads `nft -a list table FAMILY netmon` (the text form: nft
+// is built without JSON on many OpenWrt images): what the netlink reader
+// reads, for where netlink is refused. A set's generation is the table's
+// and the set's handles, as the netlink reader makes it.
+func parseNftList(out []byte) (*nftDump, error) {
+	p := nftListParser{d: &nftDump{Chains: map[string]*nftChain{}, Sets: map[string]*IPSet{}}}
+	for n, raw := range strings.Split(string(out), "\n") {
+		if err := p.line(strings.TrimSpace(raw)); err != nil {
+			return nil, fmt.Errorf("nft list line %d: %w: %q", n+1, err, strings.TrimSpace(raw))
 		}
-		if inElems {
-			elems.WriteString(" " + line)
-			if strings.HasSuffix(line, "}") {
-				inElems = false
-				if err := parseNftElements(set, elems.String()); err != nil {
-					return nil, nil, bad("%v", err)
-				}
-			}
-			continue
+	}
+	if p.inElems {
+		return nil, fmt.Errorf("nft list: elements of set %s not closed", p.set.Name)
+	}
+	return p.d, nil
+}
+
+type nftListParser struct {
+	d       *nftDump
+	set     *IPSet
+	chain   *nftChain
+	elems   strings.Builder
+	inElems bool
+}
+
+func (p *nftListParser) line(line string) error {
+	if p.inElems {
+		p.elems.WriteString(" " + line)
+		if strings.HasSuffix(line, "}") {
+			p.inElems = false
+			return parseNftElements(p.set, p.elems.String())
 		}
-		code, handle, _ := strings.Cut(line, " # handle ")
-		fields := strings.Fields(code)
-		switch {
-		case len(fields) == 0:
-		case fields[0] == "table":
-			table = handle
-		case fields[0] == "set" && len(fields) >= 2:
-			set = &IPSet{Name: fields[1], Family: IPv4, Generation: table + "." + handle, Elements: map[netip.Addr]store.Counts{}}
-			sets[set.Name] = set
-		case fields[0] == "chain" && len(fields) >= 2:
-			inChain = fields[1] == nftChain
-			if inChain && rules == nil {
-				rules = []string{}
+		return nil
+	}
+	code, handle, _ := strings.Cut(line, " # handle ")
+	fields := strings.Fields(code)
+	switch {
+	case len(fields) == 0:
+	case fields[0] == "table":
+		h, err := strconv.ParseUint(handle, 10, 64)
+		if err != nil {
+			return errors.New("table without a handle")
+		}
+		p.d.Handle = h
+	case fields[0] == "set" && len(fields) >= 2:
+		p.set = &IPSet{Name: fields[1], Family: IPv4, Generation: fmt.Sprintf("%d.%s", p.d.Handle, handle), Elements: map[netip.Addr]store.Counts{}}
+		p.d.Sets[p.set.Name] = p.set
+	case fields[0] == "chain" && len(fields) >= 2:
+		p.chain = &nftChain{}
+		p.d.Chains[fields[1]] = p.chain
+	case code == "}":
+		p.set, p.chain = nil, nil
+	case p.set != nil:
+		return p.setLine(code, fields)
+	case p.chain != nil && fields[0] == "type":
+		p.chain.Base = strings.Contains(code, " hook ")
+	case p.chain != nil:
+		r, err := parseNftRuleText(code, handle)
+		if err != nil {
+			return err
+		}
+		p.chain.Rules = append(p.chain.Rules, r)
+	}
+	return nil
+}
+
+func (p *nftListParser) setLine(code string, fields []string) error {
+	switch {
+	case fields[0] == "type":
+		switch strings.Join(fields[1:], " ") {
+		case "ipv4_addr":
+		case "ipv6_addr":
+			p.set.Family = IPv6
+		default:
+			return fmt.Errorf("set %s is not of addresses: delete table %s", p.set.Name, nftTable)
+		}
+	case code == "counter":
+		p.set.Counters = true
+	case fields[0] == "elements":
+		_, rest, ok := strings.Cut(code, "{")
+		if !ok {
+			return errors.New("malformed elements")
+		}
+		if strings.HasSuffix(code, "}") {
+			return parseNftElements(p.set, rest)
+		}
+		p.elems.Reset()
+		p.elems.WriteString(rest)
+		p.inElems = true
+	}
+	return nil
+}
+
+// parseNftRuleText reads a rule line: its counter, verdict and comment.
+func parseNftRuleText(code, handle string) (nftRule, error) {
+	var r nftRule
+	h, err := strconv.ParseUint(handle, 10, 64)
+	if err != nil {
+		return r, errors.New("rule without a handle")
+	}
+	r.Handle = h
+	if before, after, ok := strings.Cut(code, ` comment "`); ok {
+		r.Comment, _, _ = strings.Cut(after, `"`)
+		code = before
+	}
+	f := strings.Fields(code)
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case "packets", "bytes":
+			if i+1 == len(f) {
+				return r, fmt.Errorf("%s without a number", f[i])
 			}
-		case code == "}":
-			set, inChain = nil, false
-		case set != nil && fields[0] == "type":
-			switch strings.Join(fields[1:], " ") {
-			case "ipv4_addr":
-			case "ipv6_addr":
-				set.Family = IPv6
-			default:
-				return nil, nil, bad("set %s is not of addresses: delete table %s", set.Name, nftTable)
+			v, err := strconv.ParseUint(f[i+1], 10, 64)
+			if err != nil {
+				return r, fmt.Errorf("malformed %s %q", f[i], f[i+1])
 			}
-		case set != nil && code == "counter":
-			set.Counters = true
-		case set != nil && fields[0] == "elements":
-			_, rest, ok := strings.Cut(code, "{")
-			if !ok {
-				return nil, nil, bad("malformed elements")
-			}
-			elems.Reset()
-			elems.WriteString(rest)
-			if strings.HasSuffix(code, "}") {
-				if err := parseNftElements(set, rest); err != nil {
-					return nil, nil, bad("%v", err)
-				}
+			if f[i] == "packets" {
+				r.Packets = v
 			} else {
-				inElems = true
+				r.Bytes = v
 			}
-		case inChain && !strings.HasPrefix(code, "type "):
-			c := ""
-			if _, after, ok := strings.Cut(code, ` comment "`); ok {
-				c, _, _ = strings.Cut(after, `"`)
+			i++
+		case "jump", "goto":
+			if i+1 < len(f) {
+				r.Verdict = f[i+1]
+				i++
 			}
-			rules = append(rules, c)
+		case "return", "accept", "drop":
+			r.Verdict = strings.ToUpper(f[i])
 		}
 	}
-	if inElems {
-		return nil, nil, fmt.Errorf("nft list: elements of set %s not closed", set.Name)
-	}
-	return sets, rules, nil
+	return r, nil
 }
 
 // parseNftElements reads "ADDR [counter packets N bytes N], ... }" into set.

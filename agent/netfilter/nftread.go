@@ -1,0 +1,183 @@
+package netfilter
+
+import (
+	"fmt"
+
+	"github.com/netmon-agent/netmon-agent/agent/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// nftReader reads our table of a family over netlink: a handful of dump
+// requests on one socket, no process. It is not safe for concurrent use.
+type nftReader struct {
+	conn *netlink.Conn
+	// ask sends one dump request (tests answer with captured messages).
+	ask func(typ uint16, payload []byte) ([][]byte, error)
+}
+
+// newNftReader opens the netlink socket, or returns an error wrapping
+// netlink.ErrRefused where the sandbox forbids it.
+func newNftReader() (*nftReader, error) {
+	c, err := netlink.Dial(unix.NETLINK_NETFILTER)
+	if err != nil {
+		return nil, err
+	}
+	return &nftReader{conn: c, ask: c.Dump}, nil
+}
+
+func nfproto(f Family) byte {
+	if f == IPv6 {
+		return unix.NFPROTO_IPV6
+	}
+	return unix.NFPROTO_IPV4
+}
+
+// dump sends one nftables dump request for family f.
+func (r *nftReader) dump(f Family, msg int, attrs ...netlink.Attr) ([][]byte, error) {
+	payload := append([]byte{nfproto(f), unix.NFNETLINK_V0, 0, 0}, netlink.Encode(attrs...)...)
+	return r.ask(uint16(unix.NFNL_SUBSYS_NFTABLES<<8|msg), payload)
+}
+
+// Read returns our table of family f, or nil when there is none.
+func (r *nftReader) Read(f Family) (*nftDump, error) {
+	d, err := r.table(f)
+	if d == nil || err != nil {
+		return nil, err
+	}
+	if err := r.chains(f, d); err != nil {
+		return nil, err
+	}
+	if err := r.rules(f, d); err != nil {
+		return nil, err
+	}
+	if err := r.sets(f, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (r *nftReader) table(f Family) (*nftDump, error) {
+	msgs, err := r.dump(f, unix.NFT_MSG_GETTABLE)
+	if err != nil {
+		return nil, fmt.Errorf("list %s tables: %w", nftFamily(f), err)
+	}
+	for _, m := range msgs {
+		name, handle, err := parseNftTableMsg(m)
+		if err != nil {
+			return nil, fmt.Errorf("list %s tables: %w", nftFamily(f), err)
+		}
+		if name == nftTable {
+			return &nftDump{Handle: handle, Chains: map[string]*nftChain{}, Sets: map[string]*IPSet{}}, nil
+		}
+	}
+	return nil, nil
+}
+
+func (r *nftReader) chains(f Family, d *nftDump) error {
+	msgs, err := r.dump(f, unix.NFT_MSG_GETCHAIN, netlink.Attr{Type: nftaChainTable, Data: netlink.String(nftTable)})
+	if err != nil {
+		return fmt.Errorf("list chains of %s %s: %w", nftFamily(f), nftTable, err)
+	}
+	for _, m := range msgs {
+		table, name, base, err := parseNftChainMsg(m)
+		if err != nil {
+			return fmt.Errorf("list chains of %s %s: %w", nftFamily(f), nftTable, err)
+		}
+		if table == nftTable {
+			d.Chains[name] = &nftChain{Base: base}
+		}
+	}
+	return nil
+}
+
+func (r *nftReader) rules(f Family, d *nftDump) error {
+	msgs, err := r.dump(f, unix.NFT_MSG_GETRULE, netlink.Attr{Type: nftaRuleTable, Data: netlink.String(nftTable)})
+	if err != nil {
+		return fmt.Errorf("list rules of %s %s: %w", nftFamily(f), nftTable, err)
+	}
+	for _, m := range msgs {
+		table, chain, rule, err := parseNftRuleMsg(m)
+		if err != nil {
+			return fmt.Errorf("list rules of %s %s: %w", nftFamily(f), nftTable, err)
+		}
+		if c := d.Chains[chain]; table == nftTable && c != nil {
+			c.Rules = append(c.Rules, rule)
+		}
+	}
+	return nil
+}
+
+// sets reads our sets and their elements. A set's generation is the
+// table's and the set's handles: nftables gives a recreated table or set a
+// new one, so an element of a set recreated between two samples is never
+// taken for growth.
+func (r *nftReader) sets(f Family, d *nftDump) error {
+	msgs, err := r.dump(f, unix.NFT_MSG_GETSET, netlink.Attr{Type: nftaSetTable, Data: netlink.String(nftTable)})
+	if err != nil {
+		return fmt.Errorf("list sets of %s %s: %w", nftFamily(f), nftTable, err)
+	}
+	for _, m := range msgs {
+		table, set, keyLen, err := parseNftSetMsg(m)
+		if err != nil {
+			return err
+		}
+		if table != nftTable {
+			continue
+		}
+		if keyLen != 4 && keyLen != 16 {
+			return fmt.Errorf("set %s is not of addresses: delete table %s %s", set.Name, nftFamily(f), nftTable)
+		}
+		set.Generation = fmt.Sprintf("%d.%s", d.Handle, set.Generation)
+		elems, err := r.dump(f, unix.NFT_MSG_GETSETELEM,
+			netlink.Attr{Type: nftaSetElemListTable, Data: netlink.String(nftTable)},
+			netlink.Attr{Type: nftaSetElemListSet, Data: netlink.String(set.Name)})
+		if err != nil {
+			return fmt.Errorf("list set %s: %w", set.Name, err)
+		}
+		for _, e := range elems {
+			if err := parseNftElemMsg(e, set); err != nil {
+				return err
+			}
+		}
+		d.Sets[set.Name] = set
+	}
+	return nil
+}
+
+// Ruleset renders our chains as a Ruleset: rule arguments are "handle N",
+// what Delete takes.
+func (d *nftDump) Ruleset() *Ruleset {
+	rs := &Ruleset{Chains: map[string][]Rule{}, Builtin: map[string]bool{}}
+	if d == nil {
+		return rs
+	}
+	for name, c := range d.Chains {
+		rules := make([]Rule, 0, len(c.Rules))
+		for _, r := range c.Rules {
+			rules = append(rules, Rule{
+				Args:    []string{"handle", fmt.Sprint(r.Handle)},
+				Comment: r.Comment, Target: r.Verdict,
+				Packets: r.Packets, Bytes: r.Bytes,
+			})
+		}
+		rs.Chains[name] = rules
+		if c.Base {
+			rs.Builtin[name] = true
+		}
+	}
+	return rs
+}
+
+// comments lists the comments of chain's rules in order, nil when there is
+// no such chain.
+func (d *nftDump) comments(chain string) []string {
+	c := d.Chains[chain]
+	if c == nil {
+		return nil
+	}
+	out := []string{}
+	for _, r := range c.Rules {
+		out = append(out, r.Comment)
+	}
+	return out
+}

@@ -1,0 +1,103 @@
+package netfilter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/netlink"
+)
+
+// An nftTool changes our nftables tables with the nft binary (changes are
+// rare: an install, a heal, a new host) and reads them over netlink, with
+// no process per sample. Where the kernel or a sandbox refuses netlink it
+// reads with `nft -a list table` instead, and says so once.
+type nftTool struct {
+	run func(stdin string, args ...string) ([]byte, error)
+
+	mu       sync.Mutex
+	reader   *nftReader
+	fallback error // why reads go through the nft binary, once decided
+	Logf     func(format string, a ...any)
+}
+
+func newNftTool() (*nftTool, error) {
+	p, err := exec.LookPath("nft")
+	if err != nil {
+		return nil, fmt.Errorf("%w: install nftables", ErrNoNft)
+	}
+	return &nftTool{run: func(stdin string, args ...string) ([]byte, error) { return runNft(p, stdin, args...) }}, nil
+}
+
+func runNft(path, stdin string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.Join(strings.Fields(stderr.String()), " ")
+		return nil, fmt.Errorf("nft %s: %v: %s", strings.Join(args, " "), err, msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// read returns our table of family f, nil when there is none.
+func (t *nftTool) read(f Family) (*nftDump, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.reader == nil && t.fallback == nil {
+		r, err := newNftReader()
+		if err != nil {
+			t.refused(err)
+		} else {
+			t.reader = r
+		}
+	}
+	if t.reader != nil {
+		d, err := t.reader.Read(f)
+		if err == nil || !errors.Is(err, netlink.ErrRefused) {
+			return d, err
+		}
+		t.reader.conn.Close()
+		t.reader = nil
+		t.refused(err)
+	}
+	return t.readText(f)
+}
+
+// refused records, and says once, that reads go through the nft binary.
+func (t *nftTool) refused(err error) {
+	t.fallback = err
+	if t.Logf != nil {
+		t.Logf("reading nftables with the nft binary, one process per family and sample: %v", err)
+	}
+}
+
+// ReadsBy says how our tables are read: "netlink", or the nft binary and
+// why (doctor reports it).
+func (t *nftTool) ReadsBy() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.fallback != nil {
+		return "nft binary (netlink refused: " + t.fallback.Error() + ")"
+	}
+	return "netlink"
+}
+
+func (t *nftTool) readText(f Family) (*nftDump, error) {
+	out, err := t.run("", "-a", "list", "table", nftFamily(f), nftTable)
+	if err != nil {
+		if strings.Contains(err.Error(), errNoTable) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return parseNftList(out)
+}
