@@ -95,6 +95,7 @@ type DoctorSystem struct {
 	Run         func(name string, args ...string) ([]byte, error) // an argument vector, no shell
 	Statfs      func(path string) (Filesystem, error)
 	ClockSynced func() (bool, error)
+	Choose      func(backend string) netfilter.Choice
 	NewFirewall func(backend string, f netfilter.Family) (netfilter.Firewall, error)
 	NewSets     func(cfg *config.Config) (netfilter.Sets, error)
 	AskReport   func(socket string, timeout time.Duration) (*report.Report, error)
@@ -117,7 +118,10 @@ func RealSystem() DoctorSystem {
 		},
 		Statfs:      statfs,
 		ClockSynced: clockSynced,
-		NewFirewall: netfilter.NewIptables,
+		Choose:      netfilter.Choose,
+		NewFirewall: func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
+			return netfilter.OpenFirewall(backend, f, nil)
+		},
 		NewSets:     agent.SetsFor,
 		AskReport: func(socket string, timeout time.Duration) (*report.Report, error) {
 			return control.Ask[report.Report](socket, control.Request{Op: control.OpReport}, timeout)
@@ -166,7 +170,7 @@ func Doctor(cfgPath string, sys DoctorSystem) *DoctorReport {
 	d.cfg = cfg
 	d.ok("config", fmt.Sprintf("%s: %d meters, per-host accounting %s", cfg.Path, len(cfg.Meters), onOff(cfg.Hosts)))
 	d.configMode()
-	d.iptables()
+	d.firewall()
 	d.sets()
 	d.daemon()
 	d.storage()

@@ -4,21 +4,98 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
 )
 
-// The firewall side of doctor: iptables, our rules, the host sets.
+// The firewall side of doctor: the backend, its rules, the host sets.
 
-// iptables: each family's binaries, version, and our rules in place.
-func (d *doctor) iptables() {
+// firewall names the backend in use and why, checks it, and warns of
+// chains of ours the other backend still holds.
+func (d *doctor) firewall() {
+	c := d.sys.Choose(d.cfg.Backend)
+	d.ok("backend", c.Name()+": "+c.Why)
+	if c.Native {
+		d.nftables()
+	} else {
+		d.iptables(c)
+	}
+	d.leftovers(c)
+}
+
+// nftables: each family's table of ours, how it is read, and our rules.
+func (d *doctor) nftables() {
 	for _, f := range netfilter.Families {
 		if f == netfilter.IPv6 && !d.cfg.IPv6 {
 			continue
 		}
-		bin, _ := netfilter.Binaries(d.cfg.Backend, f)
-		check := strings.TrimSuffix(bin, "-"+d.cfg.Backend)
+		check := "nftables"
+		if f == netfilter.IPv6 {
+			check = "nftables ipv6"
+		}
+		needed := len(d.cfg.MetersIn(f)) > 0
+		fw, err := d.sys.NewFirewall(d.cfg.Backend, f)
+		if err != nil {
+			d.failIf(needed || f == netfilter.IPv4, check, err.Error(), "OpenWrt: opkg install nftables; Debian: apt-get install nftables")
+			continue
+		}
+		if _, err := fw.Rules(); err != nil {
+			d.fail(check, err.Error(), "")
+			continue
+		}
+		version := ""
+		if out, err := d.sys.Run("nft", "--version"); err == nil {
+			version = strings.TrimSpace(string(out)) + ", "
+		}
+		reads := "netlink"
+		if r, ok := fw.(interface{ ReadsBy() string }); ok {
+			reads = r.ReadsBy()
+		}
+		d.ok(check, version+"table "+map[netfilter.Family]string{netfilter.IPv4: "ip", netfilter.IPv6: "ip6"}[f]+" netmon, read by "+reads)
+		d.chains(fw, check)
+	}
+}
+
+// leftovers warns when the backend not in use holds chains of ours: a
+// switch of backend left them, and they count what nobody reads.
+func (d *doctor) leftovers(c netfilter.Choice) {
+	other, name := "nftables", "nftables"
+	if c.Native {
+		other, name = "iptables", "iptables"
+	}
+	var found []string
+	for _, f := range netfilter.Families {
+		fw, err := d.sys.NewFirewall(other, f)
+		if err != nil {
+			continue
+		}
+		rs, err := fw.Rules()
+		if err != nil {
+			continue
+		}
+		for chain := range rs.Chains {
+			if strings.HasPrefix(chain, netfilter.ChainPrefix+"-") {
+				found = append(found, chain+" ("+f.String()+")")
+			}
+		}
+	}
+	if len(found) > 0 {
+		slices.Sort(found)
+		d.warn("leftovers", fmt.Sprintf("%s still holds chains of ours from another backend: %s; they count what nobody reads", name, strings.Join(found, ", ")),
+			"netmon-agent stop, then start again: stop removes ours from both backends")
+	}
+}
+
+// iptables: each family's binaries, version, and our rules in place.
+func (d *doctor) iptables(c netfilter.Choice) {
+	for _, f := range netfilter.Families {
+		if f == netfilter.IPv6 && !d.cfg.IPv6 {
+			continue
+		}
+		bin, _ := netfilter.Binaries(c.Iptables, f)
+		check := strings.TrimSuffix(bin, "-"+c.Iptables)
 		needed := len(d.cfg.MetersIn(f)) > 0
 		fw, err := d.sys.NewFirewall(d.cfg.Backend, f)
 		if err != nil {
@@ -36,7 +113,7 @@ func (d *doctor) iptables() {
 		if out, err := d.sys.Run(bin, "--version"); err == nil {
 			version = strings.TrimSpace(string(out))
 		}
-		d.ok(check, strings.TrimSpace(version+", backend "+d.cfg.Backend))
+		d.ok(check, strings.TrimSpace(version+", backend "+c.Iptables))
 		d.chains(fw, check)
 	}
 }

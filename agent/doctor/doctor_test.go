@@ -134,7 +134,11 @@ func (m *fakeMachine) system() DoctorSystem {
 			return Filesystem{}, fs.ErrNotExist
 		},
 		ClockSynced: func() (bool, error) { return m.synced, nil },
-		NewFirewall: func(_ string, f netfilter.Family) (netfilter.Firewall, error) {
+		Choose: func(string) netfilter.Choice { return netfilter.Choice{Iptables: "auto", Why: "a test"} },
+		NewFirewall: func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
+			if backend == "nftables" {
+				return nil, netfilter.ErrNoNft
+			}
 			if f == netfilter.IPv6 && m.noIp6 {
 				return nil, netfilter.ErrNoIptables
 			}

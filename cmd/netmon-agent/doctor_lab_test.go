@@ -138,3 +138,51 @@ func TestLab_Doctor(t *testing.T) {
 		t.Errorf("doctor text:\n%s", text)
 	}
 }
+
+// doctor on native nftables: it names the backend and why, checks our
+// tables read over netlink, finds a deleted jump, and warns of chains of
+// ours left in iptables by an earlier backend, which stop removes.
+func TestLab_DoctorNftables(t *testing.T) {
+	requireLab(t)
+	l := newLab(t, "nftables")
+	l.startDaemon()
+	l.traffic(1)
+	got, r, code := l.doctor()
+	for _, c := range []string{"backend", "nftables", "nftables rules", "nftables ipv6", "nftables ipv6 rules", "host sets"} {
+		if !strings.HasPrefix(got[c], "OK ") {
+			t.Errorf("healthy lab: %s is %q", c, got[c])
+		}
+	}
+	if !strings.Contains(got["backend"], "nftables: option backend 'nftables'") || !strings.Contains(got["nftables"], "read by netlink") {
+		t.Errorf("backend %q, nftables %q", got["backend"], got["nftables"])
+	}
+	if _, ok := got["iptables"]; ok || code == 2 {
+		t.Errorf("exit %d; iptables checked on nftables: %q; all: %+v", code, got["iptables"], r.Findings)
+	}
+
+	l.stopDaemon(syscall.SIGTERM)
+	l.deleteJump("INPUT")
+	got, _, code = l.doctor()
+	if !strings.HasPrefix(got["nftables rules"], "FAIL") || !strings.Contains(got["nftables rules"], "no jump to netmon-INPUT") || code != 2 {
+		t.Errorf("jump deleted: exit %d, %q", code, got["nftables rules"])
+	}
+
+	// A chain of ours left in iptables by an earlier backend 'iptables'.
+	l.must("r", "iptables", "-N", "netmon-FORWARD")
+	l.must("r", "iptables", "-I", "FORWARD", "-j", "netmon-FORWARD")
+	got, _, _ = l.doctor()
+	if !strings.HasPrefix(got["leftovers"], "WARN") || !strings.Contains(got["leftovers"], "netmon-FORWARD (ipv4)") {
+		t.Errorf("leftovers: %q", got["leftovers"])
+	}
+	l.agent("stop")
+	if ours := l.oursInIptables(); ours != "" {
+		t.Errorf("stop left in iptables:\n%s", ours)
+	}
+	if out := l.must("r", "nft", "list", "tables"); strings.Contains(out, "netmon") {
+		t.Errorf("stop left:\n%s", out)
+	}
+	got, _, _ = l.doctor()
+	if _, ok := got["leftovers"]; ok {
+		t.Errorf("leftovers after stop: %q", got["leftovers"])
+	}
+}

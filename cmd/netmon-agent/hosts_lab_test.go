@@ -142,7 +142,7 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 		l.must("a", "ping", "-q", "-6", "-c", "3", "-i", "0.01", "2001:db8:ff::2")
 		l.agent("sample")
 		want := "ipset"
-		if l.backend == "nft" && l.sets == "" {
+		if l.backend != "legacy" && l.sets == "" {
 			want = "nft"
 		}
 		if got := l.hostSetsKind(); got != want {
@@ -356,9 +356,8 @@ func TestLab_BlockAndUnblock(t *testing.T) {
 		}
 		// Survives a restart and a firewall flush.
 		l.stopDaemon(syscall.SIGTERM)
-		l.must("r", "iptables-"+l.backend, "-F")
-		l.must("r", "iptables-"+l.backend, "-X")
-		if l.backend == "nft" {
+		l.deleteOurs()
+		if l.backend != "legacy" {
 			l.must("r", "nft", "flush", "ruleset") // what OpenWrt's firewall restart does
 		}
 		l.startDaemon()
@@ -427,10 +426,7 @@ config quota 'laptop'
 func (l *lab) powerCut(boot string) {
 	l.t.Helper()
 	l.stopDaemon(syscall.SIGKILL)
-	for _, cmd := range []string{"iptables", "ip6tables"} {
-		l.must("r", cmd+"-"+l.backend, "-F")
-		l.must("r", cmd+"-"+l.backend, "-X")
-	}
+	l.deleteOurs()
 	l.must("r", "nft", "flush", "ruleset")
 	l.exec("r", "ipset", "destroy") // none may be there
 	l.must("r", "rm", "-rf", l.dir+"/run")

@@ -85,13 +85,17 @@ func requireLab(t *testing.T) {
 	t.Skip(msg)
 }
 
-var backends = []string{"legacy", "nft"}
+// backends are the values of option backend the lab tests run on: native
+// nftables, and iptables in each variant.
+var backends = []string{"nftables", "legacy", "nft"}
 
+// other is the iptables variant of the senders' oracle rules: not the one
+// under test.
 func other(backend string) string {
-	if backend == "nft" {
-		return "legacy"
+	if backend == "legacy" {
+		return "nft"
 	}
-	return "nft"
+	return "legacy"
 }
 
 // A lab is one instance of scripts/lab.sh with netmon-agent configured in
