@@ -26,7 +26,7 @@ netmon-agent | netmon-agent-full)
 	install -m 0644 "$src/netmon-agent/control/conffiles" "$ctl/"
 	# What the OpenWrt build does with conffiles: sysupgrade keeps them.
 	install -D -m 0644 "$ctl/conffiles" "$data/lib/upgrade/keep.d/$pkg"
-	depends="libc, iptables-nft, ip6tables-nft, nftables"
+	depends="libc, nftables"
 	provides="netmon-agent-any"
 	if [[ $pkg == netmon-agent ]]; then
 		conflicts="netmon-agent-full"
@@ -80,6 +80,9 @@ tarc "$work/control.tar.gz" -C "$ctl" .
 tarc "$work/data.tar.gz" -C "$data" .
 echo "2.0" >"$work/debian-binary"
 mkdir -p "$out"
+# Earlier versions of this package go: a feed, and test-ipk.sh, take what
+# is in the directory.
+rm -f "$out/${pkg}_"*"_${arch}.ipk"
 ipk="$out/${pkg}_${version}_${arch}.ipk"
 tar --numeric-owner --owner=0 --group=0 --mtime='@0' --format=gnu -czf "$ipk" -C "$work" ./debian-binary ./control.tar.gz ./data.tar.gz
 printf '%-78s %9d bytes\n' "$ipk" "$(stat -c %s "$ipk")"

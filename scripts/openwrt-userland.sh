@@ -81,7 +81,7 @@ tree() {
 
 # A local feed of empty packages for what the agent depends on.
 mkdir -p "$work/feed"
-for dep in libc iptables-nft ip6tables-nft nftables; do
+for dep in libc nftables; do
 	d=$(mktemp -d)
 	mkdir -p "$d/c" "$d/d"
 	printf 'Package: %s\nVersion: 1\nArchitecture: all\nDescription: stand-in\n' "$dep" >"$d/c/control"

@@ -142,7 +142,7 @@ RC
 check_agent() { # the agent packages: $1 netmon-agent or netmon-agent-full, $2 arch
 	local name=$1 arch=$2 other=netmon-agent-full
 	[[ $name == netmon-agent-full ]] && other=netmon-agent
-	check "Depends on iptables-nft, ip6tables-nft and nftables" grep -Eq '^Depends: .*iptables-nft, ip6tables-nft, nftables' "$w/c/control"
+	check "Depends on nftables, not on iptables" grep -qx 'Depends: libc, nftables' "$w/c/control"
 	check "Provides netmon-agent-any" grep -qx 'Provides: netmon-agent-any' "$w/c/control"
 	check "Conflicts with $other" grep -qx "Conflicts: $other" "$w/c/control"
 	check "Installed-Size is at least the binary's" test "$(field Installed-Size)" -ge "$(stat -c %s "$w/d/usr/sbin/netmon-agent")"
