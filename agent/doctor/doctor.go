@@ -122,7 +122,7 @@ func RealSystem() DoctorSystem {
 		NewFirewall: func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
 			return netfilter.OpenFirewall(backend, f, nil)
 		},
-		NewSets:     agent.SetsFor,
+		NewSets: agent.SetsFor,
 		AskReport: func(socket string, timeout time.Duration) (*report.Report, error) {
 			return control.Ask[report.Report](socket, control.Request{Op: control.OpReport}, timeout)
 		},

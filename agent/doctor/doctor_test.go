@@ -134,7 +134,7 @@ func (m *fakeMachine) system() DoctorSystem {
 			return Filesystem{}, fs.ErrNotExist
 		},
 		ClockSynced: func() (bool, error) { return m.synced, nil },
-		Choose: func(string) netfilter.Choice { return netfilter.Choice{Iptables: "auto", Why: "a test"} },
+		Choose:      func(string) netfilter.Choice { return netfilter.Choice{Iptables: "auto", Why: "a test"} },
 		NewFirewall: func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
 			if backend == "nftables" {
 				return nil, netfilter.ErrNoNft
