@@ -6,16 +6,19 @@
 # agent picks native nftables sets, also 254 hosts in ipsets. Runs are
 # interleaved (the order rotates each round), ROUNDS rounds of SECONDS each;
 # medians and their ratios to no accounting are printed. Then iptables/ipset
-# processes and CPU time per sample at 254 hosts.
-# Needs root. Usage: [BACKEND=auto|nft|legacy] scripts/bench-hosts.sh [BINARY] [ROUNDS] [SECONDS]
+# processes and CPU time per sample at 254 hosts. Two meters count all along
+# (INPUT and FORWARD), as on a router that has both kinds.
+# Needs root. Usage: [BACKEND=auto|nftables|nft|legacy] scripts/bench-hosts.sh [BINARY] [ROUNDS] [SECONDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(realpath "${1:-$here/../bin/netmon-agent}")
 rounds=${2:-7}
 secs=${3:-3}
 backend=${BACKEND:-auto}
+# The iptables of the wrtbwmon-style rules (and of our chains on an
+# iptables backend).
 ipt=iptables
-[[ $backend == auto ]] || ipt=iptables-$backend
+[[ $backend == nft || $backend == legacy ]] && ipt=iptables-$backend
 need=()
 command -v iperf3 >/dev/null || need+=(iperf3)
 command -v strace >/dev/null || need+=(strace)
@@ -28,7 +31,9 @@ lab_cleanup_extra() { pkill -f "iperf3 -s -p 5299" 2>/dev/null || true; }
 . "$here/lab-session.sh"
 lab_session nmbh
 r() { ip netns exec "$p-r" "$@"; }
-for sets in auto ipset; do
+sets_kinds=(auto ipset)
+[[ $backend == nftables ]] && sets_kinds=(auto)
+for sets in "${sets_kinds[@]}"; do
 	cat >"$work/netmon-$sets" <<CONF
 config agent 'main'
 	option interval '100ms'
@@ -37,6 +42,14 @@ config agent 'main'
 	option leases '$work/none'
 	option backend '$backend'
 	option sets '$sets'
+
+config meter 'router_in'
+	option chain 'INPUT'
+	option in 'wan'
+
+config meter 'wan_down'
+	option chain 'FORWARD'
+	option in 'wan'
 CONF
 done
 cp "$work/netmon-auto" "$work/netmon"
@@ -96,7 +109,7 @@ measure() {
 
 configs=(none hosts16 hosts254 linear254)
 # Where auto picks native nftables sets, ipsets through iptables-nft too.
-if r nft --version >/dev/null 2>&1 && r "$ipt" --version | grep -q nf_tables; then
+if [[ $backend != nftables ]] && r nft --version >/dev/null 2>&1 && r "$ipt" --version | grep -q nf_tables; then
 	configs+=(ipset254)
 fi
 declare -A runs
@@ -127,7 +140,7 @@ kill -TERM "$(pgrep -P "$daemon")"
 wait "$daemon" || true
 daemon=
 n=$(grep -o 'exiting after [0-9]* samples' "$work/log1" | grep -o '[0-9]*')
-echo "at 254 hosts (IPv4 and IPv6 sets full), processes over $n samples (one is the agent; two --version at start):"
+echo "at 254 hosts (IPv4 and IPv6 sets full), processes over $n samples (one is the agent; --version ones are at start):"
 grep 'execve(' "$work/strace" | grep -o 'execve("[^"]*"' | sort | uniq -c | sed 's/^/    /'
 ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$work/log2" 2>&1 &
 daemon=$!

@@ -21,7 +21,6 @@ type nftTool struct {
 	run func(stdin string, args ...string) ([]byte, error)
 
 	mu       sync.Mutex
-	reader   *nftReader
 	fallback error // why reads go through the nft binary, once decided
 	Logf     func(format string, a ...any)
 }
@@ -48,28 +47,29 @@ func runNft(path, stdin string, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
-// read returns our table of family f, nil when there is none.
+// read returns our table of family f, nil when there is none. Each read
+// opens its own netlink socket and closes it: an nftTool a reload replaces
+// leaves nothing open behind.
 func (t *nftTool) read(f Family) (*nftDump, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.reader == nil && t.fallback == nil {
-		r, err := newNftReader()
-		if err != nil {
-			t.refused(err)
-		} else {
-			t.reader = r
-		}
-	}
-	if t.reader != nil {
-		d, err := t.reader.Read(f)
+	if t.fallback == nil {
+		d, err := t.readNetlink(f)
 		if err == nil || !errors.Is(err, netlink.ErrRefused) {
 			return d, err
 		}
-		t.reader.conn.Close()
-		t.reader = nil
 		t.refused(err)
 	}
 	return t.readText(f)
+}
+
+func (t *nftTool) readNetlink(f Family) (*nftDump, error) {
+	r, err := newNftReader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.conn.Close()
+	return r.Read(f)
 }
 
 // refused records, and says once, that reads go through the nft binary.
