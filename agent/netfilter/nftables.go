@@ -53,7 +53,7 @@ func (fw *nftFirewall) Family() Family { return fw.fam }
 
 // Rules reads our table: its chains, rules, comments and counters.
 func (fw *nftFirewall) Rules() (*Ruleset, error) {
-	d, err := fw.read(fw.fam)
+	d, err := fw.read(fw.fam, false)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (fw *nftFirewall) DeleteChain(chain string) error {
 	if err := fw.apply("delete chain " + fw.chainRef(chain)); err != nil {
 		return err
 	}
-	d, err := fw.read(fw.fam)
+	d, err := fw.read(fw.fam, false)
 	if err != nil || d == nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (fw *nftFirewall) Delete(chain string, spec ...string) error {
 
 // handles lists the handles of chain's rules in order.
 func (fw *nftFirewall) handles(chain string) ([]uint64, error) {
-	d, err := fw.read(fw.fam)
+	d, err := fw.read(fw.fam, false)
 	if err != nil || d == nil || d.Chains[chain] == nil {
 		return nil, err
 	}

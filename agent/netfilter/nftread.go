@@ -38,8 +38,10 @@ func (r *nftReader) dump(f Family, msg int, attrs ...netlink.Attr) ([][]byte, er
 	return r.ask(uint16(unix.NFNL_SUBSYS_NFTABLES<<8|msg), payload)
 }
 
-// Read returns our table of family f, or nil when there is none.
-func (r *nftReader) Read(f Family) (*nftDump, error) {
+// Read returns our table of family f, or nil when there is none. Set
+// elements, the bulk of it with many hosts, are read only with elements
+// set: the meters' reads need the sets' names only.
+func (r *nftReader) Read(f Family, elements bool) (*nftDump, error) {
 	d, err := r.table(f)
 	if d == nil || err != nil {
 		return nil, err
@@ -50,7 +52,7 @@ func (r *nftReader) Read(f Family) (*nftDump, error) {
 	if err := r.rules(f, d); err != nil {
 		return nil, err
 	}
-	if err := r.sets(f, d); err != nil {
+	if err := r.sets(f, d, elements); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -111,7 +113,7 @@ func (r *nftReader) rules(f Family, d *nftDump) error {
 // table's and the set's handles: nftables gives a recreated table or set a
 // new one, so an element of a set recreated between two samples is never
 // taken for growth.
-func (r *nftReader) sets(f Family, d *nftDump) error {
+func (r *nftReader) sets(f Family, d *nftDump, elements bool) error {
 	msgs, err := r.dump(f, unix.NFT_MSG_GETSET, netlink.Attr{Type: nftaSetTable, Data: netlink.String(nftTable)})
 	if err != nil {
 		return fmt.Errorf("list sets of %s %s: %w", nftFamily(f), nftTable, err)
@@ -128,6 +130,10 @@ func (r *nftReader) sets(f Family, d *nftDump) error {
 			return fmt.Errorf("set %s is not of addresses: delete table %s %s", set.Name, nftFamily(f), nftTable)
 		}
 		set.Generation = fmt.Sprintf("%d.%s", d.Handle, set.Generation)
+		d.Sets[set.Name] = set
+		if !elements {
+			continue
+		}
 		elems, err := r.dump(f, unix.NFT_MSG_GETSETELEM,
 			netlink.Attr{Type: nftaSetElemListTable, Data: netlink.String(nftTable)},
 			netlink.Attr{Type: nftaSetElemListSet, Data: netlink.String(set.Name)})
@@ -139,7 +145,6 @@ func (r *nftReader) sets(f Family, d *nftDump) error {
 				return err
 			}
 		}
-		d.Sets[set.Name] = set
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func TestNftReader_RealCapture(t *testing.T) {
 		{IPv4, "198.18.1.2", store.Counts{Packets: 3, Bytes: 384}, []string{"netmon:m:proxy:99e2655d:52fa8335", "netmon:m:offnet:eb8fb02a:790684ac", "netmon-return", "netmon-canary:7e90876b"}},
 		{IPv6, "2001:db8:1::2", store.Counts{Packets: 4, Bytes: 416}, []string{"netmon:m:v6up:10bb2f04:3058634a", "netmon-return", "netmon-canary:5a462bfa"}},
 	} {
-		d, err := capturedReader(t, nftFamily(c.fam)).Read(c.fam)
+		d, err := capturedReader(t, nftFamily(c.fam)).Read(c.fam, true)
 		if err != nil {
 			t.Fatalf("%s: %v", c.fam, err)
 		}
@@ -101,7 +101,7 @@ func TestNftReader_RealCapture(t *testing.T) {
 // The text fallback reads the same tables as netlink, to the counter.
 func TestNftReader_TextAgreesWithNetlink(t *testing.T) {
 	for _, f := range Families {
-		nl, err := capturedReader(t, nftFamily(f)).Read(f)
+		nl, err := capturedReader(t, nftFamily(f)).Read(f, true)
 		if err != nil {
 			t.Fatal(err)
 		}

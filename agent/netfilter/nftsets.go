@@ -79,7 +79,7 @@ func (s *nftSets) List() (map[string]*IPSet, error) {
 	all := map[string]*IPSet{}
 	s.rules = map[Family][]string{}
 	for _, f := range s.fams {
-		d, err := s.read(f)
+		d, err := s.read(f, true)
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +113,7 @@ func (s *nftSets) Create(name string, f Family) error {
 func (s *nftSets) Remove() ([]string, error) {
 	var done []string
 	for _, f := range Families {
-		d, err := s.read(f)
+		d, err := s.read(f, true)
 		if err != nil {
 			return done, err
 		}

@@ -47,14 +47,15 @@ func runNft(path, stdin string, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
-// read returns our table of family f, nil when there is none. Each read
+// read returns our table of family f, nil when there is none; the sets'
+// elements only with elements (the text fallback always has them). Each read
 // opens its own netlink socket and closes it: an nftTool a reload replaces
 // leaves nothing open behind.
-func (t *nftTool) read(f Family) (*nftDump, error) {
+func (t *nftTool) read(f Family, elements bool) (*nftDump, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.fallback == nil {
-		d, err := t.readNetlink(f)
+		d, err := t.readNetlink(f, elements)
 		if err == nil || !errors.Is(err, netlink.ErrRefused) {
 			return d, err
 		}
@@ -63,13 +64,13 @@ func (t *nftTool) read(f Family) (*nftDump, error) {
 	return t.readText(f)
 }
 
-func (t *nftTool) readNetlink(f Family) (*nftDump, error) {
+func (t *nftTool) readNetlink(f Family, elements bool) (*nftDump, error) {
 	r, err := newNftReader()
 	if err != nil {
 		return nil, err
 	}
 	defer r.conn.Close()
-	return r.Read(f)
+	return r.Read(f, elements)
 }
 
 // refused records, and says once, that reads go through the nft binary.
