@@ -7,7 +7,7 @@ set -euo pipefail
 bin=$(realpath "${1:-bin/netmon-agent}")
 here=$(cd "$(dirname "$0")" && pwd)
 if [[ $EUID -ne 0 ]]; then
-	echo "demo: needs root (network namespaces and iptables); try sudo make demo" >&2
+	echo "demo: needs root (network namespaces and the firewall); try sudo make demo" >&2
 	exit 1
 fi
 # shellcheck source=scripts/lab-session.sh
@@ -80,12 +80,26 @@ get /metrics | grep -E '^netmon_(meter|host)_bytes_total'
 say "netmon-agent doctor (a lab is no router: expect a WARN or two)"
 agent doctor || true
 
-say "our rules in the router (iptables-save -c)"
-r iptables-save -c -t filter | grep -E 'netmon' || true
+say "our rules in the router (backend auto: native nftables where iptables is iptables-nft)"
+r nft list chain ip netmon netmon-INPUT
+r iptables-save -c -t filter | grep -E 'netmon' || echo "(iptables-save: nothing of ours)"
 
-say "someone runs iptables -Z, then more traffic arrives before our next sample"
+# zero_ours CHAIN: what nftables' `reset rules` (1.0.7 and later) does to
+# our IPv4 chain: each counter back to zero, same rule, same handle.
+zero_ours() {
+	r nft -a list chain ip netmon "$1" |
+		sed -n "s/^[[:space:]]*\(.*counter packets [0-9]* bytes [0-9]*.*\) # handle \([0-9]*\)$/replace rule ip netmon $1 handle \2 \1/p" |
+		sed 's/counter packets [0-9]* bytes [0-9]*/counter packets 0 bytes 0/' |
+		r nft -f -
+}
+
+say "someone zeroes our counters, then more traffic arrives before our next sample"
 agent sample
-r iptables -Z
+if r nft list chain ip netmon netmon-INPUT >/dev/null 2>&1; then
+	zero_ours netmon-INPUT
+else
+	r iptables -Z
+fi
 ip netns exec "$p-a" ping -q -c 40 -i 0.02 -s 1400 198.18.1.1 | tail -1
 agent sample
 agent report
