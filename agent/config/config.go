@@ -276,6 +276,9 @@ func (r *reader) finish() (*Config, error) {
 	if c.PersistInterval < c.CommitInterval {
 		c.PersistInterval = c.CommitInterval
 	}
+	if c.Backend == "nftables" && c.Sets == "ipset" {
+		return nil, fmt.Errorf("%s: option sets 'ipset' needs an iptables backend; with backend 'nftables' the host sets are nft (leave sets 'auto')", r.path)
+	}
 	if !c.IPv6 {
 		for _, m := range c.Meters {
 			if m.Src.IsSet() && m.Src.Family() == netfilter.IPv6 || m.Dst.IsSet() && m.Dst.Family() == netfilter.IPv6 {

@@ -128,6 +128,7 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"config agent\n\toption gomemlimit '1MiB'\n", `:2: option gomemlimit: "1MiB" is out of range: 4MiB to 1024GiB`},
 		{"config agent\n\toption leases 'dhcp.leases'\n", `:2: option leases: "dhcp.leases" is not an absolute path`},
 		{"config agent\n\toption database 'netmon.db'\n", `:2: option database: "netmon.db" is not an absolute path`},
+		{"config agent\n\toption backend 'nftables'\n\toption sets 'ipset'\n", `: option sets 'ipset' needs an iptables backend`},
 		{"config agent\n\toption backend 'ebtables'\n", `:2: option backend: "ebtables" is not auto, nftables, iptables, nft or legacy`},
 		{"config agent\n\toption sets 'xtables'\n", `:2: option sets: "xtables" is not auto, nft or ipset`},
 		{"config agent\n\toption max_rate 'fast'\n", `:2: option max_rate: malformed rate "fast"`},
