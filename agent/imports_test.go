@@ -19,6 +19,7 @@ var layers = map[string]int{
 	"agent/units":                   1,
 	"agent/uci":                     1,
 	"agent/netlink":                 1,
+	"agent/netlink/netlinktest":     1,
 	"agent/netfilter":               2,
 	"agent/netfilter/netfiltertest": 3, // test helpers sit just above what they fake
 	"agent/hosts":                   6,

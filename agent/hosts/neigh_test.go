@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+
+	"github.com/netmon-agent/netmon-agent/agent/netlink/netlinktest"
 )
 
 // testdata/netlink-neigh6.bin is the kernel's answer to an IPv6 neighbour
@@ -21,7 +23,11 @@ func TestParseNeighMsg_AgreesWithIPNeigh(t *testing.T) {
 	var others int
 	for len(b) >= 4 {
 		n := int(binary.LittleEndian.Uint32(b))
-		addr, mac, idx, ok, err := parseNeighMsg(b[4 : 4+n])
+		msg := netlinktest.Native(b[4:4+n], ndmsgLen, func(h []byte) {
+			netlinktest.Swap32(h[4:8])  // ifindex
+			netlinktest.Swap16(h[8:10]) // state
+		})
+		addr, mac, idx, ok, err := parseNeighMsg(msg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +38,7 @@ func TestParseNeighMsg_AgreesWithIPNeigh(t *testing.T) {
 			others++
 		}
 		for cut := 0; cut < n; cut++ {
-			parseNeighMsg(b[4 : 4+cut]) // cut short: an error, never a panic
+			parseNeighMsg(msg[:cut]) // cut short: an error, never a panic
 		}
 		b = b[4+n:]
 	}

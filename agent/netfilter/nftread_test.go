@@ -10,12 +10,14 @@ import (
 	"testing"
 
 	"github.com/netmon-agent/netmon-agent/agent/netlink"
+	"github.com/netmon-agent/netmon-agent/agent/netlink/netlinktest"
 	"github.com/netmon-agent/netmon-agent/store"
 	"golang.org/x/sys/unix"
 )
 
 // readNetlinkCapture reads a testdata/netlink-*.bin file: length-prefixed
-// message payloads.
+// message payloads, captured on a little-endian machine and put into this
+// one's byte order.
 func readNetlinkCapture(t *testing.T, name string) [][]byte {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name)
@@ -25,7 +27,7 @@ func readNetlinkCapture(t *testing.T, name string) [][]byte {
 	var out [][]byte
 	for len(b) >= 4 {
 		n := int(binary.LittleEndian.Uint32(b))
-		out = append(out, b[4:4+n])
+		out = append(out, netlinktest.Native(b[4:4+n], 4, nil)) // nfgenmsg: no host-order field
 		b = b[4+n:]
 	}
 	return out
@@ -35,7 +37,7 @@ func readNetlinkCapture(t *testing.T, name string) [][]byte {
 // fam; the elements of sets other than the download set are empty.
 func capturedReader(t *testing.T, fam string) *nftReader {
 	kinds := map[int]string{unix.NFT_MSG_GETTABLE: "tables", unix.NFT_MSG_GETCHAIN: "chains", unix.NFT_MSG_GETRULE: "rules", unix.NFT_MSG_GETSET: "sets"}
-	return &nftReader{ask: func(typ uint16, payload []byte) ([][]byte, error) {
+	answer := func(typ uint16, payload []byte) ([][]byte, error) {
 		msg := int(typ & 0xff)
 		if msg == unix.NFT_MSG_GETSETELEM {
 			attrs, err := netlink.Attrs(payload[4:])
@@ -49,6 +51,15 @@ func capturedReader(t *testing.T, fam string) *nftReader {
 			return nil, nil
 		}
 		return readNetlinkCapture(t, "netlink-"+fam+"-"+kinds[msg]+".bin"), nil
+	}
+	return &nftReader{ask: func(typ uint16, payload []byte, f func([]byte) error) error {
+		msgs, err := answer(typ, payload)
+		for _, m := range msgs {
+			if err := f(m); err != nil {
+				return err
+			}
+		}
+		return err
 	}}
 }
 
