@@ -3,6 +3,7 @@ package account
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
@@ -101,11 +102,23 @@ func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Famil
 	}
 	// An element gone from its set (pruned, or the set was recreated)
 	// counts from zero when it comes back.
+	prefix := dir + "/"
 	for key := range st.Elements {
-		if d, a, _ := store.ParseElementKey(key); d == dir && !seen[key] && netfilter.AddrFamily(a) == f {
+		if !seen[key] && strings.HasPrefix(key, prefix) && elementFamily(key) == f {
 			delete(st.Elements, key)
 		}
 	}
+}
+
+// elementFamily is the family of an element key's address. A dotted IPv4
+// address is told without parsing it: this runs for every element of every
+// set at every sample.
+func elementFamily(key string) netfilter.Family {
+	if _, text, _ := strings.Cut(key, "/"); !strings.Contains(text, ":") {
+		return netfilter.IPv4
+	}
+	_, a, _ := store.ParseElementKey(key)
+	return netfilter.AddrFamily(a)
 }
 
 // creditHost adds d in direction dir to host mac ("" while no MAC is

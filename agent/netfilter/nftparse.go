@@ -356,57 +356,55 @@ func parseNftSetMsg(b []byte) (table string, set *IPSet, keyLen uint32, err erro
 }
 
 // parseNftElemMsg adds the elements of one answer, with their counters,
-// to set.
+// to set. It allocates nothing but the set's map entries: a sample reads
+// every element of every set.
 func parseNftElemMsg(b []byte, set *IPSet) error {
-	attrs, err := nftAttrs(b)
-	if err != nil {
-		return err
+	if len(b) < 4 {
+		return errShortGenMsg
 	}
-	for _, a := range attrs {
+	return netlink.Walk(b[4:], func(a netlink.Attr) error {
 		if a.Type != nftaSetElemListElements {
-			continue
+			return nil
 		}
-		elems, err := netlink.Attrs(a.Data)
-		if err != nil {
-			return err
-		}
-		for _, e := range elems {
+		return netlink.Walk(a.Data, func(e netlink.Attr) error {
 			if err := parseNftElem(e.Data, set); err != nil {
 				return fmt.Errorf("set %s: %w", set.Name, err)
 			}
-		}
-	}
-	return nil
+			return nil
+		})
+	})
 }
 
 func parseNftElem(b []byte, set *IPSet) error {
-	attrs, err := netlink.Attrs(b)
-	if err != nil {
-		return err
-	}
 	var addr netip.Addr
 	var c store.Counts
-	counter := func(name string, data []byte) error {
-		if name != "counter" {
-			return nil
-		}
-		c, err = parseCounter(data)
-		return err
-	}
-	for _, a := range attrs {
+	err := netlink.Walk(b, func(a netlink.Attr) error {
 		switch a.Type {
 		case nftaSetElemKey:
-			if addr, err = parseKeyAddr(a.Data); err != nil {
-				return err
-			}
+			return netlink.Walk(a.Data, func(v netlink.Attr) error {
+				if v.Type != nftaDataValue {
+					return nil
+				}
+				var ok bool
+				if addr, ok = netip.AddrFromSlice(v.Data); !ok {
+					return fmt.Errorf("element key of %d bytes is not an address", len(v.Data))
+				}
+				return nil
+			})
 		case nftaSetElemExpr:
-			err = parseExpr(a.Data, counter)
+			return elemCounter(a.Data, &c)
 		case nftaSetElemExpressions:
-			err = eachExpr(a.Data, counter)
+			return netlink.Walk(a.Data, func(e netlink.Attr) error {
+				if e.Type != nftaListElem {
+					return nil
+				}
+				return elemCounter(e.Data, &c)
+			})
 		}
-		if err != nil {
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if !addr.IsValid() {
 		return errors.New("element without an address key")
@@ -415,20 +413,28 @@ func parseNftElem(b []byte, set *IPSet) error {
 	return nil
 }
 
-// parseKeyAddr reads an element key that is an IPv4 or IPv6 address.
-func parseKeyAddr(b []byte) (netip.Addr, error) {
-	attrs, err := netlink.Attrs(b)
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	for _, a := range attrs {
-		if a.Type != nftaDataValue {
-			continue
+// elemCounter reads an expression into c if it is a counter.
+func elemCounter(b []byte, c *store.Counts) error {
+	var counter bool
+	return netlink.Walk(b, func(a netlink.Attr) error {
+		switch a.Type {
+		case nftaExprName:
+			counter = a.Text() == "counter"
+		case nftaExprData:
+			if !counter {
+				return nil
+			}
+			return netlink.Walk(a.Data, func(v netlink.Attr) error {
+				var err error
+				switch v.Type {
+				case nftaCounterBytes:
+					c.Bytes, err = v.Uint64()
+				case nftaCounterPackets:
+					c.Packets, err = v.Uint64()
+				}
+				return err
+			})
 		}
-		if addr, ok := netip.AddrFromSlice(a.Data); ok {
-			return addr, nil
-		}
-		return netip.Addr{}, fmt.Errorf("element key of %d bytes is not an address", len(a.Data))
-	}
-	return netip.Addr{}, errors.New("element key without a value")
+		return nil
+	})
 }

@@ -11,8 +11,9 @@ import (
 // requests on one socket, no process. It is not safe for concurrent use.
 type nftReader struct {
 	conn *netlink.Conn
-	// ask sends one dump request (tests answer with captured messages).
-	ask func(typ uint16, payload []byte) ([][]byte, error)
+	// ask sends one dump request and hands each answer to f (tests answer
+	// with captured messages).
+	ask func(typ uint16, payload []byte, f func(m []byte) error) error
 }
 
 // newNftReader opens the netlink socket, or returns an error wrapping
@@ -22,7 +23,7 @@ func newNftReader() (*nftReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &nftReader{conn: c, ask: c.Dump}, nil
+	return &nftReader{conn: c, ask: c.DumpFunc}, nil
 }
 
 func nfproto(f Family) byte {
@@ -32,10 +33,22 @@ func nfproto(f Family) byte {
 	return unix.NFPROTO_IPV4
 }
 
-// dump sends one nftables dump request for family f.
+// dump sends one nftables dump request for family f and returns the
+// answers.
 func (r *nftReader) dump(f Family, msg int, attrs ...netlink.Attr) ([][]byte, error) {
+	var out [][]byte
+	err := r.each(f, msg, func(m []byte) error {
+		out = append(out, append([]byte(nil), m...))
+		return nil
+	}, attrs...)
+	return out, err
+}
+
+// each sends one nftables dump request for family f and hands each answer
+// to fn as it comes, uncopied.
+func (r *nftReader) each(f Family, msg int, fn func(m []byte) error, attrs ...netlink.Attr) error {
 	payload := append([]byte{nfproto(f), unix.NFNETLINK_V0, 0, 0}, netlink.Encode(attrs...)...)
-	return r.ask(uint16(unix.NFNL_SUBSYS_NFTABLES<<8|msg), payload)
+	return r.ask(uint16(unix.NFNL_SUBSYS_NFTABLES<<8|msg), payload, fn)
 }
 
 // Read returns our table of family f, or nil when there is none. Set
@@ -134,16 +147,11 @@ func (r *nftReader) sets(f Family, d *nftDump, elements bool) error {
 		if !elements {
 			continue
 		}
-		elems, err := r.dump(f, unix.NFT_MSG_GETSETELEM,
+		err = r.each(f, unix.NFT_MSG_GETSETELEM, func(m []byte) error { return parseNftElemMsg(m, set) },
 			netlink.Attr{Type: nftaSetElemListTable, Data: netlink.String(nftTable)},
 			netlink.Attr{Type: nftaSetElemListSet, Data: netlink.String(set.Name)})
 		if err != nil {
 			return fmt.Errorf("list set %s: %w", set.Name, err)
-		}
-		for _, e := range elems {
-			if err := parseNftElemMsg(e, set); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

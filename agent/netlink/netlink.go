@@ -74,6 +74,17 @@ func (c *Conn) Close() error { return unix.Close(c.fd) }
 // Dump sends a dump request of type typ with payload (the family header
 // and attributes) and returns the payload of every answer, in order.
 func (c *Conn) Dump(typ uint16, payload []byte) ([][]byte, error) {
+	var out [][]byte
+	err := c.DumpFunc(typ, payload, func(m []byte) error {
+		out = append(out, append([]byte(nil), m...))
+		return nil
+	})
+	return out, err
+}
+
+// DumpFunc is Dump that hands each answer's payload to f as it arrives,
+// without copying it: m is valid only until f returns.
+func (c *Conn) DumpFunc(typ uint16, payload []byte, f func(m []byte) error) error {
 	c.seq++
 	req := make([]byte, headerLen+len(payload))
 	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
@@ -82,26 +93,27 @@ func (c *Conn) Dump(typ uint16, payload []byte) ([][]byte, error) {
 	binary.NativeEndian.PutUint32(req[8:], c.seq)
 	copy(req[headerLen:], payload)
 	if err := unix.Sendto(c.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, refusal("netlink request", err)
+		return refusal("netlink request", err)
 	}
-	var out [][]byte
 	for {
 		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
 		if err != nil {
 			if errors.Is(err, unix.EAGAIN) {
-				return nil, fmt.Errorf("netlink: no answer in %s", Timeout)
+				return fmt.Errorf("netlink: no answer in %s", Timeout)
 			}
-			return nil, fmt.Errorf("netlink receive: %w", err)
+			return fmt.Errorf("netlink receive: %w", err)
 		}
 		msgs, done, err := Messages(c.buf[:n], c.seq)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, m := range msgs {
-			out = append(out, append([]byte(nil), m...))
+			if err := f(m); err != nil {
+				return err
+			}
 		}
 		if done {
-			return out, nil
+			return nil
 		}
 	}
 }
@@ -161,21 +173,36 @@ const attrHeaderLen = 4
 // Attrs splits b into attributes.
 func Attrs(b []byte) ([]Attr, error) {
 	var out []Attr
+	err := Walk(b, func(a Attr) error {
+		out = append(out, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Walk calls f with each attribute of b in turn, allocating nothing: what
+// the per-element reads use, thousands of times a sample.
+func Walk(b []byte, f func(Attr) error) error {
 	for len(b) >= attrHeaderLen {
 		l := int(binary.NativeEndian.Uint16(b[0:]))
 		if l < attrHeaderLen || l > len(b) {
-			return nil, fmt.Errorf("netlink: attribute length %d out of 4..%d", l, len(b))
+			return fmt.Errorf("netlink: attribute length %d out of 4..%d", l, len(b))
 		}
-		out = append(out, Attr{Type: binary.NativeEndian.Uint16(b[2:]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER), Data: b[attrHeaderLen:l]})
+		if err := f(Attr{Type: binary.NativeEndian.Uint16(b[2:]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER), Data: b[attrHeaderLen:l]}); err != nil {
+			return err
+		}
 		if align(l) >= len(b) {
-			return out, nil
+			return nil
 		}
 		b = b[align(l):]
 	}
 	if len(b) != 0 {
-		return nil, fmt.Errorf("netlink: %d bytes after the last attribute", len(b))
+		return fmt.Errorf("netlink: %d bytes after the last attribute", len(b))
 	}
-	return out, nil
+	return nil
 }
 
 // Encode renders attributes, each padded to four bytes.
