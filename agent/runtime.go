@@ -34,12 +34,15 @@ type Options struct {
 
 // SetsFor returns the Sets cfg asks for (option sets) in the families it
 // meters.
-func SetsFor(cfg *config.Config) (netfilter.Sets, error) {
+func SetsFor(cfg *config.Config) (netfilter.Sets, error) { return setsFor(cfg, nil) }
+
+// setsFor is SetsFor with a log for a fallback from netlink to nft.
+func setsFor(cfg *config.Config, logf func(string, ...any)) (netfilter.Sets, error) {
 	fams := []netfilter.Family{netfilter.IPv4}
 	if cfg.IPv6 {
 		fams = netfilter.Families
 	}
-	return netfilter.NewSets(cfg.Sets, cfg.Backend, fams)
+	return netfilter.NewSets(cfg.Sets, cfg.Backend, fams, logf)
 }
 
 // SourcesFor returns the running system's host sources for cfg.
@@ -64,7 +67,8 @@ func (o *Options) defaults() {
 		}
 	}
 	if o.NewSets == nil {
-		o.NewSets = SetsFor
+		logf := o.Logf
+		o.NewSets = func(cfg *config.Config) (netfilter.Sets, error) { return setsFor(cfg, logf) }
 	}
 	if o.NewSources == nil {
 		o.NewSources = SourcesFor

@@ -54,18 +54,18 @@ type IPSet struct {
 // NewSets returns the Sets of kind (nft, ipset, or auto: nft when
 // backend's iptables is iptables-nft and nft is there, else ipset) for
 // fams.
-func NewSets(kind, backend string, fams []Family) (Sets, error) {
+func NewSets(kind, backend string, fams []Family, logf func(string, ...any)) (Sets, error) {
 	c := Choose(backend)
 	switch {
 	case kind == "ipset" && c.Native:
 		return nil, fmt.Errorf("%w: option sets 'ipset' needs an iptables backend, and %s is in use (%s)", ErrSetsBackend, c.Name(), c.Why)
 	case kind == "nft", c.Native:
-		return NewNftSets(fams)
+		return NewNftSets(fams, logf)
 	case kind == "ipset":
 		return NewIpset()
 	}
 	if c.Iptables == "nft" || c.Iptables == "auto" && iptablesIsNft() {
-		if s, err := NewNftSets(fams); err == nil {
+		if s, err := NewNftSets(fams, logf); err == nil {
 			return s, nil
 		}
 	}

@@ -54,12 +54,14 @@ type nftSets struct {
 	rules map[Family][]string
 }
 
-// NewNftSets returns Sets kept in nftables for fams, or ErrNoNft.
-func NewNftSets(fams []Family) (Sets, error) {
+// NewNftSets returns Sets kept in nftables for fams, or ErrNoNft; logf
+// hears once if netlink is refused and reads fall back to nft.
+func NewNftSets(fams []Family, logf func(string, ...any)) (Sets, error) {
 	t, err := newNftTool()
 	if err != nil {
 		return nil, err
 	}
+	t.Logf = logf
 	return &nftSets{nftTool: t, fams: fams}, nil
 }
 
