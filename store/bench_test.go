@@ -168,3 +168,63 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(fi.Size()), "file-bytes")
 }
+
+// BenchmarkHistoryReads is the report's history reads alone (a day of
+// 5-minute buckets, two days of hours, 30 days, two years of months, all
+// years) on a database holding those buckets for 254 hosts and four
+// meters: the read half of BenchmarkHistoryYears, without three years of
+// commits to build it.
+func BenchmarkHistoryReads(b *testing.B) {
+	db, err := Open(filepath.Join(b.TempDir(), "live.db"), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.bolt.NoSync = true
+	db.SetHistory(time.UTC, DefaultRetention)
+	var series []string
+	for _, m := range []string{"proxy", "offnet", "wan_in", "wan_out"} {
+		series = append(series, MeterSeries(m))
+	}
+	for h := 0; h < 254; h++ {
+		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", h/256, h%256)
+		series = append(series, HostSeries(mac, DirDownload), HostSeries(mac, DirUpload))
+	}
+	now := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	var times []time.Time
+	for t := now.AddDate(-3, 0, 0); t.Before(now.AddDate(0, 0, -30)); t = t.AddDate(0, 1, 0) {
+		times = append(times, t) // a month each, for the months and years
+	}
+	for t := now.AddDate(0, 0, -30); t.Before(now.Add(-48 * time.Hour)); t = t.Add(24 * time.Hour) {
+		times = append(times, t)
+	}
+	for t := now.Add(-48 * time.Hour); t.Before(now); t = t.Add(5 * time.Minute) {
+		times = append(times, t)
+	}
+	s := NewState()
+	for _, t := range times {
+		for k, name := range series {
+			s.AddDelta(name, t, Counts{Packets: uint64(10 + k), Bytes: uint64(12345 * (k + 1))})
+		}
+		if err := db.Commit(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows := 0
+		for _, q := range []struct {
+			r    Resolution
+			from time.Time
+		}{{FiveMinutes, now.Add(-24 * time.Hour)}, {Hour, now.Add(-48 * time.Hour)}, {Day, now.AddDate(0, 0, -30)}, {Month, now.AddDate(-2, 0, 0)}, {Year, time.Time{}}} {
+			bk, err := db.History(q.r, q.from, time.Time{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows += len(bk)
+		}
+		if rows < 288+48+30+24 {
+			b.Fatalf("read %d buckets, want at least %d", rows, 288+48+30+24)
+		}
+	}
+}

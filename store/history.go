@@ -242,19 +242,32 @@ var errMalformedRow = errors.New("malformed history row")
 
 func decodeRow(v []byte) (map[uint64]Counts, error) {
 	row := map[uint64]Counts{}
-	for len(v) > 0 {
-		var f [3]uint64
-		for i := range f {
-			x, n := binary.Uvarint(v)
-			if n <= 0 {
-				return nil, errMalformedRow
-			}
-			f[i], v = x, v[n:]
-		}
-		row[f[0]] = Counts{Packets: f[1], Bytes: f[2]}
+	err := eachInRow(v, func(id uint64, c Counts) { row[id] = c })
+	if err != nil {
+		return nil, err
 	}
 	return row, nil
 }
+
+// eachInRow calls f with each series of an encoded row, in id order.
+func eachInRow(v []byte, f func(id uint64, c Counts)) error {
+	for len(v) > 0 {
+		var x [3]uint64
+		for i := range x {
+			n := 0
+			if x[i], n = binary.Uvarint(v); n <= 0 {
+				return errMalformedRow
+			}
+			v = v[n:]
+		}
+		f(x[0], Counts{Packets: x[1], Bytes: x[2]})
+	}
+	return nil
+}
+
+// rowLenGuess is a row's series count for sizing its map: an entry is
+// three uvarints, at least three bytes and seldom more than eight.
+func rowLenGuess(v []byte) int { return len(v) / 8 }
 
 // History returns the buckets of resolution r that start in [from, to),
 // oldest first (zero times: no bound), with series by name.
@@ -291,13 +304,10 @@ func (db *DB) History(r Resolution, from, to time.Time) ([]Bucket, error) {
 			if !to.IsZero() && start >= to.Unix() {
 				break
 			}
-			row, err := decodeRow(v)
-			if err != nil {
+			// Straight into the bucket's map: no row map in between.
+			bk := Bucket{Start: time.Unix(start, 0).In(db.loc), Series: make(map[string]Counts, rowLenGuess(v))}
+			if err := eachInRow(v, func(id uint64, c Counts) { bk.Series[names[id]] = c }); err != nil {
 				return fmt.Errorf("history %s %d: %w", r, start, err)
-			}
-			bk := Bucket{Start: time.Unix(start, 0).In(db.loc), Series: map[string]Counts{}}
-			for id, cn := range row {
-				bk.Series[names[id]] = cn
 			}
 			out = append(out, bk)
 		}
