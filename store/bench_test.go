@@ -76,14 +76,7 @@ func simulateYears(b *testing.B, hosts, years int) {
 	defer db.Close()
 	db.bolt.NoSync = true // tmpfs in real life; the sizes are what matter
 	db.SetHistory(time.UTC, DefaultRetention)
-	var series []string
-	for _, m := range []string{"proxy", "offnet", "wan_in", "wan_out"} {
-		series = append(series, MeterSeries(m))
-	}
-	for h := 0; h < hosts; h++ {
-		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", h/256, h%256)
-		series = append(series, HostSeries(mac, DirDownload), HostSeries(mac, DirUpload))
-	}
+	series := benchSeries(hosts)
 	s := NewState()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	t := start
@@ -136,14 +129,7 @@ func BenchmarkVerify(b *testing.B) {
 	defer db.Close()
 	db.bolt.NoSync = true
 	db.SetHistory(time.UTC, DefaultRetention)
-	var series []string
-	for _, m := range []string{"proxy", "offnet", "wan_in", "wan_out"} {
-		series = append(series, MeterSeries(m))
-	}
-	for h := 0; h < 254; h++ {
-		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", h/256, h%256)
-		series = append(series, HostSeries(mac, DirDownload), HostSeries(mac, DirUpload))
-	}
+	series := benchSeries(254)
 	s := NewState()
 	end := time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
 	file := func(from time.Time, step time.Duration) {
@@ -182,14 +168,7 @@ func BenchmarkHistoryReads(b *testing.B) {
 	defer db.Close()
 	db.bolt.NoSync = true
 	db.SetHistory(time.UTC, DefaultRetention)
-	var series []string
-	for _, m := range []string{"proxy", "offnet", "wan_in", "wan_out"} {
-		series = append(series, MeterSeries(m))
-	}
-	for h := 0; h < 254; h++ {
-		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", h/256, h%256)
-		series = append(series, HostSeries(mac, DirDownload), HostSeries(mac, DirUpload))
-	}
+	series := benchSeries(254)
 	now := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
 	var times []time.Time
 	for t := now.AddDate(-3, 0, 0); t.Before(now.AddDate(0, 0, -30)); t = t.AddDate(0, 1, 0) {
@@ -227,4 +206,18 @@ func BenchmarkHistoryReads(b *testing.B) {
 			b.Fatalf("read %d buckets, want at least %d", rows, 288+48+30+24)
 		}
 	}
+}
+
+// benchSeries names the series of four meters and hosts hosts, both
+// directions.
+func benchSeries(hosts int) []string {
+	var series []string
+	for _, m := range []string{"proxy", "offnet", "wan_in", "wan_out"} {
+		series = append(series, MeterSeries(m))
+	}
+	for h := 0; h < hosts; h++ {
+		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", h/256, h%256)
+		series = append(series, HostSeries(mac, DirDownload), HostSeries(mac, DirUpload))
+	}
+	return series
 }
