@@ -2,10 +2,9 @@
 // rule language of our meters, the chains and comments we own
 // (chains.go), the backend that holds them (backend.go: iptables in
 // firewall.go and ruleset.go, or native nftables in nftables.go and
-// nftrule.go), the
-// per-host address sets with per-element counters in ipset or native
-// nftables (ipset.go, nftsets.go) and the rules that use them
-// (hostrules.go). Native nftables is changed with the nft binary and read
+// nftrule.go), the per-host address sets with per-element counters in
+// ipset or native nftables (ipset.go, nftsets.go) and the rules that use
+// them (hostrules.go). Native nftables is changed with the nft binary and read
 // over netlink (nftread.go, parsed in nftparse.go), with no process per
 // sample.
 //
