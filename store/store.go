@@ -455,8 +455,10 @@ func Restore(src, dest string) error {
 }
 
 // Compact rewrites the live file without its free pages (bbolt never
-// gives them back), verifies the copy and puts it in place; it returns the
-// sizes before and after. Every view of the database stays valid: it is
+// gives them back) and with its pages filled in key order, verifies the
+// copy and puts it in place; it returns the sizes before and after. A
+// snapshot of the compacted file is much smaller (at 254 hosts after two
+// weeks, 56 KB against 290 KB: BenchmarkSnapshotSteady). Every view of the database stays valid: it is
 // reopened in place.
 func (db *DB) Compact() (before, after int64, err error) {
 	fi, err := os.Stat(db.path)
