@@ -6,7 +6,8 @@
 # agent picks native nftables sets, also 254 hosts in ipsets. Runs are
 # interleaved (the order rotates each round), ROUNDS rounds of SECONDS each;
 # medians and their ratios to no accounting are printed. Then iptables/ipset
-# processes and CPU time per sample at 254 hosts. Two meters count all along
+# processes, CPU time per sample and the daemon's resident memory at 254
+# hosts. Two meters count all along
 # (INPUT and FORWARD), as on a router that has both kinds.
 # Needs root. Usage: [BACKEND=auto|nftables|nft|legacy] scripts/bench-hosts.sh [BINARY] [ROUNDS] [SECONDS]
 set -euo pipefail
@@ -146,6 +147,7 @@ ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$work/log2" 2>&1 &
 daemon=$!
 sleep 20
 read -r ut st cut cst < <(awk '{ print $14, $15, $16, $17 }' "/proc/$daemon/stat")
+rss=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "%s %.1f MiB, ", $1, $2 / 1024 }' "/proc/$daemon/status")
 kill -TERM "$daemon"
 wait "$daemon" || true
 daemon=
@@ -154,3 +156,4 @@ hz=$(getconf CLK_TCK)
 awk -v u="$ut" -v s="$st" -v cu="$cut" -v cs="$cst" -v n="$n" -v hz="$hz" 'BEGIN {
 	printf "  CPU per sample: %.2f ms (agent %.2f ms + iptables-save, nft or ipset, ip %.2f ms), %d samples\n",
 		(u + s + cu + cs) * 1000 / hz / n, (u + s) * 1000 / hz / n, (cu + cs) * 1000 / hz / n, n }'
+echo "  daemon memory after 20 s at 254 hosts: ${rss%, }"

@@ -39,7 +39,7 @@ func TestNftFirewall_InsertGoesBeforeTheRuleAtThatPosition(t *testing.T) {
 	if err := fw.Insert("netmon-INPUT", 5, "-m", "comment", "--comment", "netmon-return", "-j", "RETURN"); err != nil {
 		t.Fatal(err)
 	}
-	if got := n.lastScript(); !strings.HasSuffix(got, "add rule ip netmon netmon-INPUT counter return comment \"netmon-return\"\n") {
+	if got := n.lastScript(); !strings.HasSuffix(got, "add rule ip netmon netmon-INPUT return comment \"netmon-return\"\n") {
 		t.Errorf("script:\n%s", got)
 	}
 }
@@ -49,7 +49,7 @@ func TestNftFirewall_BuiltinChainIsHookedWhereMissing(t *testing.T) {
 	if err := fw.Insert("OUTPUT", 1, "-m", "comment", "--comment", "netmon-jump:g", "-j", "netmon-OUTPUT"); err != nil {
 		t.Fatal(err)
 	}
-	want := "add chain ip netmon OUTPUT { type filter hook output priority -2; policy accept; }\nadd rule ip netmon OUTPUT counter jump netmon-OUTPUT comment \"netmon-jump:g\"\n"
+	want := "add chain ip netmon OUTPUT { type filter hook output priority -2; policy accept; }\nadd rule ip netmon OUTPUT jump netmon-OUTPUT comment \"netmon-jump:g\"\n"
 	if got := n.lastScript(); got != want {
 		t.Errorf("script:\n%s\nwant:\n%s", got, want)
 	}

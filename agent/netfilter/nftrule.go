@@ -24,8 +24,8 @@ var protoNumbers = map[string]int{
 
 // NftRule translates a rule of ours in iptables words (a meter's Match, the
 // jump, the return, the canary, each with its comment) into nft's: the
-// matches, a counter (the canary's with its starting count), the verdict,
-// the comment.
+// matches, a counter where there is no verdict (the canary's with its
+// starting count), the verdict, the comment.
 func NftRule(f Family, spec []string) (string, error) {
 	var t nftTranslation
 	for i := 0; i < len(spec); i++ {
@@ -154,7 +154,12 @@ func (t *nftTranslation) String() (string, error) {
 		}
 		parts = append(parts, fmt.Sprintf("meta l4proto %d", n))
 	}
-	parts = append(parts, or(t.counter, "counter"))
+	// Only what is read gets a counter: a meter's rule and the canary.
+	// The jump and the return would cost every packet two counter
+	// updates that nobody reads.
+	if t.verdict == "" || t.counter != "" {
+		parts = append(parts, or(t.counter, "counter"))
+	}
 	if t.verdict != "" {
 		parts = append(parts, t.verdict)
 	}

@@ -21,9 +21,9 @@ func TestNftRule_TranslatesOurRules(t *testing.T) {
 		{IPv6, []string{"-p", "ipv6-icmp"}, `meta l4proto 58 counter`},
 		{IPv4, []string{"-p", "47"}, `meta l4proto 47 counter`},
 		{IPv4, []string{"-p", "all"}, `counter`},
-		{IPv4, []string{"-m", "comment", "--comment", "netmon-return", "-j", "RETURN"}, `counter return comment "netmon-return"`},
+		{IPv4, []string{"-m", "comment", "--comment", "netmon-return", "-j", "RETURN"}, `return comment "netmon-return"`},
 		{IPv4, []string{"-c", "1", "1", "-m", "comment", "--comment", "netmon-canary:g"}, `counter packets 1 bytes 1 comment "netmon-canary:g"`},
-		{IPv4, []string{"-m", "comment", "--comment", "netmon-jump:g", "-j", "netmon-INPUT"}, `counter jump netmon-INPUT comment "netmon-jump:g"`},
+		{IPv4, []string{"-m", "comment", "--comment", "netmon-jump:g", "-j", "netmon-INPUT"}, `jump netmon-INPUT comment "netmon-jump:g"`},
 	} {
 		got, err := NftRule(c.fam, c.spec)
 		if err != nil || got != c.want {
