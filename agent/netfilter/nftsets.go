@@ -108,14 +108,13 @@ func (s *nftSets) Create(name string, f Family) error {
 	return err
 }
 
-// Remove deletes our tables, their sets and rules with them.
 // Remove deletes our sets and the chain that uses them. The table goes
 // with them unless it holds our meters' chains too (backend nftables):
 // those are the Firewall's to remove.
 func (s *nftSets) Remove() ([]string, error) {
 	var done []string
 	for _, f := range Families {
-		d, err := s.read(f, true)
+		d, err := s.read(f, false) // the sets' names are enough
 		if err != nil {
 			return done, err
 		}
