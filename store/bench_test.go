@@ -161,13 +161,8 @@ func BenchmarkVerify(b *testing.B) {
 // meters: the read half of BenchmarkHistoryYears, without three years of
 // commits to build it.
 func BenchmarkHistoryReads(b *testing.B) {
-	db, err := Open(filepath.Join(b.TempDir(), "live.db"), time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := openBenchDB(b, b.TempDir())
 	defer db.Close()
-	db.bolt.NoSync = true
-	db.SetHistory(time.UTC, DefaultRetention)
 	series := benchSeries(254)
 	now := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
 	var times []time.Time
@@ -180,15 +175,7 @@ func BenchmarkHistoryReads(b *testing.B) {
 	for t := now.Add(-48 * time.Hour); t.Before(now); t = t.Add(5 * time.Minute) {
 		times = append(times, t)
 	}
-	s := NewState()
-	for _, t := range times {
-		for k, name := range series {
-			s.AddDelta(name, t, Counts{Packets: uint64(10 + k), Bytes: uint64(12345 * (k + 1))})
-		}
-		if err := db.Commit(s); err != nil {
-			b.Fatal(err)
-		}
-	}
+	commitAt(b, db, series, times)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rows := 0
@@ -231,14 +218,7 @@ func BenchmarkSnapshotSteady(b *testing.B) {
 		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				dir := b.TempDir()
-				db, err := Open(filepath.Join(dir, "live.db"), time.Second)
-				if err != nil {
-					b.Fatal(err)
-				}
-				db.bolt.NoSync = true
-				db.SetHistory(time.UTC, DefaultRetention)
-				series := benchSeries(hosts)
-				s := NewState()
+				db := openBenchDB(b, dir)
 				// Two years of days first (one commit each: the daily,
 				// monthly and yearly rows of a router that has run that
 				// long), then 16 days of commits every five minutes.
@@ -250,14 +230,7 @@ func BenchmarkSnapshotSteady(b *testing.B) {
 				for t := start; t.Before(start.AddDate(0, 0, 16)); t = t.Add(5 * time.Minute) {
 					times = append(times, t)
 				}
-				for _, t := range times {
-					for k, name := range series {
-						s.AddDelta(name, t, Counts{Packets: uint64(10 + k), Bytes: uint64(12345 * (k + 1))})
-					}
-					if err := db.Commit(s); err != nil {
-						b.Fatal(err)
-					}
-				}
+				commitAt(b, db, benchSeries(hosts), times)
 				plain, err := db.Snapshot(filepath.Join(dir, "flash", "netmon.db"))
 				if err != nil {
 					b.Fatal(err)
@@ -274,5 +247,33 @@ func BenchmarkSnapshotSteady(b *testing.B) {
 				b.ReportMetric(float64(compacted*24), "flash-bytes/day-compacted")
 			}
 		})
+	}
+}
+
+// openBenchDB opens a live database in dir as the daemon has it, without
+// syncs (tmpfs in real life).
+func openBenchDB(b *testing.B, dir string) *DB {
+	b.Helper()
+	db, err := Open(filepath.Join(dir, "live.db"), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.bolt.NoSync = true
+	db.SetHistory(time.UTC, DefaultRetention)
+	return db
+}
+
+// commitAt commits a delta of every series at each of times, one commit
+// per time.
+func commitAt(b *testing.B, db *DB, series []string, times []time.Time) {
+	b.Helper()
+	s := NewState()
+	for _, t := range times {
+		for k, name := range series {
+			s.AddDelta(name, t, Counts{Packets: uint64(10 + k), Bytes: uint64(12345 * (k + 1))})
+		}
+		if err := db.Commit(s); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
