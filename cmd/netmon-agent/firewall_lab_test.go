@@ -78,9 +78,11 @@ func (l *lab) deleteOurs() {
 		}
 		return
 	}
+	// One restore per family: atomic, as a firewall reload is. (-F then -X
+	// races the daemon, which can put its jump back in between.)
 	for _, cmd := range []string{"iptables", "ip6tables"} {
-		l.must("r", cmd+"-"+l.backend, "-F")
-		l.must("r", cmd+"-"+l.backend, "-X")
+		l.mustStdin("r", "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+			cmd+"-"+l.backend+"-restore")
 	}
 }
 
