@@ -30,7 +30,7 @@ func FuzzSetListings(f *testing.F) {
 				}
 			}
 		}
-		_, _, err = parseNftTable(data)
+		_, err = parseNftList(data)
 		oneLine(t, err)
 	})
 }

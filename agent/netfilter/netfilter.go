@@ -4,9 +4,9 @@
 // firewall.go and ruleset.go, or native nftables in nftables.go and
 // nftrule.go), the per-host address sets with per-element counters in
 // ipset or native nftables (ipset.go, nftsets.go) and the rules that use
-// them (hostrules.go). Native nftables is changed with the nft binary and read
-// over netlink (nftread.go, parsed in nftparse.go), with no process per
-// sample.
+// them (hostrules.go). Native nftables is changed with the nft binary and
+// read over netlink (nftread.go, parsed in nftparse.go), with no process per
+// sample; where netlink is refused, from nft's listing (nftlist.go).
 //
 // # Invariants
 //

@@ -198,3 +198,14 @@ func TestNftSets_MissingTable(t *testing.T) {
 func textTool(run func(stdin string, args ...string) ([]byte, error)) *nftTool {
 	return &nftTool{run: run, fallback: errors.New("netlink refused in this test")}
 }
+
+// parseNftTable reads `nft -a list table FAMILY netmon` as the host sets
+// see it: our sets with their elements and counters, and the comments of
+// the host chain's rules in order (nil when there is no such chain).
+func parseNftTable(out []byte) (map[string]*IPSet, []string, error) {
+	d, err := parseNftList(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d.Sets, d.comments(nftHostChain), nil
+}
