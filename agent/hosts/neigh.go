@@ -60,19 +60,16 @@ func readNeigh6(dev string) (map[netip.Addr]string, error) {
 		return nil, err
 	}
 	defer c.Close()
-	msgs, err := c.Dump(unix.RTM_GETNEIGH, neighRequest(unix.AF_INET6))
-	if err != nil {
-		return nil, err
-	}
 	out := map[netip.Addr]string{}
-	for _, m := range msgs {
+	err = c.Dump(unix.RTM_GETNEIGH, neighRequest(unix.AF_INET6), func(m []byte) error {
 		addr, mac, idx, ok, err := parseNeighMsg(m)
-		if err != nil {
-			return nil, err
-		}
 		if ok && idx == ifi.Index {
 			out[addr] = mac
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

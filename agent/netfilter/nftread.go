@@ -23,7 +23,7 @@ func newNftReader() (*nftReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &nftReader{conn: c, ask: c.DumpFunc}, nil
+	return &nftReader{conn: c, ask: c.Dump}, nil
 }
 
 func nfproto(f Family) byte {
@@ -33,22 +33,16 @@ func nfproto(f Family) byte {
 	return unix.NFPROTO_IPV4
 }
 
-// dump sends one nftables dump request for family f and returns the
-// answers.
-func (r *nftReader) dump(f Family, msg int, attrs ...netlink.Attr) ([][]byte, error) {
-	var out [][]byte
-	err := r.each(f, msg, func(m []byte) error {
-		out = append(out, append([]byte(nil), m...))
-		return nil
-	}, attrs...)
-	return out, err
-}
-
 // each sends one nftables dump request for family f and hands each answer
-// to fn as it comes, uncopied.
+// to fn as it comes, uncopied: fn parses it before the next one is read.
 func (r *nftReader) each(f Family, msg int, fn func(m []byte) error, attrs ...netlink.Attr) error {
 	payload := append([]byte{nfproto(f), unix.NFNETLINK_V0, 0, 0}, netlink.Encode(attrs...)...)
 	return r.ask(uint16(unix.NFNL_SUBSYS_NFTABLES<<8|msg), payload, fn)
+}
+
+// ofOurTable is the attribute that narrows a dump to table netmon.
+func ofOurTable(attr uint16) netlink.Attr {
+	return netlink.Attr{Type: attr, Data: netlink.String(nftTable)}
 }
 
 // Read returns our table of family f, or nil when there is none. Set
@@ -72,84 +66,80 @@ func (r *nftReader) Read(f Family, elements bool) (*nftDump, error) {
 }
 
 func (r *nftReader) table(f Family) (*nftDump, error) {
-	msgs, err := r.dump(f, unix.NFT_MSG_GETTABLE)
+	var d *nftDump
+	err := r.each(f, unix.NFT_MSG_GETTABLE, func(m []byte) error {
+		name, handle, err := parseNftTableMsg(m)
+		if err == nil && name == nftTable {
+			d = &nftDump{Handle: handle, Chains: map[string]*nftChain{}, Sets: map[string]*IPSet{}}
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list %s tables: %w", nftFamily(f), err)
 	}
-	for _, m := range msgs {
-		name, handle, err := parseNftTableMsg(m)
-		if err != nil {
-			return nil, fmt.Errorf("list %s tables: %w", nftFamily(f), err)
-		}
-		if name == nftTable {
-			return &nftDump{Handle: handle, Chains: map[string]*nftChain{}, Sets: map[string]*IPSet{}}, nil
-		}
-	}
-	return nil, nil
+	return d, nil
 }
 
 func (r *nftReader) chains(f Family, d *nftDump) error {
-	msgs, err := r.dump(f, unix.NFT_MSG_GETCHAIN, netlink.Attr{Type: nftaChainTable, Data: netlink.String(nftTable)})
-	if err != nil {
-		return fmt.Errorf("list chains of %s %s: %w", nftFamily(f), nftTable, err)
-	}
-	for _, m := range msgs {
+	err := r.each(f, unix.NFT_MSG_GETCHAIN, func(m []byte) error {
 		table, name, base, err := parseNftChainMsg(m)
-		if err != nil {
-			return fmt.Errorf("list chains of %s %s: %w", nftFamily(f), nftTable, err)
-		}
-		if table == nftTable {
+		if err == nil && table == nftTable {
 			d.Chains[name] = &nftChain{Base: base}
 		}
+		return err
+	}, ofOurTable(nftaChainTable))
+	if err != nil {
+		return fmt.Errorf("list chains of %s %s: %w", nftFamily(f), nftTable, err)
 	}
 	return nil
 }
 
 func (r *nftReader) rules(f Family, d *nftDump) error {
-	msgs, err := r.dump(f, unix.NFT_MSG_GETRULE, netlink.Attr{Type: nftaRuleTable, Data: netlink.String(nftTable)})
-	if err != nil {
-		return fmt.Errorf("list rules of %s %s: %w", nftFamily(f), nftTable, err)
-	}
-	for _, m := range msgs {
+	err := r.each(f, unix.NFT_MSG_GETRULE, func(m []byte) error {
 		table, chain, rule, err := parseNftRuleMsg(m)
-		if err != nil {
-			return fmt.Errorf("list rules of %s %s: %w", nftFamily(f), nftTable, err)
-		}
-		if c := d.Chains[chain]; table == nftTable && c != nil {
+		if c := d.Chains[chain]; err == nil && table == nftTable && c != nil {
 			c.Rules = append(c.Rules, rule)
 		}
+		return err
+	}, ofOurTable(nftaRuleTable))
+	if err != nil {
+		return fmt.Errorf("list rules of %s %s: %w", nftFamily(f), nftTable, err)
 	}
 	return nil
 }
 
-// sets reads our sets and their elements. A set's generation is the
-// table's and the set's handles: nftables gives a recreated table or set a
-// new one, so an element of a set recreated between two samples is never
-// taken for growth.
+// sets reads our sets and, with elements, their elements: one dump for
+// the sets, then one per set (a dump cannot start on the socket while
+// another is being answered). A set's generation is the table's and the
+// set's handles: nftables gives a recreated table or set a new one, so an
+// element of a set recreated between two samples is never taken for
+// growth.
 func (r *nftReader) sets(f Family, d *nftDump, elements bool) error {
-	msgs, err := r.dump(f, unix.NFT_MSG_GETSET, netlink.Attr{Type: nftaSetTable, Data: netlink.String(nftTable)})
-	if err != nil {
-		return fmt.Errorf("list sets of %s %s: %w", nftFamily(f), nftTable, err)
-	}
-	for _, m := range msgs {
+	var sets []*IPSet
+	err := r.each(f, unix.NFT_MSG_GETSET, func(m []byte) error {
 		table, set, keyLen, err := parseNftSetMsg(m)
-		if err != nil {
+		switch {
+		case err != nil:
 			return err
-		}
-		if table != nftTable {
-			continue
-		}
-		if keyLen != 4 && keyLen != 16 {
+		case table != nftTable:
+			return nil
+		case keyLen != 4 && keyLen != 16:
 			return fmt.Errorf("set %s is not of addresses: delete table %s %s", set.Name, nftFamily(f), nftTable)
 		}
 		set.Generation = fmt.Sprintf("%d.%s", d.Handle, set.Generation)
+		sets = append(sets, set)
+		return nil
+	}, ofOurTable(nftaSetTable))
+	if err != nil {
+		return fmt.Errorf("list sets of %s %s: %w", nftFamily(f), nftTable, err)
+	}
+	for _, set := range sets {
 		d.Sets[set.Name] = set
 		if !elements {
 			continue
 		}
-		err = r.each(f, unix.NFT_MSG_GETSETELEM, func(m []byte) error { return parseNftElemMsg(m, set) },
-			netlink.Attr{Type: nftaSetElemListTable, Data: netlink.String(nftTable)},
-			netlink.Attr{Type: nftaSetElemListSet, Data: netlink.String(set.Name)})
+		err := r.each(f, unix.NFT_MSG_GETSETELEM, func(m []byte) error { return parseNftElemMsg(m, set) },
+			ofOurTable(nftaSetElemListTable), netlink.Attr{Type: nftaSetElemListSet, Data: netlink.String(set.Name)})
 		if err != nil {
 			return fmt.Errorf("list set %s: %w", set.Name, err)
 		}

@@ -72,19 +72,10 @@ func refusal(what string, err error) error {
 func (c *Conn) Close() error { return unix.Close(c.fd) }
 
 // Dump sends a dump request of type typ with payload (the family header
-// and attributes) and returns the payload of every answer, in order.
-func (c *Conn) Dump(typ uint16, payload []byte) ([][]byte, error) {
-	var out [][]byte
-	err := c.DumpFunc(typ, payload, func(m []byte) error {
-		out = append(out, append([]byte(nil), m...))
-		return nil
-	})
-	return out, err
-}
-
-// DumpFunc is Dump that hands each answer's payload to f as it arrives,
-// without copying it: m is valid only until f returns.
-func (c *Conn) DumpFunc(typ uint16, payload []byte, f func(m []byte) error) error {
+// and attributes) and hands the payload of each answer to f, in order, as
+// it arrives: m is valid only until f returns (it is the receive buffer).
+// f's error ends the dump.
+func (c *Conn) Dump(typ uint16, payload []byte, f func(m []byte) error) error {
 	c.seq++
 	req := make([]byte, headerLen+len(payload))
 	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
