@@ -137,6 +137,18 @@ func selfSigned(t *testing.T) (tls.Certificate, string) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
 }
 
+// plainMailSection is a config's mail section for the test server on port,
+// without TLS.
+func plainMailSection(port int) string {
+	return `config mail
+	list to 'owner@example.org'
+	option from 'router@example.org'
+	option server '127.0.0.1'
+	option port '` + strconv.Itoa(port) + `'
+	option security 'none'
+`
+}
+
 // startSMTP serves b on the loopback: plain with STARTTLS offered when
 // starttls, implicit TLS when implicit. It returns the port and a CA file
 // that trusts the server.
@@ -292,14 +304,7 @@ func TestMail_SilentServerTimesOut(t *testing.T) {
 func TestMailReport_CheckpointMovesOnlyWhenSent(t *testing.T) {
 	b := &smtpBackend{rejectTo: "owner@example.org"}
 	port, _ := startSMTP(t, b, false, false)
-	cfg, stop := agenttest.RunFakeWith(t, `
-config mail
-	list to 'owner@example.org'
-	option from 'router@example.org'
-	option server '127.0.0.1'
-	option port '`+strconv.Itoa(port)+`'
-	option security 'none'
-`)
+	cfg, stop := agenttest.RunFakeWith(t, "\n"+plainMailSection(port))
 	defer stop()
 	if _, err := agent.MailReport(cfg, agent.Options{}, "router.lan", time.Now()); err == nil || !strings.Contains(err.Error(), "550") {
 		t.Fatalf("err %v, want the refusal", err)

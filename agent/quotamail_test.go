@@ -3,7 +3,6 @@
 package agent_test
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 
@@ -35,13 +34,7 @@ config quota 'kid'
 	list warn_at '80'
 	list warn_at '100'
 
-config mail
-	list to 'owner@example.org'
-	option from 'router@example.org'
-	option server '127.0.0.1'
-	option port '`+strconv.Itoa(port)+`'
-	option security 'none'
-`))
+`+plainMailSection(port)))
 	if err != nil {
 		t.Fatal(err)
 	}
