@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/hosts"
+	"github.com/netmon-agent/netmon-agent/agent/units"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -19,6 +20,10 @@ var (
 	ErrNotLAN = errors.New("not a LAN host's address")
 	// ErrNotBlocked means an unblock named a host with no block.
 	ErrNotBlocked = errors.New("is not blocked")
+	// ErrNotThrottled means an unthrottle named a host with no throttle.
+	ErrNotThrottled = errors.New("is not throttled")
+	// ErrRate means a throttle's rate is out of bounds.
+	ErrRate = errors.New("a throttle's rate is from 8kbit to 1gbit")
 )
 
 // directory is what the agent knows of the LAN's hosts now.
@@ -36,21 +41,46 @@ func (a *Agent) directory() hosts.Directory {
 // inside the LAN's subnets that is neither the router's own nor a
 // subnet's network or broadcast address.
 func (a *Agent) Block(host string, d time.Duration, reason string) (*store.Block, error) {
-	if !a.sampler.HostsOn() {
-		return nil, ErrNoHosts
-	}
-	if addr, err := hosts.ParseAddr(host); err == nil {
-		if err := a.lanHost(addr); err != nil {
-			return nil, fmt.Errorf("block %s: %w", host, err)
-		}
-	} else if mac, perr := net.ParseMAC(host); perr == nil && len(mac) == 6 && mac[0]&1 == 1 {
-		return nil, fmt.Errorf("block %s: a multicast or broadcast MAC is no host", host)
-	}
-	target, err := a.directory().Resolve(host)
+	target, err := a.restrictTarget("block", host)
 	if err != nil {
 		return nil, err
 	}
-	b := a.sampler.Block(target, d, reason)
+	return a.apply(a.sampler.Block(target, d, reason))
+}
+
+// Throttle slows host to down and up bits per second for d (0: until
+// unthrottled) and applies it at once; host is taken as Block takes it.
+func (a *Agent) Throttle(host string, d time.Duration, reason string, down, up uint64) (*store.Block, error) {
+	for _, r := range []uint64{down, up} {
+		if r < units.MinThrottle || r > units.MaxThrottle {
+			return nil, fmt.Errorf("throttle %s: %w", host, ErrRate)
+		}
+	}
+	target, err := a.restrictTarget("throttle", host)
+	if err != nil {
+		return nil, err
+	}
+	return a.apply(a.sampler.Throttle(target, d, reason, down, up))
+}
+
+// restrictTarget resolves the host a block or throttle names to its
+// target, refusing what is no LAN host.
+func (a *Agent) restrictTarget(what, host string) (string, error) {
+	if !a.sampler.HostsOn() {
+		return "", ErrNoHosts
+	}
+	if addr, err := hosts.ParseAddr(host); err == nil {
+		if err := a.lanHost(addr); err != nil {
+			return "", fmt.Errorf("%s %s: %w", what, host, err)
+		}
+	} else if mac, perr := net.ParseMAC(host); perr == nil && len(mac) == 6 && mac[0]&1 == 1 {
+		return "", fmt.Errorf("%s %s: a multicast or broadcast MAC is no host", what, host)
+	}
+	return a.directory().Resolve(host)
+}
+
+// apply samples, which puts b in force, and commits.
+func (a *Agent) apply(b *store.Block) (*store.Block, error) {
 	if err := a.Sample(); err != nil {
 		return b, err
 	}
@@ -120,14 +150,21 @@ func interfaceAddrs(dev string) ([]netip.Prefix, map[netip.Addr]bool, error) {
 }
 
 // Unblock lifts every block of host, whichever of its names (MAC, address
-// or name) the block was made under, and applies it at once.
+// or name) the block was made under, and applies it at once. A throttle
+// stays.
 func (a *Agent) Unblock(host string) error {
-	lifted := a.sampler.Unblock(a.directory().Aliases(host)...)
-	if len(lifted) == 0 {
+	if len(a.sampler.Unblock(a.directory().Aliases(host)...)) == 0 {
 		return fmt.Errorf("%s %w", host, ErrNotBlocked)
 	}
-	if err := a.Sample(); err != nil {
-		return err
+	_, err := a.apply(nil)
+	return err
+}
+
+// Unthrottle lifts every throttle of host, as Unblock lifts blocks.
+func (a *Agent) Unthrottle(host string) error {
+	if len(a.sampler.Unthrottle(a.directory().Aliases(host)...)) == 0 {
+		return fmt.Errorf("%s %w", host, ErrNotThrottled)
 	}
-	return a.Commit()
+	_, err := a.apply(nil)
+	return err
 }

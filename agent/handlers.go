@@ -28,6 +28,8 @@ var handlers = map[string]handler{
 	control.OpCheckpoint: handleCheckpoint,
 	control.OpBlock:      handleBlock,
 	control.OpUnblock:    handleUnblock,
+	control.OpThrottle:   handleThrottle,
+	control.OpUnthrottle: handleUnthrottle,
 	control.OpStart:      handleStart,
 	control.OpSample:     handleSample,
 	control.OpStop:       handleStop,
@@ -106,6 +108,23 @@ func handleUnblock(d *daemon, req control.Request) control.Response {
 		return answer(nil, err)
 	}
 	return answer(d.a.Blocks(), d.persistChange("the unblock"))
+}
+
+// handleThrottle and handleUnthrottle snapshot, as handleBlock does.
+func handleThrottle(d *daemon, req control.Request) control.Response {
+	d.samples++
+	if _, err := d.a.Throttle(req.Host, req.For, req.Reason, req.Rate, req.RateUp); err != nil {
+		return answer(nil, err)
+	}
+	return answer(d.a.Blocks(), d.persistChange("the throttle"))
+}
+
+func handleUnthrottle(d *daemon, req control.Request) control.Response {
+	d.samples++
+	if err := d.a.Unthrottle(req.Host); err != nil {
+		return answer(nil, err)
+	}
+	return answer(d.a.Blocks(), d.persistChange("the unthrottle"))
 }
 
 // persistChange writes a change a person made to flash now; it says so

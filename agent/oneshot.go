@@ -95,6 +95,23 @@ func UnblockHost(cfg *config.Config, opts Options, host string) (*report.BlocksR
 	})
 }
 
+// ThrottleHost slows host to down and up bits per second for d (0: until
+// unthrottled) and applies it.
+func ThrottleHost(cfg *config.Config, opts Options, host string, d time.Duration, reason string, down, up uint64) (*report.BlocksReport, error) {
+	req := control.Request{Op: control.OpThrottle, Host: host, For: d, Reason: reason, Rate: down, RateUp: up}
+	return withAgent(cfg, opts, req, func(a *Agent) (*report.BlocksReport, error) {
+		_, err := a.Throttle(host, d, reason, down, up)
+		return a.Blocks(), err
+	})
+}
+
+// UnthrottleHost lifts the throttle of host and applies it.
+func UnthrottleHost(cfg *config.Config, opts Options, host string) (*report.BlocksReport, error) {
+	return withAgent(cfg, opts, control.Request{Op: control.OpUnthrottle, Host: host}, func(a *Agent) (*report.BlocksReport, error) {
+		return a.Blocks(), a.Unthrottle(host)
+	})
+}
+
 // MoveCheckpoint stores cp, the checkpoint of a since-last report that was
 // shown or sent, so the next report starts where it ended.
 func MoveCheckpoint(cfg *config.Config, opts Options, cp *store.Checkpoint) error {

@@ -110,13 +110,22 @@ type Host struct {
 
 // A Block drops a host's forwarded traffic: Target is a MAC (all the host's
 // addresses) or an address. A zero Until never expires.
+//
+// A block with a Rate is a throttle: only what the host downloads above
+// Rate and uploads above RateUp (bits per second) is dropped. Both are
+// set, or neither.
 type Block struct {
 	Target  string    `json:"target"`
 	Quota   string    `json:"quota,omitempty"` // set when a quota put it there
 	Created time.Time `json:"created"`
 	Until   time.Time `json:"until,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
+	Rate    uint64    `json:"rate,omitempty"`
+	RateUp  uint64    `json:"rate_up,omitempty"`
 }
+
+// Throttles reports whether b slows its host instead of cutting it off.
+func (b *Block) Throttles() bool { return b.Rate > 0 }
 
 // A QuotaUse is what one host used of one quota in the period that began
 // at Period.

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/hosts"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
+	"github.com/netmon-agent/netmon-agent/agent/units"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -21,12 +23,16 @@ import (
 // the database; each sample puts the addresses of the hosts blocked now
 // into the sets and drops expired blocks, so blocks survive restarts,
 // reboots and firewall flushes and expire on time.
+//
+// A throttle is a block with a rate: in the same place, rules of its own
+// drop what the host's addresses move above the rate. An address the host
+// takes between two samples is slowed from the next sample on.
 
-// blockedMACs lists the MACs blocked now, sorted.
+// blockedMACs lists the MACs blocked now (not throttled), sorted.
 func blockedMACs(st *store.State) []string {
 	var out []string
-	for t := range st.Blocks {
-		if isMACTarget(t) {
+	for t, b := range st.Blocks {
+		if isMACTarget(t) && !b.Throttles() {
 			out = append(out, t)
 		}
 	}
@@ -34,33 +40,70 @@ func blockedMACs(st *store.State) []string {
 	return out
 }
 
+// blocking reports whether any host is blocked (not throttled) now.
+func blocking(st *store.State) bool {
+	for _, b := range st.Blocks {
+		if !b.Throttles() {
+			return true
+		}
+	}
+	return false
+}
+
 // isMACTarget tells a MAC target from an (IPv6) address.
 func isMACTarget(t string) bool { return hosts.NormalMAC(t) == t }
 
-// Block records a block of target, for d (0: until unblocked).
+// Block records a block of target, for d (0: until unblocked). It takes
+// the place of a throttle of target.
 func (s *Sampler) Block(target string, d time.Duration, reason string) *store.Block {
+	return s.restrict(&store.Block{Target: target, Reason: cleanReason(reason)}, d, "blocked")
+}
+
+// Throttle records a throttle of target to down and up bits per second,
+// for d (0: until unthrottled). It takes the place of a block of target.
+func (s *Sampler) Throttle(target string, d time.Duration, reason string, down, up uint64) *store.Block {
+	b := &store.Block{Target: target, Reason: cleanReason(reason), Rate: down, RateUp: up}
+	return s.restrict(b, d, fmt.Sprintf("throttled to %s down, %s up:", units.FormatBits(down), units.FormatBits(up)))
+}
+
+func (s *Sampler) restrict(b *store.Block, d time.Duration, what string) *store.Block {
 	now := s.Clock.Now()
-	b := &store.Block{Target: target, Created: now, Reason: cleanReason(reason)}
+	b.Created = now
 	if d > 0 {
 		b.Until = now.Add(d)
 	}
-	s.State.Blocks[target] = b
+	s.State.Blocks[b.Target] = b
 	s.State.Touch()
-	s.Logf("blocked %s%s", target, untilText(b))
+	s.Logf("%s %s%s", what, b.Target, untilText(b))
 	return b
 }
 
-// Unblock removes the blocks of targets; it returns those there were.
+// Unblock removes the blocks (not throttles) of targets; it returns those
+// there were.
 func (s *Sampler) Unblock(targets ...string) (lifted []string) {
+	return s.lift(false, targets)
+}
+
+// Unthrottle removes the throttles of targets; it returns those there
+// were.
+func (s *Sampler) Unthrottle(targets ...string) (lifted []string) {
+	return s.lift(true, targets)
+}
+
+func (s *Sampler) lift(throttles bool, targets []string) (lifted []string) {
 	for _, target := range targets {
 		b, ok := s.State.Blocks[target]
-		if !ok {
+		if !ok || b.Throttles() != throttles {
 			continue
 		}
 		s.waiveQuota(b)
 		delete(s.State.Blocks, target)
 		s.State.Touch()
-		s.Logf("unblocked %s", target)
+		if throttles {
+			s.Logf("unthrottled %s", target)
+		} else {
+			s.Logf("unblocked %s", target)
+		}
 		lifted = append(lifted, target)
 	}
 	return lifted
@@ -87,9 +130,8 @@ func cleanReason(r string) string {
 	return b.String()
 }
 
-// applyBlocks drops expired blocks and makes the block sets hold exactly
-// the addresses blocked now: those of blocked MACs (from the neighbour
-// table and our sets) and blocked addresses.
+// applyBlocks drops expired blocks, makes the block sets hold exactly the
+// addresses blocked now, and works out the throttles in force.
 func (s *Sampler) applyBlocks(have map[string]*netfilter.IPSet, neigh map[netip.Addr]string, now time.Time) error {
 	st := s.State
 	for t, b := range st.Blocks {
@@ -100,26 +142,20 @@ func (s *Sampler) applyBlocks(have map[string]*netfilter.IPSet, neigh map[netip.
 		}
 	}
 	want := map[netip.Addr]bool{}
-	for t := range st.Blocks {
-		if !isMACTarget(t) {
-			if a, err := netip.ParseAddr(t); err == nil {
-				want[a.Unmap()] = true // a block stored by an older version may be mapped
+	s.throttles = nil
+	for t, b := range st.Blocks {
+		addrs := s.addrsOf(t, neigh)
+		if b.Throttles() {
+			if len(addrs) > 0 {
+				s.throttles = append(s.throttles, netfilter.Throttle{Key: t, Addrs: addrs, Down: b.Rate / 8, Up: b.RateUp / 8})
 			}
 			continue
 		}
-		for a, m := range neigh {
-			if m == t {
-				want[a] = true
-			}
-		}
-		for key, e := range st.Elements {
-			if e.MAC == t {
-				if _, addr, ok := store.ParseElementKey(key); ok {
-					want[addr] = true
-				}
-			}
+		for _, a := range addrs {
+			want[a] = true
 		}
 	}
+	sort.Slice(s.throttles, func(i, j int) bool { return s.throttles[i].Key < s.throttles[j].Key })
 	var errs []error
 	for _, f := range s.hostFamilies() {
 		name := netfilter.SetName(netfilter.DirBlock, f)
@@ -143,6 +179,36 @@ func (s *Sampler) applyBlocks(have map[string]*netfilter.IPSet, neigh map[netip.
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// addrsOf are the addresses of a block's target, sorted: an address
+// itself, or those a MAC has in the neighbour table and our sets.
+func (s *Sampler) addrsOf(target string, neigh map[netip.Addr]string) []netip.Addr {
+	if !isMACTarget(target) {
+		if a, err := netip.ParseAddr(target); err == nil {
+			return []netip.Addr{a.Unmap()} // a block stored by an older version may be mapped
+		}
+		return nil
+	}
+	seen := map[netip.Addr]bool{}
+	for a, m := range neigh {
+		if m == target {
+			seen[a] = true
+		}
+	}
+	for key, e := range s.State.Elements {
+		if e.MAC == target {
+			if _, addr, ok := store.ParseElementKey(key); ok {
+				seen[addr] = true
+			}
+		}
+	}
+	out := make([]netip.Addr, 0, len(seen))
+	for a := range seen {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
 }
 
 func hasElement(s *netfilter.IPSet, a netip.Addr) bool {

@@ -12,8 +12,9 @@ import (
 )
 
 // accountQuotas adds what each host moved this sample to its quotas, and
-// acts on those crossed: a block until the next period, or a warning, once
-// per period. A block lifted by hand stays lifted for the period.
+// acts on those crossed: a block or a throttle until the next period, or a
+// warning, once per period. A block or throttle lifted by hand stays lifted
+// for the period.
 func (s *Sampler) accountQuotas(moved map[string]uint64, now time.Time) {
 	st := s.State
 	for _, q := range s.Config.Quotas {
@@ -39,10 +40,11 @@ func (s *Sampler) accountQuotas(moved map[string]uint64, now time.Time) {
 				s.Logf("host %s (%s) crossed quota %s: %s of %s this %s; action %s", mac, h.Name, q.Name,
 					units.FormatBytes(u.Bytes), units.FormatBytes(q.Limit), q.Period, q.Action)
 			}
-			if q.Action == "block" && !u.Waived {
+			if (q.Action == "block" || q.Action == "throttle") && !u.Waived {
 				if b, ok := st.Blocks[mac]; !ok || b.Quota != "" && b.Until.Before(config.NextPeriod(now, q.Period, q.Start)) {
 					st.Blocks[mac] = &store.Block{Target: mac, Created: now, Until: config.NextPeriod(now, q.Period, q.Start), Quota: q.Name,
-						Reason: fmt.Sprintf("quota %s: %s of %s", q.Name, units.FormatBytes(u.Bytes), units.FormatBytes(q.Limit))}
+						Reason: fmt.Sprintf("quota %s: %s of %s", q.Name, units.FormatBytes(u.Bytes), units.FormatBytes(q.Limit)),
+						Rate:   q.Rate, RateUp: q.RateUp}
 				}
 			}
 		}

@@ -49,6 +49,9 @@ type Sampler struct {
 	// hostsReady says our sets were listed (and made), so the host rules
 	// that name them can go in.
 	hostsReady bool
+	// throttles are the throttles in force, as the last sample found the
+	// throttled hosts' addresses.
+	throttles []netfilter.Throttle
 	rates      map[string]Rate
 	last       time.Time // the previous sample, for rates
 	// sinceLast is the time since the previous sample, while one runs (for
@@ -254,7 +257,8 @@ func (s *Sampler) wants(f netfilter.Family) []netfilter.Want {
 	}
 	if _, own := s.Sets.(netfilter.RuleHolder); !own && s.HostsOn() && s.hostsReady && (f == netfilter.IPv4 || s.Config.IPv6) {
 		ws = append(ws, netfilter.HostWants(s.Config.LAN, f)...)
-		ws = append(ws, netfilter.BlockWants(s.Config.LAN, f, len(s.State.Blocks) > 0, blockedMACs(s.State))...)
+		ws = append(ws, netfilter.ThrottleWants(s.Config.LAN, f, s.throttles)...)
+		ws = append(ws, netfilter.BlockWants(s.Config.LAN, f, blocking(s.State), blockedMACs(s.State))...)
 	}
 	return ws
 }
@@ -287,7 +291,8 @@ func (s *Sampler) sampleHosts(boot string, now time.Time) error {
 		s.Logf("%v", err)
 	}
 	if rh, ok := s.Sets.(netfilter.RuleHolder); ok {
-		changes, err := rh.HoldRules(s.Config.LAN, s.hostFamilies(), len(s.State.Blocks) > 0, blockedMACs(s.State))
+		changes, err := rh.HoldRules(s.hostFamilies(), netfilter.HostRules{LAN: s.Config.LAN, Blocking: blocking(s.State),
+			BlockedMACs: blockedMACs(s.State), Throttles: s.throttles})
 		for _, line := range changes {
 			s.Logf("%s", line)
 		}

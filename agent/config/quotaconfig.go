@@ -15,7 +15,8 @@ import (
 
 // A Quota is a `config quota` section: how much a host (a MAC, a name, or
 // "*" for each host) may download and upload together per period before
-// Action: "block" (until the next period) or "warn" (a log line).
+// Action: "block" or "throttle" (until the next period), or "warn" (a log
+// line).
 type Quota struct {
 	Name   string
 	Host   string
@@ -23,6 +24,9 @@ type Quota struct {
 	Period string // "day" or "month"
 	Start  int    // billing day of month, 1-31; a short month clamps it
 	Action string
+	// Rate and RateUp are a throttle's download and upload rates, bits per
+	// second; RateUp is Rate unless given.
+	Rate, RateUp uint64
 	// WarnAt are the percents of Limit (1-100, ascending, each once) at
 	// which a host's crossing is mailed, once per threshold per period.
 	WarnAt []int
@@ -86,9 +90,13 @@ func quotaFromSection(s uci.Section, bad func(int, string, ...any) error) (Quota
 			}
 		case "action":
 			q.Action = v
-			if v != "block" && v != "warn" {
-				err = fmt.Errorf("action %q is not block or warn", v)
+			if v != "block" && v != "throttle" && v != "warn" {
+				err = fmt.Errorf("action %q is not block, throttle or warn", v)
 			}
+		case "rate":
+			q.Rate, err = units.ParseThrottle(v)
+		case "rate_up":
+			q.RateUp, err = units.ParseThrottle(v)
 		default:
 			err = fmt.Errorf("unknown option %q", o.Name)
 		}
@@ -99,7 +107,20 @@ func quotaFromSection(s uci.Section, bad func(int, string, ...any) error) (Quota
 	if q.Host == "" || q.Limit == 0 {
 		return q, bad(s.Line, "quota %s needs option host (a MAC, a name or '*') and option limit", q.Name)
 	}
-	return q, nil
+	return q, throttleRates(&q, s.Line, bad)
+}
+
+// throttleRates checks that a quota has a rate exactly when it throttles.
+func throttleRates(q *Quota, line int, bad func(int, string, ...any) error) error {
+	switch {
+	case q.Action == "throttle" && q.Rate == 0:
+		return bad(line, "quota %s: action 'throttle' needs option rate (such as '2mbit'; option rate_up for a different upload rate)", q.Name)
+	case q.Action != "throttle" && (q.Rate != 0 || q.RateUp != 0):
+		return bad(line, "quota %s: options rate and rate_up are for action 'throttle', not %q", q.Name, q.Action)
+	case q.RateUp == 0:
+		q.RateUp = q.Rate
+	}
+	return nil
 }
 
 // addWarnAt adds the threshold v (a percent, "80" or "80%") to warn,

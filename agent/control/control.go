@@ -33,7 +33,11 @@ const (
 	OpHosts   = "hosts"   // the host table, from memory
 	OpBlock   = "block"   // block Host for For, with Reason
 	OpUnblock = "unblock" // lift the block of Host
-	OpBlocks  = "blocks"  // the blocks in force
+	OpBlocks  = "blocks"  // the blocks and throttles in force
+	// OpThrottle throttles Host to Rate and RateUp for For, with Reason;
+	// OpUnthrottle lifts it.
+	OpThrottle   = "throttle"
+	OpUnthrottle = "unthrottle"
 	OpHistory = "history" // a table of history, as History asks
 	// OpSinceLast samples and answers the since-last report; OpCheckpoint
 	// then moves its checkpoint to Checkpoint (and snapshots).
@@ -51,6 +55,9 @@ type Request struct {
 	Host   string        `json:"host,omitempty"`
 	For    time.Duration `json:"for,omitempty"`
 	Reason string        `json:"reason,omitempty"`
+	// Rate and RateUp are OpThrottle's rates, in bits per second.
+	Rate   uint64 `json:"rate,omitempty"`
+	RateUp uint64 `json:"rate_up,omitempty"`
 	// History is the question of OpHistory.
 	History *report.HistoryQuery `json:"history,omitempty"`
 	// Checkpoint is the new checkpoint of OpCheckpoint.
@@ -179,7 +186,7 @@ func Send(calls chan<- Call, done <-chan struct{}, req Request, wait time.Durati
 // known reports whether op is a request the daemon answers.
 func known(op string) bool {
 	switch op {
-	case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpBlocks, OpHistory,
+	case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpThrottle, OpUnthrottle, OpBlocks, OpHistory,
 		OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact, OpMetrics:
 		return true
 	}

@@ -34,10 +34,19 @@ type Sets interface {
 // A RuleHolder is Sets that hold their own rules (nftables); the per-host
 // rules then stay out of our iptables chains.
 type RuleHolder interface {
-	// HoldRules makes the rules count the hosts on lan in fams and, when
-	// blocks is set, drop the blocked addresses and MACs. It returns what
-	// it changed.
-	HoldRules(lan string, fams []Family, blocks bool, macs []string) ([]string, error)
+	// HoldRules makes the rules count the hosts in fams and apply r's
+	// blocks and throttles. It returns what it changed.
+	HoldRules(fams []Family, r HostRules) ([]string, error)
+}
+
+// HostRules are what the per-host rules do besides counting the hosts on
+// LAN: drop the blocked addresses (while Blocking) and MACs, and slow the
+// throttled hosts.
+type HostRules struct {
+	LAN         string
+	Blocking    bool
+	BlockedMACs []string
+	Throttles   []Throttle
 }
 
 // An IPSet is one set of ours with its elements' counters.

@@ -170,12 +170,12 @@ func AddrFamily(a netip.Addr) Family {
 	return IPv6
 }
 
-// HoldRules makes each family's chain hold exactly the rules for lan and
-// the blocked MACs; a chain the last List found so costs no process.
-func (s *nftSets) HoldRules(lan string, fams []Family, blocks bool, macs []string) ([]string, error) {
+// HoldRules makes each family's chain hold exactly the rules r asks for;
+// a chain the last List found so costs no process.
+func (s *nftSets) HoldRules(fams []Family, r HostRules) ([]string, error) {
 	var done []string
 	for _, f := range fams {
-		rules, err := nftRules(lan, f, blocks, macs)
+		rules, err := nftRules(f, r)
 		if err != nil {
 			return done, err
 		}
@@ -209,9 +209,10 @@ func (s *nftSets) HoldRules(lan string, fams []Family, blocks bool, macs []strin
 }
 
 // nftRules are the rules of family f's chain, in order: counting, then
-// (while any block is in force) dropping, so a blocked host's usage is
-// still counted.
-func nftRules(lan string, f Family, blocks bool, macs []string) ([]string, error) {
+// throttles and (while any block is in force) blocks, so a blocked or
+// throttled host's usage is still counted.
+func nftRules(f Family, r HostRules) ([]string, error) {
+	lan := r.LAN
 	if !ValidIface(lan) || strings.ContainsAny(lan, `"\;`) {
 		return nil, fmt.Errorf("malformed LAN interface name %q", lan)
 	}
@@ -220,12 +221,15 @@ func nftRules(lan string, f Family, blocks bool, macs []string) ([]string, error
 		fmt.Sprintf(`oifname "%s" iifname != "%s" update @%s { %s daddr }`, lan, lan, SetName(store.DirDownload, f), p),
 		fmt.Sprintf(`iifname "%s" oifname != "%s" update @%s { %s saddr }`, lan, lan, SetName(store.DirUpload, f), p),
 	}
-	if !blocks {
+	for _, t := range r.Throttles {
+		out = append(out, nftThrottleRules(lan, f, t)...)
+	}
+	if !r.Blocking {
 		return out, nil
 	}
 	set := SetName(DirBlock, f)
 	out = append(out, fmt.Sprintf("%s saddr @%s drop", p, set), fmt.Sprintf("%s daddr @%s drop", p, set))
-	if len(macs) > 0 {
+	if macs := r.BlockedMACs; len(macs) > 0 {
 		for _, m := range macs {
 			if !validMAC(m) {
 				return nil, fmt.Errorf("malformed MAC %q", m)

@@ -46,7 +46,7 @@ func TestParseNftTable_RealCapture(t *testing.T) {
 		if _, ok := sets[SetName(DirBlock, c.fam)].Elements[netip.MustParseAddr("198.18.1.3")]; c.fam == IPv4 && !ok {
 			t.Errorf("%s: block set %+v", c.file, sets[SetName(DirBlock, c.fam)])
 		}
-		want, err := nftRules("br-lan", c.fam, true, []string{"02:00:00:00:01:03"})
+		want, err := nftRules(c.fam, HostRules{LAN: "br-lan", Blocking: true, BlockedMACs: []string{"02:00:00:00:01:03"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestParseNftTable_BadOutput(t *testing.T) {
 }
 
 func TestNftRules(t *testing.T) {
-	got, err := nftRules("br-lan", IPv6, false, nil)
+	got, err := nftRules(IPv6, HostRules{LAN: "br-lan"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,11 +110,11 @@ func TestNftRules(t *testing.T) {
 		t.Errorf("rules\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for _, lan := range []string{`br"lan`, "br;lan", "", "a very long interface"} {
-		if _, err := nftRules(lan, IPv4, false, nil); err == nil {
+		if _, err := nftRules(IPv4, HostRules{LAN: lan}); err == nil {
 			t.Errorf("LAN %q accepted", lan)
 		}
 	}
-	if _, err := nftRules("br-lan", IPv4, true, []string{"02:00:00:00:01:03 } accept; {"}); err == nil {
+	if _, err := nftRules(IPv4, HostRules{LAN: "br-lan", Blocking: true, BlockedMACs: []string{"02:00:00:00:01:03 } accept; {"}}); err == nil {
 		t.Error("malformed MAC accepted")
 	}
 }
@@ -154,12 +154,12 @@ func TestNftSets_HoldRulesRunsNothingWhenInPlace(t *testing.T) {
 	if _, err := s.List(); err != nil {
 		t.Fatal(err)
 	}
-	changes, err := s.HoldRules("br-lan", []Family{IPv4}, true, []string{"02:00:00:00:01:03"})
+	changes, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan", Blocking: true, BlockedMACs: []string{"02:00:00:00:01:03"}})
 	if err != nil || len(changes) != 0 || len(n.calls) != 1 {
 		t.Fatalf("rules in place: changes %v, err %v, calls %q", changes, err, n.calls)
 	}
 	// The block lifted: the chain is rewritten in one transaction.
-	changes, err = s.HoldRules("br-lan", []Family{IPv4}, false, nil)
+	changes, err = s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"})
 	if err != nil || len(changes) != 1 || len(n.calls) != 2 {
 		t.Fatalf("block lifted: changes %v, err %v, calls %q", changes, err, n.calls)
 	}
@@ -169,7 +169,7 @@ func TestNftSets_HoldRulesRunsNothingWhenInPlace(t *testing.T) {
 		t.Errorf("script:\n%s", script)
 	}
 	// Now in place: nothing more runs.
-	if _, err := s.HoldRules("br-lan", []Family{IPv4}, false, nil); err != nil || len(n.calls) != 2 {
+	if _, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"}); err != nil || len(n.calls) != 2 {
 		t.Errorf("second hold ran %d processes (%v)", len(n.calls)-2, err)
 	}
 }

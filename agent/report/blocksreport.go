@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/units"
 	"github.com/netmon-agent/netmon-agent/store"
 )
 
@@ -15,20 +16,24 @@ type BlocksReport struct {
 	Blocks []BlockReport `json:"blocks"`
 }
 
-// A BlockReport is one block: target is a MAC or an address.
+// A BlockReport is one block or throttle: target is a MAC or an address.
 type BlockReport struct {
 	Target  string     `json:"target"`
 	Name    string     `json:"name"`
 	Created time.Time  `json:"created"`
-	Until   *time.Time `json:"until"` // null: until unblocked
+	Until   *time.Time `json:"until"` // null: until lifted by hand
 	Reason  string     `json:"reason"`
+	// Rate and RateUp are a throttle's rates in bits per second; 0 is a
+	// block.
+	Rate   uint64 `json:"rate"`
+	RateUp uint64 `json:"rate_up"`
 }
 
 // BuildBlocks lists st's blocks, soonest to expire first.
 func BuildBlocks(st *store.State) *BlocksReport {
 	r := &BlocksReport{Blocks: []BlockReport{}}
 	for t, b := range st.Blocks {
-		br := BlockReport{Target: t, Created: b.Created.UTC(), Reason: b.Reason}
+		br := BlockReport{Target: t, Created: b.Created.UTC(), Reason: b.Reason, Rate: b.Rate, RateUp: b.RateUp}
 		if h := st.Hosts[t]; h != nil {
 			br.Name = h.Name
 		}
@@ -64,14 +69,18 @@ func (r *BlocksReport) WriteText(w io.Writer, loc *time.Location) error {
 		width = max(width, len(untils[i]))
 	}
 	if len(r.Blocks) > 0 {
-		fmt.Fprintf(&b, "%-17s %-15s %-*s  %s\n", "BLOCKED", "NAME", width, "UNTIL", "REASON")
+		fmt.Fprintf(&b, "%-17s %-15s %-15s %-*s  %s\n", "BLOCKED", "NAME", "RATE DOWN/UP", width, "UNTIL", "REASON")
 	}
 	for i, x := range r.Blocks {
 		name := x.Name
 		if name == "" {
 			name = "-"
 		}
-		fmt.Fprintf(&b, "%-17s %-15.15s %-*s  %s\n", x.Target, name, width, untils[i], x.Reason)
+		rate := "blocked"
+		if x.Rate > 0 {
+			rate = units.FormatBits(x.Rate) + "/" + units.FormatBits(x.RateUp)
+		}
+		fmt.Fprintf(&b, "%-17s %-15.15s %-15s %-*s  %s\n", x.Target, name, rate, width, untils[i], x.Reason)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -82,7 +91,7 @@ func (r *BlocksReport) WriteText(w io.Writer, loc *time.Location) error {
 func untilText(x BlockReport, loc *time.Location) string {
 	switch {
 	case x.Until == nil:
-		return "unblocked"
+		return "lifted by hand"
 	case x.Until.Sub(x.Created) < time.Hour:
 		return x.Until.In(loc).Format("2006-01-02 15:04:05")
 	}

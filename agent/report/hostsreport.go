@@ -42,6 +42,11 @@ type HostReport struct {
 	FirstSeen       time.Time `json:"first_seen"`
 	LastSeen        time.Time `json:"last_seen"`
 	Blocked         bool      `json:"blocked"`
+	// Throttled says a throttle slows the host, to ThrottleRate down and
+	// ThrottleRateUp up (bits per second; 0 when not throttled).
+	Throttled      bool   `json:"throttled"`
+	ThrottleRate   uint64 `json:"throttle_rate"`
+	ThrottleRateUp uint64 `json:"throttle_rate_up"`
 	// QuotaPercent is the highest use of the host's quotas this period,
 	// in percent of the limit; null without a quota.
 	QuotaPercent *float64 `json:"quota_percent"`
@@ -65,10 +70,10 @@ func BuildHosts(cfg *config.Config, st *store.State, rates map[string]account.Ra
 			DownloadPackets: h.Download.Packets, UploadPackets: h.Upload.Packets,
 			DownloadRate: rates[key].Download, UploadRate: rates[key].Upload,
 			FirstSeen: h.FirstSeen.UTC(), LastSeen: h.LastSeen.UTC(),
-			Blocked:      isBlocked(st, key, h.Addresses),
 			QuotaPercent: quotaPercent(cfg, st, key, now),
 			QuotaWarned:  quotaWarned(cfg, st, key, now),
 		}
+		hr.restrictions(st, key, h.Addresses)
 		if h.Day == day {
 			hr.TodayDownload, hr.TodayUpload = h.DayDownload.Bytes, h.DayUpload.Bytes
 		}
@@ -102,8 +107,8 @@ func (r *HostsReport) WriteText(w io.Writer) error {
 		if len(name) > 15 {
 			name = name[:14] + "~"
 		}
-		if h.Blocked {
-			name = "!" + name
+		if h.Blocked || h.Throttled {
+			name = map[bool]string{true: "!", false: "*"}[h.Blocked] + name
 			if len(name) > 15 {
 				name = name[:14] + "~"
 			}
@@ -141,12 +146,22 @@ func shortestFirst(addrs []string) string {
 	return best
 }
 
-// isBlocked reports whether host mac, or one of its addresses, is blocked.
-func isBlocked(st *store.State, mac string, addrs []string) bool {
-	if _, ok := st.Blocks[mac]; ok {
-		return true
+// restrictions marks h blocked or throttled when its MAC or one of its
+// addresses is; a block wins over a throttle.
+func (h *HostReport) restrictions(st *store.State, mac string, addrs []string) {
+	for _, t := range append([]string{mac}, addrs...) {
+		b, ok := st.Blocks[t]
+		switch {
+		case !ok:
+		case !b.Throttles():
+			h.Blocked = true
+		case !h.Throttled:
+			h.Throttled, h.ThrottleRate, h.ThrottleRateUp = true, b.Rate, b.RateUp
+		}
 	}
-	return slices.ContainsFunc(addrs, func(a string) bool { _, ok := st.Blocks[a]; return ok })
+	if h.Blocked {
+		h.Throttled, h.ThrottleRate, h.ThrottleRateUp = false, 0, 0
+	}
 }
 
 // currentUses calls f with each quota covering mac and its use in the

@@ -81,6 +81,13 @@ func WriteMetrics(w io.Writer, resp *Metrics) error {
 		for _, x := range hosts {
 			m.sample("netmon_host_blocked", hostLabels(x, ""), boolValue(x.Blocked))
 		}
+		m.family("netmon_host_throttle_bits_per_second", "gauge", "A throttled host's rate, bits per second; hosts not throttled have none.")
+		for _, x := range hosts {
+			if x.Throttled {
+				m.sample("netmon_host_throttle_bits_per_second", hostLabels(x, "download"), float64(x.ThrottleRate))
+				m.sample("netmon_host_throttle_bits_per_second", hostLabels(x, "upload"), float64(x.ThrottleRateUp))
+			}
+		}
 		m.family("netmon_host_quota_use_ratio", "gauge", "The highest share of its quotas a host used this period (1 is the limit).")
 		for _, x := range hosts {
 			if x.QuotaPercent != nil {
@@ -89,7 +96,7 @@ func WriteMetrics(w io.Writer, resp *Metrics) error {
 		}
 	}
 	if bl := resp.Blocks; bl != nil {
-		m.family("netmon_blocks", "gauge", "Blocks in force.")
+		m.family("netmon_blocks", "gauge", "Blocks and throttles in force.")
 		m.sample("netmon_blocks", nil, float64(len(bl.Blocks)))
 	}
 	if d := resp.Daemon; d != nil {

@@ -113,19 +113,22 @@ func TestReport_JSONContract(t *testing.T) {
 	}
 }
 
-// A block shorter than an hour shows its end to the second.
+// A block shorter than an hour shows its end to the second; a throttle
+// shows its rates.
 func TestBlocksText_ShortBlockToTheSecond(t *testing.T) {
 	created := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
 	short, long := created.Add(90*time.Second), created.Add(2*time.Hour)
 	r := &BlocksReport{Blocks: []BlockReport{
 		{Target: "02:00:00:00:01:02", Created: created, Until: &short},
 		{Target: "198.18.1.9", Created: created, Until: &long, Reason: "r"},
+		{Target: "198.18.1.10", Created: created, Rate: 2_000_000, RateUp: 500_000},
 	}}
 	var b strings.Builder
 	r.WriteText(&b, time.UTC)
-	want := "BLOCKED           NAME            UNTIL                REASON\n" +
-		"02:00:00:00:01:02 -               2026-11-25 15:01:30  \n" +
-		"198.18.1.9        -               2026-11-25 17:00     r\n"
+	want := "BLOCKED           NAME            RATE DOWN/UP    UNTIL                REASON\n" +
+		"02:00:00:00:01:02 -               blocked         2026-11-25 15:01:30  \n" +
+		"198.18.1.9        -               blocked         2026-11-25 17:00     r\n" +
+		"198.18.1.10       -               2mbit/500kbit   lifted by hand       \n"
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}

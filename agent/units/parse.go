@@ -72,7 +72,7 @@ func ParseBool(v string) (bool, error) {
 }
 
 // ParseRate reads a rate in bits per second: "10G", "500M", "100k" (SI
-// units, as link speeds are given) or a plain number.
+// units, as link speeds are given), tc's "2mbit", or a plain number.
 func ParseRate(v string) (float64, error) {
 	t := strings.TrimSuffix(strings.TrimSpace(v), "bit")
 	mult := 1.0
@@ -80,11 +80,11 @@ func ParseRate(v string) (float64, error) {
 		switch t[n-1] {
 		case 'k', 'K':
 			mult = 1e3
-		case 'M':
+		case 'M', 'm': // tc's "2mbit": no rate is in millibits
 			mult = 1e6
-		case 'G':
+		case 'G', 'g':
 			mult = 1e9
-		case 'T':
+		case 'T', 't':
 			mult = 1e12
 		}
 		if mult != 1 {
@@ -92,10 +92,40 @@ func ParseRate(v string) (float64, error) {
 		}
 	}
 	r, err := strconv.ParseFloat(t, 64)
-	if err != nil || r <= 0 || r*mult > 1e15 {
+	if err != nil || !(r > 0) || r*mult > 1e15 {
 		return 0, fmt.Errorf("malformed rate %q: bits per second, such as 10G or 500M", v)
 	}
 	return r * mult, nil
+}
+
+// Bounds of a throttle's rate, in bits per second: below 8 kbit/s nothing
+// works, and above 1 Gbit/s iptables' hashlimit cannot count bytes.
+const (
+	MinThrottle = 8_000
+	MaxThrottle = 1_000_000_000
+)
+
+// ParseThrottle reads a throttle's rate ("2mbit", "500k") in bits per
+// second, within MinThrottle and MaxThrottle.
+func ParseThrottle(v string) (uint64, error) {
+	r, err := ParseRate(v)
+	if err != nil || r < MinThrottle || r > MaxThrottle {
+		return 0, fmt.Errorf("rate %q is not a rate from 8kbit to 1gbit, such as 2mbit or 500kbit", v)
+	}
+	return uint64(r), nil
+}
+
+// FormatBits renders a rate in bits per second as tc does ("2mbit").
+func FormatBits(bps uint64) string {
+	for _, u := range []struct {
+		name string
+		size uint64
+	}{{"gbit", 1e9}, {"mbit", 1e6}, {"kbit", 1e3}} {
+		if bps >= u.size {
+			return strconv.FormatFloat(float64(bps)/float64(u.size), 'f', -1, 64) + u.name
+		}
+	}
+	return strconv.FormatUint(bps, 10) + "bit"
 }
 
 // ParseLimit reads "500K", "50G", "1.5T"-style sizes in binary units (K is

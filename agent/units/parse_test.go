@@ -34,3 +34,24 @@ func TestParseDate_Years(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A throttle's rate is written as tc writes it, and reads back the same.
+func TestParseThrottle(t *testing.T) {
+	for in, want := range map[string]uint64{"2mbit": 2e6, "500kbit": 5e5, "500k": 5e5, "1.5M": 1.5e6, "1gbit": 1e9, "8000": 8000} {
+		got, err := ParseThrottle(in)
+		if err != nil || got != want {
+			t.Errorf("ParseThrottle(%q) = %d, %v; want %d", in, got, err, want)
+		}
+		if back, err := ParseThrottle(FormatBits(got)); err != nil || back != got {
+			t.Errorf("FormatBits(%d) = %q reads back as %d, %v", got, FormatBits(got), back, err)
+		}
+	}
+	for _, in := range []string{"", "fast", "2mbyte", "7999", "2gbit", "-1mbit", "NaN", "0"} {
+		if _, err := ParseThrottle(in); err == nil || !strings.Contains(err.Error(), "from 8kbit to 1gbit") {
+			t.Errorf("ParseThrottle(%q): %v", in, err)
+		}
+	}
+	if got := FormatBits(2_500_000); got != "2.5mbit" {
+		t.Errorf("FormatBits(2500000) = %q", got)
+	}
+}

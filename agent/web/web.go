@@ -127,18 +127,34 @@ func (w *Server) routes() http.Handler {
 		return resp, err
 	}))
 	mux.HandleFunc("POST /api/block", w.change(func(body blockBody) (any, error) {
-		var d time.Duration
-		if body.For != "" {
-			var err error
-			if d, err = units.ParseDuration(body.For); err != nil {
-				return nil, badRequest(err)
-			}
+		d, err := body.duration()
+		if err != nil {
+			return nil, err
+		}
+		if body.Rate != "" || body.RateUp != "" {
+			return nil, badRequest(errors.New("rate and rate_up are for /api/throttle"))
 		}
 		resp, err := w.ask(control.Request{Op: control.OpBlock, Host: body.Host, For: d, Reason: body.Reason})
 		return resp, err
 	}))
 	mux.HandleFunc("POST /api/unblock", w.change(func(body blockBody) (any, error) {
 		resp, err := w.ask(control.Request{Op: control.OpUnblock, Host: body.Host})
+		return resp, err
+	}))
+	mux.HandleFunc("POST /api/throttle", w.change(func(body blockBody) (any, error) {
+		d, err := body.duration()
+		if err != nil {
+			return nil, err
+		}
+		down, up, err := body.rates()
+		if err != nil {
+			return nil, err
+		}
+		resp, err := w.ask(control.Request{Op: control.OpThrottle, Host: body.Host, For: d, Reason: body.Reason, Rate: down, RateUp: up})
+		return resp, err
+	}))
+	mux.HandleFunc("POST /api/unthrottle", w.change(func(body blockBody) (any, error) {
+		resp, err := w.ask(control.Request{Op: control.OpUnthrottle, Host: body.Host})
 		return resp, err
 	}))
 	mux.HandleFunc("GET /metrics", func(rw http.ResponseWriter, r *http.Request) {
@@ -232,11 +248,43 @@ func (w *Server) read(f func(r *http.Request) (any, error)) http.HandlerFunc {
 	}
 }
 
-// blockBody is the JSON of POST /api/block and /api/unblock.
+// blockBody is the JSON of POST /api/block, /api/unblock, /api/throttle
+// and /api/unthrottle.
 type blockBody struct {
 	Host   string `json:"host"`
-	For    string `json:"for,omitempty"` // 30m, 2h, 7d; empty: until unblocked
+	For    string `json:"for,omitempty"` // 30m, 2h, 7d; empty: until lifted by hand
 	Reason string `json:"reason,omitempty"`
+	Rate   string `json:"rate,omitempty"`    // a throttle's: 2mbit, 500kbit
+	RateUp string `json:"rate_up,omitempty"` // empty: Rate
+}
+
+// duration reads For; empty is 0, until lifted by hand.
+func (b blockBody) duration() (time.Duration, error) {
+	if b.For == "" {
+		return 0, nil
+	}
+	d, err := units.ParseDuration(b.For)
+	if err != nil {
+		return 0, badRequest(err)
+	}
+	return d, nil
+}
+
+// rates reads a throttle's rates in bits per second.
+func (b blockBody) rates() (down, up uint64, err error) {
+	if b.Rate == "" {
+		return 0, 0, badRequest(errors.New("rate is missing: bits per second, such as 2mbit"))
+	}
+	if down, err = units.ParseThrottle(b.Rate); err != nil {
+		return 0, 0, badRequest(err)
+	}
+	up = down
+	if b.RateUp != "" {
+		if up, err = units.ParseThrottle(b.RateUp); err != nil {
+			return 0, 0, badRequest(fmt.Errorf("rate_up: %w", err))
+		}
+	}
+	return down, up, nil
 }
 
 // readBlockBody reads a POST's JSON: one object of blockBody's fields,

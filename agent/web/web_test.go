@@ -156,6 +156,14 @@ func TestWeb_BlockAndBadInput(t *testing.T) {
 		{"block", "/api/block", `{"host":"` + mac + `","for":"2h","reason":"homework"}`, []string{"Origin", ""}, 200, `"target": "` + mac + `"`},
 		{"same-origin unblock", "/api/unblock", `{"host":"` + mac + `"}`, []string{"Sec-Fetch-Site", "same-origin"}, 200, `"blocks": []`},
 		{"unblock again", "/api/unblock", `{"host":"` + mac + `"}`, nil, 400, "is not blocked"},
+		{"block with a rate", "/api/block", `{"host":"` + mac + `","rate":"2mbit"}`, nil, 400, "rate and rate_up are for /api/throttle"},
+		{"throttle without a rate", "/api/throttle", `{"host":"` + mac + `"}`, nil, 400, "rate is missing"},
+		{"throttle too fast", "/api/throttle", `{"host":"` + mac + `","rate":"10gbit"}`, nil, 400, `rate "10gbit" is not a rate from 8kbit to 1gbit`},
+		{"throttle bad upload", "/api/throttle", `{"host":"` + mac + `","rate":"2mbit","rate_up":"x"}`, nil, 400, `rate_up: rate "x"`},
+		{"throttle", "/api/throttle", `{"host":"` + mac + `","rate":"2mbit","rate_up":"1mbit","for":"1h"}`, nil, 200, `"rate_up": 1000000`},
+		{"unblock a throttle", "/api/unblock", `{"host":"` + mac + `"}`, nil, 400, "is not blocked"},
+		{"unthrottle", "/api/unthrottle", `{"host":"` + mac + `"}`, nil, 200, `"blocks": []`},
+		{"unthrottle again", "/api/unthrottle", `{"host":"` + mac + `"}`, nil, 400, "is not throttled"},
 	} {
 		status, body := do(t, "POST", base+c.path, webToken, c.body, c.headers...)
 		if status != c.status || !strings.Contains(body, c.text) {

@@ -16,7 +16,8 @@ import (
 	"github.com/netmon-agent/netmon-agent/agent/units"
 )
 
-// hosts, top, block, unblock and blocks: the LAN's devices.
+// hosts, top, block, unblock, throttle, unthrottle and blocks: the LAN's
+// devices.
 
 func cmdHosts(c *cli.Context, cfg *config.Config) error {
 	r, err := agent.ReadHosts(cfg, time.Now())
@@ -40,7 +41,7 @@ func cmdTop(c *cli.Context, cfg *config.Config) error {
 	return agent.Top(ctx, cfg, os.Stdin, c.App.Writer, every, tty)
 }
 
-// hostArg is the one HOST of block and unblock.
+// hostArg is the one HOST of block, unblock and unthrottle.
 func hostArg(c *cli.Context) (string, error) {
 	if c.NArg() != 1 {
 		return "", fmt.Errorf("%s takes one HOST: an address, a MAC or a name", c.Command.Name)
@@ -53,11 +54,9 @@ func cmdBlock(c *cli.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	var d time.Duration
-	if s := c.String("for"); s != "" {
-		if d, err = units.ParseDuration(s); err != nil {
-			return fmt.Errorf("--for: %w", err)
-		}
+	d, err := forFlag(c)
+	if err != nil {
+		return err
 	}
 	r, err := agent.BlockHost(cfg, options(stderrLogger(c, false)), host, d, c.String("reason"))
 	if err != nil {
@@ -76,6 +75,59 @@ func cmdUnblock(c *cli.Context, cfg *config.Config) error {
 		return err
 	}
 	return printBlocks(c, r)
+}
+
+// cmdThrottle reads HOST RATE; the rates are checked before anything
+// is opened.
+func cmdThrottle(c *cli.Context, cfg *config.Config) error {
+	if c.NArg() != 2 {
+		return fmt.Errorf("throttle takes HOST RATE: an address, a MAC or a name, and a rate such as 2mbit")
+	}
+	host := c.Args().First()
+	down, err := units.ParseThrottle(c.Args().Get(1))
+	if err != nil {
+		return err
+	}
+	up := down
+	if s := c.String("up"); s != "" {
+		if up, err = units.ParseThrottle(s); err != nil {
+			return fmt.Errorf("--up: %w", err)
+		}
+	}
+	d, err := forFlag(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.ThrottleHost(cfg, options(stderrLogger(c, false)), host, d, c.String("reason"), down, up)
+	if err != nil {
+		return err
+	}
+	return printBlocks(c, r)
+}
+
+func cmdUnthrottle(c *cli.Context, cfg *config.Config) error {
+	host, err := hostArg(c)
+	if err != nil {
+		return err
+	}
+	r, err := agent.UnthrottleHost(cfg, options(stderrLogger(c, false)), host)
+	if err != nil {
+		return err
+	}
+	return printBlocks(c, r)
+}
+
+// forFlag is --for: 0 is until lifted by hand.
+func forFlag(c *cli.Context) (time.Duration, error) {
+	s := c.String("for")
+	if s == "" {
+		return 0, nil
+	}
+	d, err := units.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("--for: %w", err)
+	}
+	return d, nil
 }
 
 func cmdBlocks(c *cli.Context, cfg *config.Config) error {
