@@ -52,8 +52,8 @@ type Sampler struct {
 	// throttles are the throttles in force, as the last sample found the
 	// throttled hosts' addresses.
 	throttles []netfilter.Throttle
-	rates      map[string]Rate
-	last       time.Time // the previous sample, for rates
+	rates     map[string]Rate
+	last      time.Time // the previous sample, for rates
 	// sinceLast is the time since the previous sample, while one runs (for
 	// bogus deltas).
 	sinceLast time.Duration

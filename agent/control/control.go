@@ -38,7 +38,7 @@ const (
 	// OpUnthrottle lifts it.
 	OpThrottle   = "throttle"
 	OpUnthrottle = "unthrottle"
-	OpHistory = "history" // a table of history, as History asks
+	OpHistory    = "history" // a table of history, as History asks
 	// OpSinceLast samples and answers the since-last report; OpCheckpoint
 	// then moves its checkpoint to Checkpoint (and snapshots).
 	OpSinceLast  = "since-last"

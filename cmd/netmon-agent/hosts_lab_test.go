@@ -24,6 +24,9 @@ type hostJSON struct {
 	FirstSeen       string   `json:"first_seen"`
 	LastSeen        string   `json:"last_seen"`
 	Blocked         bool     `json:"blocked"`
+	Throttled       bool     `json:"throttled"`
+	ThrottleRate    uint64   `json:"throttle_rate"`
+	ThrottleRateUp  uint64   `json:"throttle_rate_up"`
 }
 
 // historyJSON is report --days --json and friends, as README documents it.

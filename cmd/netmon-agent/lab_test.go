@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -432,11 +433,15 @@ func (l *lab) helper(host string, args ...string) {
 }
 
 // startSink runs a TCP sink on port 7000 in host, for IPv4 and IPv6.
-func (l *lab) startSink(host string) {
+func (l *lab) startSink(host string) { l.startServer(host, "sink") }
+
+// startServer runs a helper that serves until the lab ends: a sink, or a
+// source (port 7100).
+func (l *lab) startServer(host, mode string) {
 	l.t.Helper()
 	self, _ := os.Executable()
-	cmd := exec.Command("ip", "netns", "exec", l.ns(host), self, "sink")
-	cmd.Env = append(os.Environ(), "NETMON_LAB_HELPER=sink")
+	cmd := exec.Command("ip", "netns", "exec", l.ns(host), self, mode)
+	cmd.Env = append(os.Environ(), "NETMON_LAB_HELPER="+mode)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		l.t.Fatal(err)
@@ -444,7 +449,7 @@ func (l *lab) startSink(host string) {
 	l.bg = append(l.bg, cmd)
 	buf := make([]byte, 6)
 	if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "ready\n" {
-		l.t.Fatalf("sink in %s did not start: %v", host, err)
+		l.t.Fatalf("%s in %s did not start: %v", mode, host, err)
 	}
 }
 
@@ -533,6 +538,62 @@ func labHelper(mode string, args []string) int {
 			return fail(err)
 		}
 		c.Close()
+	case "source": // source: on port 7100, send to each connection until it closes
+		ln, err := net.Listen("tcp", ":7100")
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Println("ready")
+		chunk := bytes.Repeat([]byte{'s'}, 64<<10)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return fail(err)
+			}
+			go func() {
+				for {
+					if _, err := c.Write(chunk); err != nil {
+						c.Close()
+						return
+					}
+				}
+			}()
+		}
+	case "pull": // pull ADDR WARMUP SPAN: read from a source; print bytes per second over SPAN after WARMUP
+		warm, err1 := time.ParseDuration(args[2])
+		span, err2 := time.ParseDuration(args[3])
+		if err := errors.Join(err1, err2); err != nil {
+			return fail(err)
+		}
+		c, err := net.DialTimeout("tcp", args[1], 5*time.Second)
+		if err != nil {
+			return fail(err)
+		}
+		defer c.Close()
+		buf := make([]byte, 64<<10)
+		start := time.Now()
+		c.SetReadDeadline(start.Add(warm + span + 10*time.Second))
+		var n int64
+		var from time.Time
+		for {
+			k, err := c.Read(buf)
+			if err != nil {
+				return fail(err)
+			}
+			now := time.Now()
+			if now.Sub(start) < warm {
+				continue
+			}
+			if from.IsZero() {
+				from = now
+				continue // what came before this read belongs to the warm-up
+			}
+			n += int64(k)
+			if now.Sub(from) >= span {
+				fmt.Println(int64(float64(n) / now.Sub(from).Seconds()))
+				return 0
+			}
+		}
 	case "flood": // flood ADDR SECONDS: UDP at a steady rate, for kill tests
 		secs, _ := strconv.ParseFloat(args[2], 64)
 		c, err := net.Dial("udp", args[1])

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// goodput is what host reads per second from the source at addr, measured
+// over span after warm (a throttle's burst is spent in the warm-up).
+func (l *lab) goodput(host, addr, warm, span string) float64 {
+	l.t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", l.ns(host), selfPath(), "pull", addr, warm, span)
+	cmd.Env = append(os.Environ(), "NETMON_LAB_HELPER=pull")
+	out, err := cmd.Output()
+	if err != nil {
+		l.t.Fatalf("pull %s from %s: %v %s", addr, host, err, out)
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil {
+		l.t.Fatalf("pull printed %q", out)
+	}
+	return n
+}
+
+// A throttled host's TCP goodput is its rate within ±20 % in each
+// direction, IPv4 and IPv6; another host is not slowed; unthrottle gives
+// the host its full speed back; a throttle survives a restart.
+func TestLab_ThrottleAndUnthrottle(t *testing.T) {
+	const down, up = 4_000_000 / 8, 2_000_000 / 8 // bytes per second
+	within := func(got, want float64) bool { return got >= 0.8*want && got <= 1.2*want }
+	fast := 10.0 * down
+	forEachHostSets(t, func(t *testing.T, l *lab) {
+		l.startDaemon()
+		l.startServer("i", "source")
+		l.startServer("a", "source")
+		l.helper("a", "udp", "198.19.0.2:9000", "3", "100") // a is seen, both families
+		l.helper("a", "udp", "[2001:db8:ff::2]:9000", "3", "100")
+		l.agent("sample")
+
+		out := l.agent("throttle", macA, "4mbit", "--up", "2mbit", "--reason", "homework")
+		if !strings.Contains(out, "4mbit/2mbit") || !strings.Contains(out, "homework") {
+			t.Errorf("throttle printed:\n%s", out)
+		}
+		for _, c := range []struct {
+			what, host, addr string
+			want             float64
+		}{
+			{"download over IPv4", "a", "198.19.0.2:7100", down},
+			{"upload over IPv4", "i", "198.18.1.2:7100", up},
+			{"download over IPv6", "a", "[2001:db8:ff::2]:7100", down},
+			{"upload over IPv6", "i", "[2001:db8:1::2]:7100", up},
+		} {
+			got := l.goodput(c.host, c.addr, "1200ms", "2s")
+			t.Logf("throttled %s: %.0f B/s of %.0f", c.what, got, c.want)
+			if !within(got, c.want) {
+				t.Errorf("throttled %s: %.0f B/s, want %.0f ±20%%", c.what, got, c.want)
+			}
+		}
+		if got := l.goodput("b", "198.19.0.2:7100", "200ms", "500ms"); got < fast {
+			t.Errorf("b, not throttled, gets %.0f B/s", got)
+		}
+		h := l.hosts()[macA]
+		if !h.Throttled || h.ThrottleRate != 4_000_000 || h.ThrottleRateUp != 2_000_000 || h.Blocked {
+			t.Errorf("hosts shows a as %+v", h)
+		}
+		// unblock is not unthrottle
+		if out, err := l.exec("r", l.agentArgs("unblock", macA)...); err == nil || !strings.Contains(out, "is not blocked") {
+			t.Errorf("unblock of a throttled host: %v %s", err, out)
+		}
+
+		// Survives a restart and a firewall flush, as blocks do.
+		l.stopDaemon(syscall.SIGTERM)
+		l.deleteOurs()
+		l.startDaemon()
+		if got := l.goodput("a", "198.19.0.2:7100", "1200ms", "2s"); !within(got, down) {
+			t.Errorf("after a restart a downloads at %.0f B/s, want %.0f ±20%%", got, float64(down))
+		}
+
+		l.agent("unthrottle", "198.18.1.2")
+		for _, c := range []struct{ what, host, addr string }{
+			{"download", "a", "198.19.0.2:7100"},
+			{"upload", "i", "198.18.1.2:7100"},
+		} {
+			if got := l.goodput(c.host, c.addr, "200ms", "500ms"); got < fast {
+				t.Errorf("unthrottled %s: %.0f B/s", c.what, got)
+			}
+		}
+		if h := l.hosts()[macA]; h.Throttled {
+			t.Errorf("still shown throttled: %+v", h)
+		}
+		if out := l.agent("blocks"); !strings.Contains(out, "No blocks") {
+			t.Errorf("blocks after unthrottle:\n%s", out)
+		}
+		for _, bad := range []struct{ args, want string }{
+			{"throttle " + macA, "throttle takes HOST RATE"},
+			{"throttle " + macA + " 2mbyte", `rate "2mbyte" is not a rate from 8kbit to 1gbit`},
+			{"throttle " + macA + " 2mbit --up 5gbit", "--up: rate"},
+			{"unthrottle " + macA, "is not throttled"},
+		} {
+			if out, err := l.exec("r", l.agentArgs(strings.Fields(bad.args)...)...); err == nil || !strings.Contains(out, bad.want) {
+				t.Errorf("%s: %v %s", bad.args, err, out)
+			}
+		}
+	})
+}
