@@ -256,8 +256,8 @@ func (s *Sampler) wants(f netfilter.Family) []netfilter.Want {
 		ws = append(ws, netfilter.MeterWant(m, f))
 	}
 	if _, own := s.Sets.(netfilter.RuleHolder); !own && s.HostsOn() && s.hostsReady && (f == netfilter.IPv4 || s.Config.IPv6) {
+		ws = append(ws, netfilter.ThrottleWants(s.Config.LAN, f, s.throttles)...) // before counting: what they drop is no one's
 		ws = append(ws, netfilter.HostWants(s.Config.LAN, f)...)
-		ws = append(ws, netfilter.ThrottleWants(s.Config.LAN, f, s.throttles)...)
 		ws = append(ws, netfilter.BlockWants(s.Config.LAN, f, blocking(s.State), blockedMACs(s.State))...)
 	}
 	return ws

@@ -208,22 +208,24 @@ func (s *nftSets) HoldRules(fams []Family, r HostRules) ([]string, error) {
 	return done, nil
 }
 
-// nftRules are the rules of family f's chain, in order: counting, then
-// throttles and (while any block is in force) blocks, so a blocked or
-// throttled host's usage is still counted.
+// nftRules are the rules of family f's chain, in order: throttles,
+// counting, then (while any block is in force) blocks. A throttled host is
+// counted for what the router forwards, as its own counters see it; a
+// blocked host's attempts are still counted.
 func nftRules(f Family, r HostRules) ([]string, error) {
 	lan := r.LAN
 	if !ValidIface(lan) || strings.ContainsAny(lan, `"\;`) {
 		return nil, fmt.Errorf("malformed LAN interface name %q", lan)
 	}
 	p := nftFamily(f)
-	out := []string{
-		fmt.Sprintf(`oifname "%s" iifname != "%s" update @%s { %s daddr }`, lan, lan, SetName(store.DirDownload, f), p),
-		fmt.Sprintf(`iifname "%s" oifname != "%s" update @%s { %s saddr }`, lan, lan, SetName(store.DirUpload, f), p),
-	}
+	var out []string
 	for _, t := range r.Throttles {
 		out = append(out, nftThrottleRules(lan, f, t)...)
 	}
+	out = append(out,
+		fmt.Sprintf(`oifname "%s" iifname != "%s" update @%s { %s daddr }`, lan, lan, SetName(store.DirDownload, f), p),
+		fmt.Sprintf(`iifname "%s" oifname != "%s" update @%s { %s saddr }`, lan, lan, SetName(store.DirUpload, f), p),
+	)
 	if !r.Blocking {
 		return out, nil
 	}

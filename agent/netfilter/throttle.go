@@ -11,7 +11,9 @@ import (
 
 // A Throttle slows one host: what its addresses download above Down and
 // upload above Up, in bytes per second, is dropped. TCP backs off to the
-// rate; nothing is queued, so the router spends no memory on it.
+// rate; nothing is queued, so the router spends no memory on it. Its rules
+// come before the counting ones: what a throttle drops was never the
+// host's, and the host's counts stay equal to its own counters.
 //
 // Each direction of each family has one bucket for the host, shared by all
 // its addresses in that family (nftables: one rule with a set of them;

@@ -14,18 +14,18 @@ var throttleA = Throttle{
 }
 
 // A throttled host gets one bucket per direction and family: one nft rule
-// over the set of its addresses, after the counting rules and before the
-// blocks.
+// over the set of its addresses, before the counting rules, so what it
+// drops is not counted.
 func TestNftRules_Throttle(t *testing.T) {
 	got, err := nftRules(IPv6, HostRules{LAN: "br-lan", Blocking: true, Throttles: []Throttle{throttleA}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
-		`oifname "br-lan" iifname != "br-lan" update @netmon-dl6 { ip6 daddr }`,
-		`iifname "br-lan" oifname != "br-lan" update @netmon-ul6 { ip6 saddr }`,
 		`oifname "br-lan" iifname != "br-lan" ip6 daddr { 2001:db8:1::2, 2001:db8:1::a } limit rate over 250000 bytes/second burst 253906 bytes drop`,
 		`iifname "br-lan" oifname != "br-lan" ip6 saddr { 2001:db8:1::2, 2001:db8:1::a } limit rate over 125000 bytes/second burst 126953 bytes drop`,
+		`oifname "br-lan" iifname != "br-lan" update @netmon-dl6 { ip6 daddr }`,
+		`iifname "br-lan" oifname != "br-lan" update @netmon-ul6 { ip6 saddr }`,
 		`ip6 saddr @netmon-block6 drop`,
 		`ip6 daddr @netmon-block6 drop`,
 	}

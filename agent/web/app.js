@@ -76,10 +76,14 @@ function renderHosts(r) {
   tbody.replaceChildren();
   for (const h of r.hosts) {
     const name = h.name || h.mac;
-    const action = h.blocked
-      ? el("button", { class: "unblock", "data-host": h.mac, onclick: (e) => { e.stopPropagation(); change("/api/unblock", { host: h.mac }); } }, "Unblock")
-      : el("button", { class: "block", "data-host": h.mac, onclick: (e) => { e.stopPropagation(); block(h.mac); } }, "Block");
-    const tr = el("tr", { "data-mac": h.mac, class: h.blocked ? "blocked" : "" },
+    const button = (cls, label, f) => el("button", { class: cls, "data-host": h.mac, onclick: (e) => { e.stopPropagation(); f(); } }, label);
+    const actions = [];
+    if (h.blocked) actions.push(button("unblock", "Unblock", () => change("/api/unblock", { host: h.mac })));
+    else actions.push(button("block", "Block", () => block(h.mac)));
+    if (h.throttled) actions.push(button("unthrottle", "Unthrottle", () => change("/api/unthrottle", { host: h.mac })));
+    else if (!h.blocked) actions.push(button("throttle", "Throttle", () => throttle(h.mac)));
+    const state = h.blocked ? "blocked" : h.throttled ? "throttled" : "";
+    const tr = el("tr", { "data-mac": h.mac, class: state, title: h.throttled ? "throttled to " + bits(h.throttle_rate) + " down, " + bits(h.throttle_rate_up) + " up" : "" },
       el("td", {}, name),
       el("td", { class: "addr" }, (h.addresses || []).join(" ")),
       el("td", { class: "n dl-rate" }, rate(h.download_rate)),
@@ -87,7 +91,7 @@ function renderHosts(r) {
       el("td", { class: "n" }, bytes(h.today_download_bytes + h.today_upload_bytes)),
       el("td", { class: "n" }, bytes(h.month_download_bytes + h.month_upload_bytes)),
       el("td", { class: "n" }, h.quota_percent == null ? "" : h.quota_percent.toFixed(0) + " %"),
-      el("td", { class: "n" }, h.mac === "unattributed" ? "" : action));
+      el("td", { class: "n" }, ...(h.mac === "unattributed" ? [] : actions)));
     tr.onclick = () => select({ kind: "host", key: h.mac, title: name });
     tbody.append(tr);
   }
@@ -95,6 +99,18 @@ function renderHosts(r) {
 
 function block(mac) {
   change("/api/block", { host: mac, for: $("block-for").value, reason: "blocked from the page" });
+}
+
+function throttle(mac) {
+  change("/api/throttle", { host: mac, rate: $("throttle-rate").value, for: $("block-for").value, reason: "throttled from the page" });
+}
+
+// bits renders a throttle's rate (bits per second) as it is written.
+function bits(bps) {
+  for (const [unit, size] of [["gbit", 1e9], ["mbit", 1e6], ["kbit", 1e3]]) {
+    if (bps >= size) return +(bps / size).toFixed(3) + " " + unit;
+  }
+  return bps + " bit";
 }
 
 function renderMeters(r) {
@@ -119,13 +135,17 @@ function renderBlocks(r) {
   const tbody = $("blocks").tBodies[0];
   tbody.replaceChildren();
   for (const b of r.blocks) {
+    const lift = b.rate
+      ? el("button", { class: "unthrottle", onclick: () => change("/api/unthrottle", { host: b.target }) }, "Unthrottle")
+      : el("button", { class: "unblock", onclick: () => change("/api/unblock", { host: b.target }) }, "Unblock");
     tbody.append(el("tr", { "data-target": b.target },
       el("td", {}, b.name || b.target),
-      el("td", {}, b.until ? when(b.until) : "until unblocked"),
+      el("td", { class: "rate" }, b.rate ? bits(b.rate) + " / " + bits(b.rate_up) : "blocked"),
+      el("td", {}, b.until ? when(b.until) : "until lifted"),
       el("td", {}, b.reason || ""),
-      el("td", { class: "n" }, el("button", { class: "unblock", onclick: () => change("/api/unblock", { host: b.target }) }, "Unblock"))));
+      el("td", { class: "n" }, lift)));
   }
-  if (!r.blocks.length) tbody.append(el("tr", {}, el("td", { colSpan: 4, class: "addr" }, "none")));
+  if (!r.blocks.length) tbody.append(el("tr", {}, el("td", { colSpan: 5, class: "addr" }, "none")));
 }
 
 async function change(path, body) {

@@ -104,6 +104,28 @@ func TestLab_LuCIViews(t *testing.T) {
 		t.Fatalf("unblock with write access: %v", err)
 	}
 	l.waitFor(func() bool { return l.tcpWorks("a", "198.19.0.2:7000") }, "a to connect after Unblock in LuCI")
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#netmon-throttle-rate`), "5mbit"),
+		chromedp.Click(chromedp.CSS(rowA+` button.throttle`)),
+		chromedp.WaitVisible(chromedp.CSS(rowA+`.throttled`)),
+	); err != nil {
+		t.Fatalf("throttle with write access: %v", err)
+	}
+	if name, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(rowA+` td[data-title="Host"]`))); name != "laptop (throttled to 5mbit down, 5mbit up)" {
+		t.Errorf("a throttled shows as %q", name)
+	}
+	if h := l.hosts()[macA]; !h.Throttled || h.ThrottleRate != 5_000_000 {
+		t.Errorf("after Throttle in LuCI the agent has a as %+v", h)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(rowA+` button.unthrottle`)),
+		chromedp.WaitVisible(chromedp.CSS(rowA+` button.throttle`)),
+	); err != nil {
+		t.Fatalf("unthrottle with write access: %v", err)
+	}
+	if h := l.hosts()[macA]; h.Throttled {
+		t.Errorf("after Unthrottle in LuCI the agent has a as %+v", h)
+	}
 	luciHistory(t, ctx, h, l)
 	luciMaintenance(t, ctx, h, l)
 	if unused := h.unusedGrants(); len(unused) != 0 {

@@ -15,9 +15,12 @@ func (l *lab) goodput(host, addr, warm, span string) float64 {
 	l.t.Helper()
 	cmd := exec.Command("ip", "netns", "exec", l.ns(host), selfPath(), "pull", addr, warm, span)
 	cmd.Env = append(os.Environ(), "NETMON_LAB_HELPER=pull")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		l.t.Fatalf("pull %s from %s: %v %s", addr, host, err, out)
+		rules, _ := l.exec("r", "nft", "list", "ruleset")
+		l.t.Fatalf("pull %s from %s: %v %s\n%s", addr, host, err, stderr.String(), rules)
 	}
 	n, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
 	if err != nil {
@@ -28,12 +31,19 @@ func (l *lab) goodput(host, addr, warm, span string) float64 {
 
 // A throttled host's TCP goodput is its rate within ±20 % in each
 // direction, IPv4 and IPv6; another host is not slowed; unthrottle gives
-// the host its full speed back; a throttle survives a restart.
+// the host its full speed back; a throttle survives a restart; the host's
+// counts are what the router forwarded, exactly.
 func TestLab_ThrottleAndUnthrottle(t *testing.T) {
 	const down, up = 4_000_000 / 8, 2_000_000 / 8 // bytes per second
 	within := func(got, want float64) bool { return got >= 0.8*want && got <= 1.2*want }
 	fast := 10.0 * down
 	forEachHostSets(t, func(t *testing.T, l *lab) {
+		// Oracles: what a received (its own counters) is its download;
+		// what i received from a is its upload as the router forwarded it.
+		l.hostOracle("a")
+		for _, x := range []struct{ cmd, src string }{{"iptables", "198.18.1.2"}, {"ip6tables", "2001:db8:1::2"}} {
+			l.must("i", x.cmd+"-"+other(l.backend), "-A", "INPUT", "-s", x.src, "-m", "comment", "--comment", "oracle-hostdl")
+		}
 		l.startDaemon()
 		l.startServer("i", "source")
 		l.startServer("a", "source")
@@ -94,6 +104,16 @@ func TestLab_ThrottleAndUnthrottle(t *testing.T) {
 		}
 		if out := l.agent("blocks"); !strings.Contains(out, "No blocks") {
 			t.Errorf("blocks after unthrottle:\n%s", out)
+		}
+		// What the throttle dropped is nobody's: a's counts equal what it
+		// received and what reached i from it, to the byte.
+		settle()
+		l.agent("sample")
+		dl, _ := l.hostOracleCounts("a")
+		ul, _ := l.hostOracleCounts("i")
+		if h := l.hosts()[macA]; h.DownloadBytes != dl[1] || h.UploadBytes != ul[1] || h.DownloadPackets != dl[0] || h.UploadPackets != ul[0] {
+			t.Errorf("a counted down %d B %d p, up %d B %d p; it received %v, i received %v from it",
+				h.DownloadBytes, h.DownloadPackets, h.UploadBytes, h.UploadPackets, dl, ul)
 		}
 		for _, bad := range []struct{ args, want string }{
 			{"throttle " + macA, "throttle takes HOST RATE"},

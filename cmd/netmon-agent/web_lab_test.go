@@ -170,4 +170,33 @@ func TestLab_WebPageInABrowser(t *testing.T) {
 	if !l.tcpWorks("a", "198.19.0.2:7000") {
 		t.Error("a still cannot connect after the unblock from the page")
 	}
+
+	// Throttle to 1 Mbit/s from the page: the floods to a (2.5 Mbit/s)
+	// slow to it on the page's rates. Then lift it there.
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(css(`#throttle-rate`), "1mbit"),
+		chromedp.Click(css(rowA+` button.throttle`)),
+		chromedp.WaitVisible(css(rowA+`.throttled`)),
+		chromedp.WaitVisible(css(`#blocks tr[data-target="`+macA+`"] button.unthrottle`)),
+	); err != nil {
+		t.Fatalf("throttle by click: %v", err)
+	}
+	if rate, _ := chromedp.Run(ctx, chromedp.Text(css(`#blocks tr[data-target="`+macA+`"] .rate`))); rate != "1 mbit / 1 mbit" {
+		t.Errorf("the blocks table shows the throttle as %q", rate)
+	}
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const t = document.querySelector('`+rowA+` .dl-rate').textContent; return t.endsWith(" kbit/s") || (t.endsWith(" Mbit/s") && parseFloat(t) <= 1.1); })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		rate, _ := chromedp.Run(ctx, chromedp.Text(css(rowA+` .dl-rate`)))
+		t.Errorf("throttled to 1 Mbit/s from the page, a still downloads at %s", rate)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(css(rowA+` button.unthrottle`)),
+		chromedp.WaitVisible(css(rowA+` button.throttle`)),
+	); err != nil {
+		t.Fatalf("unthrottle by click: %v", err)
+	}
+	if out := l.agent("blocks"); !strings.Contains(out, "No blocks") {
+		t.Errorf("blocks after the unthrottle from the page:\n%s", out)
+	}
 }

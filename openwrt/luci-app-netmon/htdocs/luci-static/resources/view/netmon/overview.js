@@ -4,11 +4,11 @@
 'require poll';
 'require ui';
 
-// Status > Traffic meters: netmon-agent's meters and hosts, with Block and
-// Unblock per host. Everything comes from the agent's --json output
-// through rpcd, and only the commands the ACL grants are run
+// Status > Traffic meters: netmon-agent's meters and hosts, with Block,
+// Throttle and their lifting per host. Everything comes from the agent's
+// --json output through rpcd, and only the commands the ACL grants are run
 // (/usr/share/rpcd/acl.d/luci-app-netmon.json): report and hosts to read,
-// block and unblock to write.
+// block, unblock, throttle and unthrottle to write.
 //
 // Every value from the agent goes into the page as a text node (txt):
 // host names are chosen by the devices on the LAN, and LuCI's E() takes a
@@ -16,11 +16,17 @@
 
 var agent = '/usr/sbin/netmon-agent';
 
-// How long a block from this page lasts; 3650d is "until unblocked" (the
-// agent's longest block).
+// How long a block or throttle from this page lasts; 3650d is "until
+// lifted" (the agent's longest).
 var durations = [
 	[ '1h', _('1 hour') ], [ '2h', _('2 hours') ], [ '1d', _('1 day') ],
-	[ '7d', _('7 days') ], [ '3650d', _('until unblocked') ]
+	[ '7d', _('7 days') ], [ '3650d', _('until lifted') ]
+];
+
+// The rates a throttle from this page can have, as the agent reads them.
+var rates = [
+	[ '512kbit', _('512 kbit/s') ], [ '1mbit', _('1 Mbit/s') ], [ '2mbit', _('2 Mbit/s') ],
+	[ '5mbit', _('5 Mbit/s') ], [ '10mbit', _('10 Mbit/s') ]
 ];
 
 function txt(v) {
@@ -31,6 +37,14 @@ function txt(v) {
 function bytes(n) {
 	n = +n || 0;
 	return n < 1024 ? '%d B'.format(Math.round(n)) : '%1024.2mB'.format(n);
+}
+
+// bits writes a throttle's rate (bits per second) as the agent reads it.
+function bits(n) {
+	if (n >= 1e9) return '%sgbit'.format(+(n / 1e9).toFixed(3));
+	if (n >= 1e6) return '%smbit'.format(+(n / 1e6).toFixed(3));
+	if (n >= 1e3) return '%skbit'.format(+(n / 1e3).toFixed(3));
+	return '%dbit'.format(n);
 }
 
 function rate(n) {
@@ -96,6 +110,16 @@ return view.extend({
 		return this.run([ 'unblock', mac ], _('Unblocked %s.').format(mac));
 	},
 
+	handleThrottle: function(mac) {
+		var reason = this.blockReason.value.trim() || _('throttled from LuCI');
+		var args = [ 'throttle', mac, this.throttleRate.value, '--for', this.blockFor.value, '--reason', reason ];
+		return this.run(args, _('Throttled %s.').format(mac));
+	},
+
+	handleUnthrottle: function(mac) {
+		return this.run([ 'unthrottle', mac ], _('Unthrottled %s.').format(mac));
+	},
+
 	// run runs a command that changes something, says how it went, and
 	// redraws from the agent's answer. fs.exec, not exec_direct: cgi-exec
 	// drops the exit status, and a refused block must not read as done.
@@ -118,16 +142,26 @@ return view.extend({
 		hosts = (hosts || []).slice().sort(function(a, b) {
 			return (b.download_rate + b.upload_rate) - (a.download_rate + a.upload_rate);
 		});
+		var button = function(cls, label, handler, mac) {
+			return E('button', { 'class': 'btn cbi-button ' + cls, 'click': ui.createHandlerFn(self, handler, mac) }, [ txt(label) ]);
+		};
 		return hosts.map(function(x) {
-			var action = '';
-			if (x.mac !== 'unattributed')
-				action = x.blocked
-					? E('button', { 'class': 'btn cbi-button cbi-button-positive unblock',
-						'click': ui.createHandlerFn(self, 'handleUnblock', x.mac) }, [ txt(_('Unblock')) ])
-					: E('button', { 'class': 'btn cbi-button cbi-button-negative block',
-						'click': ui.createHandlerFn(self, 'handleBlock', x.mac) }, [ txt(_('Block')) ]);
-			return E('tr', { 'class': 'tr' + (x.blocked ? ' blocked' : ''), 'data-mac': x.mac }, [
-				cell(h[0], x.blocked ? _('%s (blocked)').format(x.name || '-') : (x.name || '-')),
+			var actions = [], name = x.name || '-';
+			if (x.mac !== 'unattributed') {
+				actions.push(x.blocked
+					? button('cbi-button-positive unblock', _('Unblock'), 'handleUnblock', x.mac)
+					: button('cbi-button-negative block', _('Block'), 'handleBlock', x.mac));
+				if (x.throttled)
+					actions.push(txt(' '), button('cbi-button-positive unthrottle', _('Unthrottle'), 'handleUnthrottle', x.mac));
+				else if (!x.blocked)
+					actions.push(txt(' '), button('cbi-button-neutral throttle', _('Throttle'), 'handleThrottle', x.mac));
+			}
+			if (x.blocked)
+				name = _('%s (blocked)').format(name);
+			else if (x.throttled)
+				name = _('%s (throttled to %s down, %s up)').format(name, bits(x.throttle_rate), bits(x.throttle_rate_up));
+			return E('tr', { 'class': 'tr' + (x.blocked ? ' blocked' : x.throttled ? ' throttled' : ''), 'data-mac': x.mac }, [
+				cell(h[0], name),
 				cell(h[1], x.mac),
 				cell(h[2], (x.addresses || []).join(', ')),
 				cell(h[3], rate(x.download_rate)),
@@ -135,7 +169,7 @@ return view.extend({
 				cell(h[5], bytes((x.today_download_bytes || 0) + (x.today_upload_bytes || 0))),
 				cell(h[6], bytes((x.month_download_bytes || 0) + (x.month_upload_bytes || 0))),
 				cell(h[7], x.quota_percent == null ? '-' : '%.1f%%'.format(x.quota_percent)),
-				cell(h[8], action)
+				cell(h[8], E('div', {}, actions))
 			]);
 		});
 	},
@@ -159,7 +193,8 @@ return view.extend({
 			nodes.push(E('p', { 'id': 'netmon-hosts-error' }, [ txt(_('No host table: %s').format(hosts.error)) ]));
 		else
 			nodes.push(E('div', { 'class': 'cbi-section-descr' }, [
-				txt(_('Block for')), ' ', this.blockFor, ' ', txt(_('Reason')), ' ', this.blockReason
+				txt(_('Block or throttle for')), ' ', this.blockFor, ' ', txt(_('Throttle to')), ' ', this.throttleRate, ' ',
+				txt(_('Reason')), ' ', this.blockReason
 			]), table('netmon-hosts', [ _('Host'), _('MAC'), _('Addresses'), _('Download'), _('Upload'), _('Today'), _('This month'), _('Quota'), '' ],
 				this.hostRows(hosts.hosts), _('No hosts seen yet.')));
 		return E('div', { 'id': 'netmon' }, nodes);
@@ -179,6 +214,10 @@ return view.extend({
 			return E('option', { 'value': d[0] }, [ txt(d[1]) ]);
 		}));
 		this.blockFor.value = '2h';
+		this.throttleRate = E('select', { 'id': 'netmon-throttle-rate' }, rates.map(function(r) {
+			return E('option', { 'value': r[0] }, [ txt(r[1]) ]);
+		}));
+		this.throttleRate.value = '2mbit';
 		this.blockReason = E('input', { 'id': 'netmon-block-reason', 'type': 'text', 'maxlength': 200, 'placeholder': _('blocked from LuCI') });
 		this.root = E('div', {}, [ this.draw(data) ]);
 		poll.add(L.bind(this.refresh, this), 30);
