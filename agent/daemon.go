@@ -32,7 +32,13 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	var d *daemon
+	defer func() {
+		if d != nil {
+			a = d.a // a restore opened another
+		}
+		a.Close()
+	}()
 	tuneRuntime(cfg)
 	ln, err := control.Listen(cfg.SocketPath())
 	if err != nil {
@@ -45,7 +51,7 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 		close(done)
 		ln.Close() // also removes the socket file
 	}()
-	d := newDaemon(a, configPath, opts)
+	d = newDaemon(a, configPath, opts)
 	if cfg.Listen != "" {
 		if d.web, err = web.Start(cfg, calls, done, opts.Logf); err != nil {
 			return err
@@ -63,6 +69,7 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 // committed and snapshotted, and the faults it is logging.
 type daemon struct {
 	a        *Agent
+	opts     Options // what the agent was opened with, to open it again (restore)
 	cfgPath  string
 	logf     func(format string, a ...any)
 	now      func() time.Time
@@ -84,7 +91,7 @@ type daemon struct {
 func newDaemon(a *Agent, cfgPath string, opts Options) *daemon {
 	cfg, logf := a.Config(), opts.Logf
 	return &daemon{
-		a: a, cfgPath: cfgPath, logf: logf, now: opts.Clock.Now, listen: cfg.Listen, started: time.Now(),
+		a: a, opts: opts, cfgPath: cfgPath, logf: logf, now: opts.Clock.Now, listen: cfg.Listen, started: time.Now(),
 		sampleFaults: &faultLog{what: "sampling", logf: logf},
 		commitFaults: &faultLog{what: "committing to " + cfg.LiveDatabase(), logf: logf},
 		snapshotFaults: &faultLog{what: "the snapshot to " + cfg.Database, logf: logf,

@@ -112,30 +112,52 @@ func backupTarget(cfg *config.Config, dest string) error {
 }
 
 // RestoreDatabase replaces the database with the backup (or snapshot, or
-// plain database file) at src, once it is verified whole. The daemon must
-// be stopped: it holds the state in memory. What is replaced is kept as
-// *.before-restore. Counting goes on from the backup's totals: the kernel's
-// counters fill in what they still hold since it was taken.
+// plain database file) at src, once it is verified whole: through the
+// running daemon, which swaps it under itself, else by itself. What is
+// replaced is kept as *.before-restore. Counting goes on from the backup's
+// totals: the kernel's counters fill in what they still hold since it was
+// taken.
 func RestoreDatabase(cfg *config.Config, src string) (*DBResult, error) {
-	if _, err := control.Ask[struct{}](cfg.SocketPath(), control.Request{Op: control.OpBlocks}, 5*time.Second); !errors.Is(err, control.ErrNoDaemon) {
-		if err == nil {
-			return nil, errors.New("the daemon is running: stop it first (service netmon-agent stop), restore, then start it")
-		}
+	abs, err := filepath.Abs(src)
+	if err != nil {
 		return nil, err
 	}
-	live := cfg.LiveDatabase()
+	res, err := control.Ask[DBResult](cfg.SocketPath(), control.Request{Op: control.OpRestore, Path: abs}, 5*time.Minute)
+	if !errors.Is(err, control.ErrNoDaemon) {
+		return res, err
+	}
+	if err := stageRestore(cfg, abs); err != nil {
+		return nil, err
+	}
+	return swapRestored(cfg)
+}
+
+// restoringPath is where a verified backup waits to become the live file.
+func restoringPath(cfg *config.Config) string { return cfg.LiveDatabase() + ".restoring" }
+
+// stageRestore verifies src whole while copying it beside the live file;
+// nothing is replaced yet.
+func stageRestore(cfg *config.Config, src string) error {
 	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
-		return nil, fmt.Errorf("runtime_dir %s: %w", cfg.RuntimeDir, err)
+		return fmt.Errorf("runtime_dir %s: %w", cfg.RuntimeDir, err)
 	}
 	if err := checkPaths(cfg); err != nil {
-		return nil, err
+		return err
 	}
-	res := &DBResult{Path: live}
-	tmp := live + ".restoring"
-	if err := store.Restore(src, tmp); err != nil { // verified before it is renamed
+	tmp := restoringPath(cfg)
+	if err := store.Restore(src, tmp); err != nil {
 		os.Remove(tmp)
-		return nil, fmt.Errorf("%w; nothing was replaced", err)
+		return fmt.Errorf("%w; nothing was replaced", err)
 	}
+	return nil
+}
+
+// swapRestored sets the live file and the snapshot aside, puts the staged
+// backup in the live file's place and writes its snapshot. The database
+// must be closed.
+func swapRestored(cfg *config.Config) (*DBResult, error) {
+	live, tmp := cfg.LiveDatabase(), restoringPath(cfg)
+	res := &DBResult{Path: live}
 	for _, p := range []string{live, cfg.Database} {
 		if _, err := os.Stat(p); err == nil {
 			if err := os.Rename(p, p+".before-restore"); err != nil {

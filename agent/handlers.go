@@ -24,6 +24,7 @@ var handlers = map[string]handler{
 	control.OpHistory:    handleHistory,
 	control.OpBackup:     handleBackup,
 	control.OpCompact:    handleCompact,
+	control.OpRestore:    handleRestore,
 	control.OpSinceLast:  handleSinceLast,
 	control.OpCheckpoint: handleCheckpoint,
 	control.OpBlock:      handleBlock,
@@ -72,6 +73,32 @@ func handleCompact(d *daemon, _ control.Request) control.Response {
 	res, err := compact(d.a.db, d.a.Config())
 	d.snapshotFaults.observe(err, d.now())
 	d.lastPersist, d.lastCommit = time.Now(), time.Now()
+	return answer(res, err)
+}
+
+// handleRestore swaps the database under the daemon. The backup is
+// verified whole before anything changes; then the agent closes, the files
+// are swapped as an offline restore swaps them, and an agent opens on the
+// restored state with the same config. The next sample counts on from the
+// backup's baselines, as a start after an offline restore would.
+func handleRestore(d *daemon, req control.Request) control.Response {
+	cfg := d.a.Config()
+	if err := stageRestore(cfg, req.Path); err != nil {
+		return answer(nil, err)
+	}
+	if err := d.a.Close(); err != nil {
+		d.logf("restore: closing the live database: %v", err)
+	}
+	res, err := swapRestored(cfg)
+	a, oerr := Open(cfg, d.opts)
+	if oerr != nil {
+		d.exit, d.exitErr = true, fmt.Errorf("reopen the database after the restore: %w", oerr)
+		return answer(nil, d.exitErr)
+	}
+	d.a = a
+	d.logf("restored the database from %s", req.Path)
+	d.sample()
+	d.commit()
 	return answer(res, err)
 }
 

@@ -46,6 +46,7 @@ const (
 	OpVerify     = "verify"  // verify the live database the daemon holds
 	OpBackup     = "backup"  // commit, then write a snapshot to Path
 	OpCompact    = "compact" // commit, compact the live database, snapshot
+	OpRestore    = "restore" // replace the database with the backup at Path, under the running daemon
 	OpMetrics    = "metrics" // totals, hosts, blocks and the daemon's own figures, for /metrics
 )
 
@@ -62,7 +63,7 @@ type Request struct {
 	History *report.HistoryQuery `json:"history,omitempty"`
 	// Checkpoint is the new checkpoint of OpCheckpoint.
 	Checkpoint *store.Checkpoint `json:"checkpoint,omitempty"`
-	// Path is where OpBackup writes, absolute.
+	// Path is where OpBackup writes, or what OpRestore reads; absolute.
 	Path string `json:"path,omitempty"`
 }
 
@@ -187,7 +188,7 @@ func Send(calls chan<- Call, done <-chan struct{}, req Request, wait time.Durati
 func known(op string) bool {
 	switch op {
 	case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpThrottle, OpUnthrottle, OpBlocks, OpHistory,
-		OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact, OpMetrics:
+		OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact, OpRestore, OpMetrics:
 		return true
 	}
 	return false

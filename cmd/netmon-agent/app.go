@@ -88,7 +88,9 @@ func commands(stdout, stderr io.Writer) *cli.App {
 			{Name: "db", Usage: "database upkeep", Subcommands: []*cli.Command{
 				{Name: "check", Usage: "verify database files (default: the live one and the snapshot)", ArgsUsage: "[FILE...]", Action: withConfig(cmdDBCheck)},
 				{Name: "backup", Usage: "write a consistent copy of the database to FILE (- for standard output), also while the daemon runs", ArgsUsage: "FILE", Action: withConfig(cmdDBBackup)},
-				{Name: "restore", Usage: "replace the database with a verified backup (stop the daemon first)", ArgsUsage: "FILE", Action: withConfig(cmdDBRestore)},
+				{Name: "restore", Usage: "replace the database with a verified backup (through the daemon when it runs)", ArgsUsage: "FILE", Action: withConfig(cmdDBRestore), Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "remove", Usage: "remove FILE once it is restored (an upload in /tmp)"},
+				}},
 				{Name: "compact", Usage: "shrink the live database to what it holds, and snapshot it", Action: withConfig(cmdDBCompact)},
 			}},
 			{Name: "token", Usage: "print the web token (option token) that the page, the API and /metrics need", Action: noArgs(cmdToken), Flags: []cli.Flag{

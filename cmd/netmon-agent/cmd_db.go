@@ -70,6 +70,11 @@ func cmdDBRestore(c *cli.Context, cfg *config.Config) error {
 	for _, k := range r.Kept {
 		fmt.Fprintf(c.App.Writer, "kept the replaced file as %s\n", k)
 	}
+	if c.Bool("remove") {
+		if err := os.Remove(src); err != nil {
+			return fmt.Errorf("restored, but %w", err)
+		}
+	}
 	return nil
 }
 

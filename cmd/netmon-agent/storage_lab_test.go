@@ -164,10 +164,10 @@ func TestLab_ReadOnlyFlash(t *testing.T) {
 }
 
 // A backup taken while the daemon runs is whole; compaction under the
-// daemon loses nothing; a restore is refused while the daemon runs and for
-// a damaged file, replacing nothing; and restoring the backup after more
-// traffic loses nothing either: the kernel's counters still hold what came
-// since, and the backup's baselines measure it.
+// daemon loses nothing; a restore of a damaged file is refused, replacing
+// nothing; and restoring the backup after more traffic, under the running
+// daemon or with it stopped, loses nothing either: the kernel's counters
+// still hold what came since, and the backup's baselines measure it.
 func TestLab_BackupCompactRestore(t *testing.T) {
 	requireLab(t)
 	l := newLab(t, "nft")
@@ -204,14 +204,33 @@ func TestLab_BackupCompactRestore(t *testing.T) {
 	}
 	l.expectExact("after compaction under the daemon")
 
-	if out, err := l.exec("r", l.agentArgs("db", "restore", backup)...); err == nil || !strings.Contains(out, "the daemon is running") {
-		t.Errorf("restore under a running daemon: %v\n%s", err, out)
-	}
-	l.stopDaemon(syscall.SIGTERM)
+	// Under the running daemon: a damaged file is refused and the daemon
+	// counts on; the backup is swapped in and the totals stay exact.
 	live := filepath.Join(l.dir, "run", "live.db")
-	before, _ := os.ReadFile(live)
+	whole, _ := os.ReadFile(backup)
 	bad := filepath.Join(l.dir, "backups", "bad.db")
-	os.WriteFile(bad, before[:len(before)/3], 0o600)
+	os.WriteFile(bad, whole[:len(whole)/3], 0o600)
+	if out, err := l.exec("r", l.agentArgs("db", "restore", bad)...); err == nil || !strings.Contains(out, "nothing was replaced") {
+		t.Errorf("restore of a damaged file under the daemon: %v\n%s", err, out)
+	}
+	l.traffic(1)
+	l.expectExact("after a refused restore under the daemon")
+	online := filepath.Join(l.dir, "backups", "upload.db")
+	os.WriteFile(online, whole, 0o600)
+	out := l.agent("db", "restore", "--remove", online)
+	if !strings.Contains(out, "restored "+live) || !strings.Contains(out, live+".before-restore") {
+		t.Errorf("db restore under the daemon: %s", out)
+	}
+	if _, err := os.Stat(online); !os.IsNotExist(err) {
+		t.Errorf("db restore --remove left %s: %v", online, err)
+	}
+	l.expectExact("after restoring the backup under the daemon")
+	l.traffic(1)
+	l.expectExact("after more traffic on the restored database")
+
+	// With the daemon stopped, the same.
+	l.stopDaemon(syscall.SIGTERM)
+	before, _ := os.ReadFile(live)
 	if out, err := l.exec("r", l.agentArgs("db", "restore", bad)...); err == nil || !strings.Contains(out, "nothing was replaced") {
 		t.Errorf("restore of a damaged file: %v\n%s", err, out)
 	}
@@ -219,7 +238,7 @@ func TestLab_BackupCompactRestore(t *testing.T) {
 		t.Error("a refused restore changed the live database")
 	}
 	l.traffic(1)
-	out := l.agent("db", "restore", backup)
+	out = l.agent("db", "restore", backup)
 	if !strings.Contains(out, "restored "+live) || !strings.Contains(out, live+".before-restore") {
 		t.Errorf("db restore: %s", out)
 	}
