@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -127,7 +128,8 @@ func TestLab_LuCIViews(t *testing.T) {
 		t.Errorf("after Unthrottle in LuCI the agent has a as %+v", h)
 	}
 	luciHistory(t, ctx, h, l)
-	luciMaintenance(t, ctx, h, l)
+	backup := luciMaintenance(t, ctx, h, l)
+	luciRestore(t, ctx, h, l, backup)
 	if unused := h.unusedGrants(); len(unused) != 0 {
 		t.Errorf("the ACL grants what no view runs: %v", unused)
 	}
@@ -208,7 +210,7 @@ func luciHistory(t *testing.T, ctx context.Context, h *luciHarness, l *lab) {
 // luciMaintenance opens the maintenance view as a read-only login: the
 // findings are doctor's own, the export downloads what the CLI exports,
 // and the backup downloaded is a whole database.
-func luciMaintenance(t *testing.T, ctx context.Context, h *luciHarness, l *lab) {
+func luciMaintenance(t *testing.T, ctx context.Context, h *luciHarness, l *lab) (backup string) {
 	t.Helper()
 	openView(t, ctx, h, "maintenance", "read")
 	saveScreenshot(t, ctx, "luci-maintenance.png")
@@ -248,7 +250,7 @@ func luciMaintenance(t *testing.T, ctx context.Context, h *luciHarness, l *lab) 
 	if err != nil || derr != nil || len(data) == 0 {
 		t.Fatalf("the backup downloaded: %v %v, %d bytes", err, derr, len(data))
 	}
-	backup := filepath.Join(l.dir, "luci-backup.db")
+	backup = filepath.Join(l.dir, "luci-backup.db")
 	os.WriteFile(backup, data, 0o600)
 	if out := l.agent("db", "check", backup); !strings.HasPrefix(out, "ok ") {
 		t.Errorf("db check of the backup LuCI downloaded: %s", out)
@@ -256,6 +258,58 @@ func luciMaintenance(t *testing.T, ctx context.Context, h *luciHarness, l *lab) 
 	want := l.agent("export", "--by", "day", "--format", "csv", "--hosts")
 	if gotHead, wantHead := strings.SplitN(csv, "\n", 2)[0], strings.SplitN(want, "\n", 2)[0]; gotHead != wantHead || !strings.Contains(gotHead, "laptop download") {
 		t.Errorf("exported CSV header %q; the CLI's %q", gotHead, wantHead)
+	}
+	return backup
+}
+
+// luciRestore uploads backups on the maintenance page: a read-only login
+// is refused the upload; a damaged file is refused by the agent, replacing
+// nothing; the backup LuCI downloaded is swapped in under the running
+// daemon, the upload is removed, and host b (idle since before the backup)
+// still has exactly what its own counters say.
+func luciRestore(t *testing.T, ctx context.Context, h *luciHarness, l *lab, backup string) {
+	t.Helper()
+	upload := filepath.Join(l.dir, "uploaded.db")
+	h.files["/tmp/netmon-restore.db"] = upload
+	restore := func(session, file string) string {
+		t.Helper()
+		openView(t, ctx, h, "maintenance", session)
+		if err := chromedp.Do(ctx,
+			chromedp.SetUploadFiles(chromedp.CSS(`#netmon-restore-file`), []string{file}),
+			chromedp.Click(chromedp.CSS(`#netmon-restore`)),
+		); err != nil {
+			t.Fatalf("restore as %s: %v", session, err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => {
+			const n = document.querySelector('#notifications .alert-message');
+			return n && n.textContent;
+		})()`, chromedp.WithPollingTimeout(30*time.Second)))
+		if err != nil {
+			t.Fatalf("restore as %s: no answer: %v", session, err)
+		}
+		return got
+	}
+	if msg := restore("read", backup); !strings.Contains(msg, "Upload permission denied") {
+		t.Errorf("a read-only login restoring: %q", msg)
+	}
+	whole, _ := os.ReadFile(backup)
+	damaged := filepath.Join(l.dir, "damaged.db")
+	os.WriteFile(damaged, whole[:len(whole)/2], 0o600)
+	if msg := restore("write", damaged); !strings.Contains(msg, "Restore failed") || !strings.Contains(msg, "nothing was replaced") {
+		t.Errorf("restoring a damaged file: %q", msg)
+	}
+	if msg := restore("write", backup); !strings.Contains(msg, "Restored the database from luci-backup.db") {
+		t.Errorf("restoring the backup: %q", msg)
+	}
+	if _, err := os.Stat(upload); !os.IsNotExist(err) {
+		t.Errorf("the upload is still there after the restore: %v", err)
+	}
+	if !strings.Contains(l.log.String(), "restored the database from "+upload) {
+		t.Errorf("the daemon did not say it restored:\n%s", l.log.String())
+	}
+	dl, ul := l.hostOracleCounts("b")
+	if got := l.hosts()[macB]; got.DownloadBytes != dl[1] || got.UploadBytes != ul[1] {
+		t.Errorf("after the restore b has %d/%d bytes; its own counters say %d/%d", got.DownloadBytes, got.UploadBytes, dl[1], ul[1])
 	}
 }
 

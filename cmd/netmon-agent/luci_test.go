@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +189,12 @@ func TestLuCIACL_GrantsWhatTheViewRuns(t *testing.T) {
 		{[]string{"block", "laptop", "--for", "2h", "--reason", "x"}, false, false},
 		{[]string{"report"}, false, false},
 		{[]string{"db", "restore", "/tmp/x"}, false, false},
+		{[]string{"db", "restore", "--remove", "/tmp/netmon-restore.db"}, false, true},
+		{[]string{"db", "restore", "--remove", "/etc/config/netmon"}, false, false},
+		{[]string{"throttle", "02:00:00:00:01:02", "2mbit", "--for", "2h", "--reason", "homework"}, false, true},
+		{[]string{"throttle", "02:00:00:00:01:02", "2mbit"}, false, false},
+		{[]string{"throttle", "laptop", "2mbit", "--for", "2h", "--reason", "x"}, false, false},
+		{[]string{"unthrottle", "02:00:00:00:01:02"}, false, true},
 		{nil, false, false},
 	}
 	for _, c := range cases {
@@ -211,6 +219,9 @@ type luciHarness struct {
 	url      string
 	sessions map[string][]grant
 	exec     func(params []string) (stdout, stderr []byte, code int)
+	// files maps the router's paths that cgi-upload may write to the
+	// test's files; exec gets its params with them mapped too.
+	files map[string]string
 
 	mu   sync.Mutex
 	used map[grant]bool // file grants that let a call through
@@ -218,7 +229,7 @@ type luciHarness struct {
 
 func newLuCIHarness(t *testing.T, exec func(params []string) (stdout, stderr []byte, code int)) *luciHarness {
 	t.Helper()
-	h := &luciHarness{t: t, exec: exec, used: map[grant]bool{}, sessions: map[string][]grant{
+	h := &luciHarness{t: t, exec: exec, used: map[grant]bool{}, files: map[string]string{}, sessions: map[string][]grant{
 		"none": nil, "read": aclGrants(t, luciACL, "read"), "write": aclGrants(t, luciACL, "write"),
 	}}
 	mux := http.NewServeMux()
@@ -226,6 +237,7 @@ func newLuCIHarness(t *testing.T, exec func(params []string) (stdout, stderr []b
 	mux.Handle("GET /view/", http.StripPrefix("/view/", http.FileServer(http.Dir(luciViews))))
 	mux.HandleFunc("POST /cgi-bin/cgi-exec", h.cgiExec)
 	mux.HandleFunc("POST /ubus/file/exec", h.fileExec)
+	mux.HandleFunc("POST /cgi-bin/cgi-upload", h.cgiUpload)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -286,8 +298,70 @@ func (h *luciHarness) fileExec(rw http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.used[g] = true
 	h.mu.Unlock()
-	out, errOut, code := h.exec(req.Params)
+	params := slices.Clone(req.Params)
+	for i, p := range params {
+		if local, ok := h.files[p]; ok {
+			params[i] = local
+		}
+	}
+	out, errOut, code := h.exec(params)
 	json.NewEncoder(rw).Encode(map[string]any{"code": code, "stdout": string(out), "stderr": string(errOut)})
+}
+
+// cgiUpload is cgi-io's upload: multipart parts sessionid, filename,
+// filemode and filedata, in that order; the session needs cgi-io upload
+// and file write on the path. It answers 200 with the size, or with a
+// message and failure, as cgi-io does.
+func (h *luciHarness) cgiUpload(rw http.ResponseWriter, r *http.Request) {
+	fail := func(msg string) {
+		json.NewEncoder(rw).Encode(map[string]any{"message": msg, "failure": []any{1, "Operation not permitted"}})
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		fail("Invalid request")
+		return
+	}
+	var session, path string
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			fail("No file data received")
+			return
+		}
+		value := func() string { b, _ := io.ReadAll(part); return string(b) }
+		switch part.FormName() {
+		case "sessionid":
+			session = value()
+			if _, ok := allowed(h.sessions[session], "cgi-io", "upload", "write"); !ok {
+				fail("Upload permission denied")
+				return
+			}
+		case "filename":
+			path = value()
+		case "filedata":
+			g, ok := allowed(h.sessions[session], "file", path, "write")
+			local := h.files[path]
+			if !ok || local == "" {
+				fail("Access to path denied by ACL")
+				return
+			}
+			f, err := os.OpenFile(local, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+			if err != nil {
+				fail("Failed to open target file")
+				return
+			}
+			n, err := io.Copy(f, part)
+			if cerr := f.Close(); err != nil || cerr != nil {
+				fail("I/O failure while writing target file")
+				return
+			}
+			h.mu.Lock()
+			h.used[g] = true
+			h.mu.Unlock()
+			json.NewEncoder(rw).Encode(map[string]any{"size": n})
+			return
+		}
+	}
 }
 
 // unusedGrants are the file grants of the ACL that no call used: excess

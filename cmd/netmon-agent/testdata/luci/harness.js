@@ -4,9 +4,9 @@
 //  - E(tag, attrs, children) as LuCI's dom.create: a string child is set as
 //    innerHTML (markup!), array items that are not nodes become text nodes;
 //  - String.prototype.format with %s %d %f %h %q %m and %%;
-//  - the modules view, fs (exec_direct through /cgi-bin/cgi-exec, which the
-//    test serves and checks against the ACL), poll, ui, uci and form (the
-//    last two for the settings view).
+//  - the modules view, fs (exec_direct through /cgi-bin/cgi-exec, exec
+//    through ubus file exec, which the test serves and checks against the
+//    ACL), request (post, for cgi-upload), poll and ui.
 (function() {
 	'use strict';
 
@@ -86,7 +86,7 @@
 	};
 
 	window.L = {
-		env: {},
+		env: { cgi_base: '/cgi-bin' },
 		bind: function(fn, self) {
 			var args = Array.prototype.slice.call(arguments, 2);
 			return function() { return fn.apply(self, args.concat(Array.prototype.slice.call(arguments))); };
@@ -131,6 +131,21 @@
 				});
 			}
 		},
+		// request.post as LuCI.request's: a LuCI.response, whose json()
+		// parses the body there and then.
+		request: {
+			post: function(url, data) {
+				return fetch(url, { method: 'POST', body: data }).then(function(r) {
+					return r.text().then(function(body) {
+						return {
+							ok: r.ok, status: r.status, statusText: r.statusText, responseText: body,
+							text: function() { return body; },
+							json: function() { return JSON.parse(body); }
+						};
+					});
+				});
+			}
+		},
 		poll: { add: function(fn) { window.harnessPollers.push(fn); } },
 		ui: {
 			addNotification: function(title, body, cls) {
@@ -157,6 +172,7 @@
 	// the modules the function body gets, and it returns the view.
 	window.harnessRun = function(url, session) {
 		window.harnessSession = session;
+		L.env.sessionid = session;
 		return fetch(url).then(function(r) { return r.text(); }).then(function(src) {
 			var names = [], re = /^'require ([\w.]+)';$/mg, m;
 			while ((m = re.exec(src)))

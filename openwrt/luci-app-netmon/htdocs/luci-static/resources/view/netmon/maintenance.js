@@ -1,14 +1,21 @@
 'use strict';
 'require view';
 'require fs';
+'require request';
 'require ui';
 
 // Status > Traffic maintenance: what `netmon-agent doctor --json` finds,
 // each check with its fix, the history as a CSV file to download
-// (`netmon-agent export --hosts`) and a backup of the database (`db backup
-// -`). Agent values go in as text nodes only.
+// (`netmon-agent export --hosts`), a backup of the database (`db backup
+// -`) and its restore: the file goes up through cgi-io's upload to one
+// path in /tmp, and `db restore --remove` swaps it in under the running
+// daemon once it is verified whole. Agent values go in as text nodes only.
 
 var agent = '/usr/sbin/netmon-agent';
+
+// Where an uploaded backup waits; the ACL lets a write login write only
+// this file and restore only from it.
+var restorePath = '/tmp/netmon-restore.db';
 
 function txt(v) {
 	return document.createTextNode(v == null ? '' : String(v));
@@ -55,7 +62,44 @@ return view.extend({
 		});
 	},
 
+	// handleRestore uploads the chosen backup as ui.uploadFile does, then
+	// restores it; the agent refuses a file that is not a whole database
+	// and replaces nothing then.
+	handleRestore: function() {
+		var self = this, file = this.restoreFile.files[0];
+		if (!file) {
+			ui.addNotification(null, E('p', {}, [ txt(_('Choose a backup file first.')) ]), 'danger');
+			return Promise.resolve();
+		}
+		var data = new FormData();
+		data.append('sessionid', L.env.sessionid);
+		data.append('filename', restorePath);
+		data.append('filedata', file);
+		return request.post(L.env.cgi_base + '/cgi-upload', data, { timeout: 0 }).then(function(res) {
+			var reply = res.json();
+			if (!res.ok || reply.failure)
+				throw new Error(reply.message || res.statusText);
+			return fs.exec(agent, [ 'db', 'restore', '--remove', restorePath ]);
+		}).then(function(res) {
+			if (res.code !== 0)
+				throw new Error((res.stderr || '').trim() || _('exit status %d').format(res.code));
+			ui.addNotification(null, E('p', { 'id': 'netmon-restored' }, [ txt(_('Restored the database from %s.').format(file.name)) ]), 'info');
+			return self.load().then(function(report) {
+				self.root.replaceChild(self.draw(report), self.root.firstChild);
+			});
+		}).catch(function(e) {
+			ui.addNotification(null, E('p', {}, [ txt(_('Restore failed: %s').format(e.message)) ]), 'danger');
+		});
+	},
+
 	render: function(report) {
+		// The file chooser lives across redraws.
+		this.restoreFile = E('input', { 'type': 'file', 'id': 'netmon-restore-file', 'accept': '.db,.gz,application/octet-stream' });
+		this.root = E('div', {}, [ this.draw(report) ]);
+		return this.root;
+	},
+
+	draw: function(report) {
 		var nodes = [ E('h2', {}, [ txt(_('Traffic maintenance')) ]) ];
 		if (report.error)
 			nodes.push(E('p', { 'class': 'alert-message warning', 'id': 'netmon-error' },
@@ -79,7 +123,11 @@ return view.extend({
 				[ txt(_('Download the daily history (CSV, a column pair per host)')) ]) ]),
 			E('p', {}, [ E('button', { 'class': 'btn cbi-button', 'id': 'netmon-backup', 'click': ui.createHandlerFn(this, 'handleBackup') },
 				[ txt(_('Download a backup of the database')) ]) ]),
-			E('p', { 'class': 'cbi-section-descr' }, [ txt(_('To restore a backup: copy it to the router, then run service netmon-agent stop; netmon-agent db restore FILE; service netmon-agent start.')) ]));
+			E('h3', {}, [ txt(_('Restore a backup')) ]),
+			E('p', { 'class': 'cbi-section-descr' }, [ txt(_('The database goes back to the backup; what the firewall counted since it was taken is still in its counters and is added at the next sample. The replaced database is kept on the router as *.before-restore.')) ]),
+			E('p', {}, [ this.restoreFile, txt(' '),
+				E('button', { 'class': 'btn cbi-button cbi-button-action', 'id': 'netmon-restore', 'click': ui.createHandlerFn(this, 'handleRestore') },
+					[ txt(_('Upload and restore')) ]) ]));
 		return E('div', {}, nodes);
 	},
 
