@@ -161,8 +161,12 @@ type reader struct {
 	agents int
 }
 
-// bad is an error at line of the file: "FILE:LINE: problem".
+// bad is an error at line of the file: "FILE:LINE: problem"; sections
+// with no line (from arguments) are "FILE: problem".
 func (r *reader) bad(line int, format string, a ...any) error {
+	if line <= 0 {
+		return fmt.Errorf("%s: %s", r.path, fmt.Sprintf(format, a...))
+	}
 	return fmt.Errorf("%s:%d: %s", r.path, line, fmt.Sprintf(format, a...))
 }
 

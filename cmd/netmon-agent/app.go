@@ -93,6 +93,9 @@ func commands(stdout, stderr io.Writer) *cli.App {
 				}},
 				{Name: "compact", Usage: "shrink the live database to what it holds, and snapshot it", Action: withConfig(cmdDBCompact)},
 			}},
+			{Name: "config", Usage: "about the config file", Subcommands: []*cli.Command{
+				{Name: "check", Usage: "check the config file as the daemon reads it, or the sections given as @TYPE[=NAME] NAME=VALUE NAME+=VALUE... (what LuCI is about to save); prints ok or the first problem", ArgsUsage: "[SECTIONS...]", SkipFlagParsing: true, Action: cmdConfigCheck},
+			}},
 			{Name: "token", Usage: "print the web token (option token) that the page, the API and /metrics need", Action: noArgs(cmdToken), Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "new", Usage: "print a fresh random token instead (it is not written anywhere)"},
 			}},

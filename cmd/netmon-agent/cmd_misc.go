@@ -48,3 +48,24 @@ func cmdDoctor(c *cli.Context) error {
 	}
 	return nil
 }
+
+// cmdConfigCheck checks the config file, or the sections its arguments
+// give, with the readers the daemon uses.
+func cmdConfigCheck(c *cli.Context) error {
+	if c.NArg() == 0 {
+		if _, err := config.Load(c.String("config")); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "ok %s\n", c.String("config"))
+		return nil
+	}
+	secs, err := config.SectionsFromArgs(c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	if _, err := config.FromSections(config.ArgsPath, secs); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.App.Writer, "ok")
+	return nil
+}

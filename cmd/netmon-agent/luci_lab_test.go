@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -130,6 +131,7 @@ func TestLab_LuCIViews(t *testing.T) {
 	luciHistory(t, ctx, h, l)
 	backup := luciMaintenance(t, ctx, h, l)
 	luciRestore(t, ctx, h, l, backup)
+	luciSettings(t, ctx, h, l)
 	if unused := h.unusedGrants(); len(unused) != 0 {
 		t.Errorf("the ACL grants what no view runs: %v", unused)
 	}
@@ -326,4 +328,66 @@ func saveScreenshot(t *testing.T, ctx context.Context, name string) {
 	}
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, name), shot, 0o644)
+}
+
+// luciSettings adds a meter on the settings page: with a malformed source
+// the agent's check refuses it and nothing is written; corrected, Save &
+// Apply writes it, the daemon reloads (as procd's trigger makes it) and
+// the meter counts host b's upload exactly as b's own counters do.
+func luciSettings(t *testing.T, ctx context.Context, h *luciHarness, l *lab) {
+	t.Helper()
+	h.uciFile = l.config
+	h.onApply = func() { l.daemon.Process.Signal(syscall.SIGHUP) }
+	before, _ := os.ReadFile(l.config)
+	openView(t, ctx, h, "settings", "write")
+	field := func(opt string) chromedp.CSS {
+		return chromedp.CSS(`[id="widget.cbid.netmon.b_up.` + opt + `"]`)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#cbi-netmon-meter .cbi-section-create-name`), "b_up"),
+		chromedp.Click(chromedp.CSS(`#cbi-netmon-meter .cbi-button-add`)),
+		chromedp.WaitVisible(field("src")),
+		chromedp.SetValue(field("chain"), "FORWARD"),
+		chromedp.SetValue(field("src"), "198.18.1.333"),
+		chromedp.SetValue(field("out"), "wan"),
+		chromedp.Click(chromedp.CSS(`.cbi-button-apply`)),
+		chromedp.WaitVisible(chromedp.CSS(`#netmon-settings-error`)),
+	); err != nil {
+		t.Fatalf("a meter with a malformed source: %v", err)
+	}
+	msg, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#netmon-settings-error`)))
+	if msg != `Not saved: settings: meter b_up: malformed address "198.18.1.333"` {
+		t.Errorf("the refusal says %q", msg)
+	}
+	if after, _ := os.ReadFile(l.config); string(after) != string(before) {
+		t.Errorf("a refused save changed the config:\n%s", after)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(field("src"), "198.18.1.3"),
+		chromedp.Click(chromedp.CSS(`.cbi-button-apply`)),
+		chromedp.WaitVisible(chromedp.CSS(`#harness-applied`)),
+	); err != nil {
+		t.Fatalf("Save & Apply of the meter: %v", err)
+	}
+	saveScreenshot(t, ctx, "luci-settings.png")
+	if out := l.agent("config", "check"); !strings.HasPrefix(out, "ok ") {
+		t.Errorf("config check of what LuCI wrote: %s", out)
+	}
+	l.waitFor(func() bool { _, ok := l.report()["b_up"]; return ok }, "the daemon to count meter b_up")
+	l.agent("sample")
+	_, ul0 := l.hostOracleCounts("b")
+	start := l.report()["b_up"]
+	l.helper("b", "udp", "198.19.0.2:9000", "20", "500")
+	l.helper("b", "tcp", "198.19.0.2:7000", "30000")
+	settle()
+	l.agent("sample")
+	_, ul1 := l.hostOracleCounts("b")
+	got := l.report()["b_up"]
+	if got.Bytes-start.Bytes != ul1[1]-ul0[1] || got.Packets-start.Packets != ul1[0]-ul0[0] {
+		t.Errorf("meter b_up counted %d bytes, %d packets; b sent %d bytes, %d packets",
+			got.Bytes-start.Bytes, got.Packets-start.Packets, ul1[1]-ul0[1], ul1[0]-ul0[0])
+	}
+	if !strings.Contains(l.log.String(), "reload") {
+		t.Errorf("no reload in the daemon's log:\n%s", l.log.String())
+	}
 }

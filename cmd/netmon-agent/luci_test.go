@@ -222,6 +222,11 @@ type luciHarness struct {
 	// files maps the router's paths that cgi-upload may write to the
 	// test's files; exec gets its params with them mapped too.
 	files map[string]string
+	// uciFile is the config rpcd's uci serves as "netmon"; onApply is what
+	// procd's reload trigger does once a change to it is applied.
+	uciFile string
+	onApply func()
+	staged  map[string]map[string]any // by config: what uci save staged
 
 	mu   sync.Mutex
 	used map[grant]bool // file grants that let a call through
@@ -238,6 +243,9 @@ func newLuCIHarness(t *testing.T, exec func(params []string) (stdout, stderr []b
 	mux.HandleFunc("POST /cgi-bin/cgi-exec", h.cgiExec)
 	mux.HandleFunc("POST /ubus/file/exec", h.fileExec)
 	mux.HandleFunc("POST /cgi-bin/cgi-upload", h.cgiUpload)
+	mux.HandleFunc("POST /ubus/uci/get", h.uciGet)
+	mux.HandleFunc("POST /ubus/uci/save", h.uciSave)
+	mux.HandleFunc("POST /ubus/uci/apply", h.uciApply)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
