@@ -155,6 +155,33 @@ func fileExecAllowed(grants []grant, command string, params []string) (grant, er
 	return grant{}, errors.New("Permission denied")
 }
 
+// The config (with the mail password and the web token in it) is only
+// the settings group's: a login given the status pages cannot read it.
+func TestLuCIACL_ConfigOnlyInTheSettingsGroup(t *testing.T) {
+	var groups map[string]map[string]json.RawMessage
+	data, err := os.ReadFile(luciACL)
+	if err == nil {
+		err = json.Unmarshal(data, &groups)
+	}
+	if err != nil {
+		t.Fatalf("read %s: %v", luciACL, err)
+	}
+	for name, g := range groups {
+		for _, lvl := range []string{"read", "write"} {
+			var scopes map[string]json.RawMessage
+			if err := json.Unmarshal(g[lvl], &scopes); err != nil {
+				t.Fatalf("group %s, %s: %v", name, lvl, err)
+			}
+			if _, ok := scopes["uci"]; ok != (name == "luci-app-netmon-settings") {
+				t.Errorf("group %s, %s: uci access %v", name, lvl, ok)
+			}
+		}
+	}
+	if len(groups) != 2 {
+		t.Errorf("groups %v", groups)
+	}
+}
+
 // The ACL lets a read-only login run exactly the reads the views run, and
 // a login with write access also the block and unblock the overview runs
 // through ubus file exec (which reports the exit status); nothing else.
