@@ -180,7 +180,8 @@ check_luci() {
 		check "$f mode" test "$(tar -tvzf "$w/data.tar.gz" "./usr/share/$f" | awk '{ print $1 }')" = "-rw-r--r--"
 	done
 	check "the ACL grants cgi-io exec" grep -q '"cgi-io": \[ "exec" \]' "$w/d$root/rpcd/acl.d/luci-app-netmon.json"
-	for v in overview history maintenance; do
+	check "the settings group grants uci netmon" python3 -c "import json,sys; g=json.load(open(sys.argv[1]))[\"luci-app-netmon-settings\"]; sys.exit(g[\"write\"][\"uci\"] != [\"netmon\"])" "$w/d$root/rpcd/acl.d/luci-app-netmon.json"
+	for v in overview history maintenance settings; do
 		check "the $v view is JavaScript" node --check "$w/d/www/luci-static/resources/view/netmon/$v.js"
 	done
 	check "the ACL grants ubus file exec (for Block)" grep -q '"file": \[ "exec" \]' "$w/d$root/rpcd/acl.d/luci-app-netmon.json"
