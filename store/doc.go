@@ -13,6 +13,8 @@
 //	hosts     MAC or "unattributed" -> JSON Host
 //	blocks    MAC or address -> JSON Block
 //	quotas    "QUOTA/MAC" -> JSON QuotaUse
+//	service-elements "dl/ADDR/tcp/443", "ul/..." -> JSON Element (a service set element's baseline)
+//	services  "MAC/SERVICE" -> JSON ServiceUse
 //	meta      "boot", "created", "last_sample", "version"
 //
 // Values are JSON so the file means the same on a big-endian MIPS router and

@@ -108,6 +108,25 @@ type Host struct {
 	MonthUpload   Counts `json:"month_upload"`
 }
 
+// A ServiceUse is what one host moved on one service's ports, as a Host
+// has its totals (Service "other" is never stored: it is the host's
+// total minus its services).
+type ServiceUse struct {
+	MAC           string `json:"mac"`
+	Service       string `json:"service"`
+	Download      Counts `json:"download"`
+	Upload        Counts `json:"upload"`
+	Day           string `json:"day"`
+	DayDownload   Counts `json:"day_download"`
+	DayUpload     Counts `json:"day_upload"`
+	Month         string `json:"month"`
+	MonthDownload Counts `json:"month_download"`
+	MonthUpload   Counts `json:"month_upload"`
+}
+
+// ServiceKey keys a host's use of a service.
+func ServiceKey(mac, service string) string { return mac + "/" + service }
+
 // A Block drops a host's forwarded traffic: Target is a MAC (all the host's
 // addresses) or an address. A zero Until never expires.
 //
@@ -160,6 +179,9 @@ type State struct {
 	Canaries   map[string]*Canary
 	Events     []Event              // oldest first, at most MaxEvents
 	Elements   map[string]*Element  // "dl/ADDR" or "ul/ADDR"
+	// ServiceElements are the service sets' elements, "dl/ADDR/tcp/443".
+	ServiceElements map[string]*Element
+	Services        map[string]*ServiceUse // ServiceKey(MAC, service)
 	Hosts      map[string]*Host     // by MAC, and Unattributed
 	Blocks     map[string]*Block    // by Target
 	Quotas     map[string]*QuotaUse // "QUOTA/MAC"
@@ -185,7 +207,7 @@ func (s *State) Touch() { s.dirty = true }
 func NewState() *State {
 	return &State{Counters: map[string]*Counter{}, Canaries: map[string]*Canary{},
 		Elements: map[string]*Element{}, Hosts: map[string]*Host{}, Blocks: map[string]*Block{},
-		Quotas: map[string]*QuotaUse{}}
+		Quotas: map[string]*QuotaUse{}, ServiceElements: map[string]*Element{}, Services: map[string]*ServiceUse{}}
 }
 
 // Dirty reports whether the state changed since MarkCommitted.

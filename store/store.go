@@ -22,6 +22,8 @@ var (
 	bucketMeta     = []byte("meta")
 	bucketElements = []byte("elements")
 	bucketHosts    = []byte("hosts")
+	bucketSvcElems = []byte("service-elements")
+	bucketServices = []byte("services")
 	bucketBlocks   = []byte("blocks")
 	bucketQuotas   = []byte("quotas")
 )
@@ -58,7 +60,7 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 		return nil, openError(path, err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts, bucketBlocks, bucketQuotas, bucketSeries} {
+		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts, bucketBlocks, bucketQuotas, bucketSeries, bucketSvcElems, bucketServices} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -161,6 +163,20 @@ func (db *DB) Load() (*State, error) {
 		}); err != nil {
 			return err
 		}
+		if err := loadJSON(tx, bucketSvcElems, func(k string) any {
+			e := &Element{}
+			s.ServiceElements[k] = e
+			return e
+		}); err != nil {
+			return err
+		}
+		if err := loadJSON(tx, bucketServices, func(k string) any {
+			u := &ServiceUse{}
+			s.Services[k] = u
+			return u
+		}); err != nil {
+			return err
+		}
 		if err := loadJSON(tx, bucketQuotas, func(k string) any {
 			q := &QuotaUse{}
 			s.Quotas[k] = q
@@ -238,6 +254,12 @@ func (db *DB) Commit(s *State) error {
 			return err
 		}
 		if err := replaceJSON(tx, bucketHosts, s.Hosts); err != nil {
+			return err
+		}
+		if err := replaceJSON(tx, bucketSvcElems, s.ServiceElements); err != nil {
+			return err
+		}
+		if err := replaceJSON(tx, bucketServices, s.Services); err != nil {
 			return err
 		}
 		if err := replaceJSON(tx, bucketBlocks, s.Blocks); err != nil {

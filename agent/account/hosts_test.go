@@ -41,7 +41,7 @@ func newHostRig(t *testing.T) *accounttest.Rig {
 
 func TestHosts_RulesAndSets(t *testing.T) {
 	r := newHostRig(t)
-	for _, name := range []string{"netmon-dl4", "netmon-ul4", "netmon-dl6", "netmon-ul6", "netmon-block4", "netmon-block6"} {
+	for _, name := range []string{"netmon-dl4", "netmon-ul4", "netmon-dl6", "netmon-ul6", "netmon-block4", "netmon-block6", "netmon-sdl4", "netmon-sul6"} {
 		if r.Sets.Sets[name] == nil {
 			t.Errorf("set %s not created", name)
 		}
@@ -50,7 +50,9 @@ func TestHosts_RulesAndSets(t *testing.T) {
 	for _, want := range []string{
 		"netmon-FORWARD 1 -o br-lan ! -i br-lan -m set ! --match-set netmon-dl4 dst -j SET --add-set netmon-dl4 dst -m comment --comment netmon:h:@download:",
 		"netmon-FORWARD 2 -i br-lan ! -o br-lan -m set ! --match-set netmon-ul4 src -j SET --add-set netmon-ul4 src -m comment --comment netmon:h:@upload:",
-		"netmon-FORWARD 3 -m comment --comment netmon-return -j RETURN",
+		"netmon-FORWARD 3 -o br-lan ! -i br-lan -p tcp -m multiport --sports 443,80,53,853,22,993,465,587,995,3389 -m set ! --match-set netmon-sdl4 dst,src -j SET --add-set netmon-sdl4 dst,src",
+		"netmon-FORWARD 6 -i br-lan ! -o br-lan -p udp -m multiport --dports 443,53,123,1194,51820 -m set ! --match-set netmon-sul4 src,dst -j SET --add-set netmon-sul4 src,dst",
+		"netmon-FORWARD 7 -m comment --comment netmon-return -j RETURN",
 		"FORWARD 1 -m comment --comment netmon-jump:GEN -j netmon-FORWARD",
 	} {
 		if !strings.Contains(got, want) {

@@ -258,6 +258,7 @@ func (s *Sampler) wants(f netfilter.Family) []netfilter.Want {
 	if _, own := s.Sets.(netfilter.RuleHolder); !own && s.HostsOn() && s.hostsReady && (f == netfilter.IPv4 || s.Config.IPv6) {
 		ws = append(ws, netfilter.ThrottleWants(s.Config.LAN, f, s.throttles)...) // before counting: what they drop is no one's
 		ws = append(ws, netfilter.HostWants(s.Config.LAN, f)...)
+		ws = append(ws, netfilter.ServiceWants(s.Config.LAN, f, s.Config.ServicePorts())...)
 		ws = append(ws, netfilter.BlockWants(s.Config.LAN, f, blocking(s.State), blockedMACs(s.State))...)
 	}
 	return ws
@@ -275,7 +276,7 @@ func (s *Sampler) sampleHosts(boot string, now time.Time) error {
 		// kernel goes on counting, and the next read catches up.
 		return fmt.Errorf("read host counters: %w", err)
 	}
-	if err := netfilter.EnsureSets(s.Sets, have, s.hostFamilies()); err != nil {
+	if err := netfilter.EnsureSets(s.Sets, have, s.hostFamilies(), len(s.Config.ServicePorts()) > 0); err != nil {
 		return err
 	}
 	s.hostsReady = true
@@ -286,13 +287,15 @@ func (s *Sampler) sampleHosts(boot string, now time.Time) error {
 		elapsed = now.Sub(s.last)
 	}
 	s.accountHosts(have, neigh, s.Sources.Names(), boot, now, elapsed)
+	s.accountServices(have, neigh, boot, now)
 	s.pruneIdle(now, IdleElement)
+	s.pruneIdleServices(now, IdleElement)
 	if err := s.applyBlocks(have, neigh, now); err != nil {
 		s.Logf("%v", err)
 	}
 	if rh, ok := s.Sets.(netfilter.RuleHolder); ok {
 		changes, err := rh.HoldRules(s.hostFamilies(), netfilter.HostRules{LAN: s.Config.LAN, Blocking: blocking(s.State),
-			BlockedMACs: blockedMACs(s.State), Throttles: s.throttles})
+			BlockedMACs: blockedMACs(s.State), Throttles: s.throttles, Services: s.Config.ServicePorts()})
 		for _, line := range changes {
 			s.Logf("%s", line)
 		}

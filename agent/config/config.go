@@ -53,6 +53,11 @@ type Config struct {
 	// PeriodStart is the billing day of month (1-31) for monthly quotas.
 	PeriodStart int
 	Quotas      []Quota
+	// ServicesOn counts each host's usage by service (option services);
+	// Services are the configured ones, then the built-in ones.
+	ServicesOn bool
+	Services   []Service
+	configured []Service
 
 	// Backend is where the meters go: auto, nftables, iptables, or nft or
 	// legacy (the iptables binaries of that variant). See netfilter.Choose.
@@ -119,7 +124,7 @@ func FromSections(path string, sections []uci.Section) (*Config, error) {
 	for _, s := range sections {
 		read, ok := sectionReaders[s.Type]
 		if !ok {
-			return nil, r.bad(s.Line, "unknown section type %q (want agent, meter, host, quota or mail)", s.Type)
+			return nil, r.bad(s.Line, "unknown section type %q (want agent, meter, host, quota, service or mail)", s.Type)
 		}
 		if err := read(r, s); err != nil {
 			return nil, err
@@ -141,6 +146,7 @@ func defaults(path string) *Config {
 		Leases:          "/tmp/dhcp.leases",
 		Ethers:          "/etc/ethers",
 		Hosts:           true,
+		ServicesOn:      true,
 		HostNames:       map[string]string{},
 		PeriodStart:     1,
 		MaxRate:         10e9,
@@ -172,11 +178,12 @@ func (r *reader) bad(line int, format string, a ...any) error {
 
 // sectionReaders read each section type of the file.
 var sectionReaders = map[string]func(r *reader, s uci.Section) error{
-	"agent": (*reader).agent,
-	"meter": (*reader).meter,
-	"host":  (*reader).host,
-	"quota": (*reader).quota,
-	"mail":  (*reader).mail,
+	"agent":   (*reader).agent,
+	"meter":   (*reader).meter,
+	"host":    (*reader).host,
+	"quota":   (*reader).quota,
+	"mail":    (*reader).mail,
+	"service": (*reader).service,
 }
 
 func (r *reader) agent(s uci.Section) error {
@@ -269,6 +276,9 @@ func (r *reader) mail(s uci.Section) error {
 // finish settles what depends on more than one section.
 func (r *reader) finish() (*Config, error) {
 	c := r.c
+	if err := c.finishServices(); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.path, err)
+	}
 	for i := range c.Quotas {
 		if c.Quotas[i].Start == 0 {
 			c.Quotas[i].Start = c.PeriodStart

@@ -46,6 +46,7 @@ var agentOptions = map[string]agentOption{
 	"ethers":           pathOption(func(c *Config) *string { return &c.Ethers }),
 	"period_start":     setPeriodStart,
 	"hosts":            boolOption(func(c *Config) *bool { return &c.Hosts }),
+	"services":         boolOption(func(c *Config) *bool { return &c.ServicesOn }),
 	"public_read":      boolOption(func(c *Config) *bool { return &c.PublicRead }),
 	"ipv6":             boolOption(func(c *Config) *bool { return &c.IPv6 }),
 	"backend":          oneOf(func(c *Config) *string { return &c.Backend }, "auto", "nftables", "iptables", "nft", "legacy"),

@@ -36,21 +36,29 @@ func HostWants(lan string, f Family) []Want {
 	}
 }
 
-// ensureSets creates the sets the host rules of fams need and lists are
-// missing; the rules cannot go in before them.
-func EnsureSets(sets Sets, have map[string]*IPSet, fams []Family) error {
+// ensureSets creates the sets the host rules of fams need (the service
+// sets too with services) and lists are missing; the rules cannot go in
+// before them.
+func EnsureSets(sets Sets, have map[string]*IPSet, fams []Family, services bool) error {
 	for _, f := range fams {
-		for _, dir := range []string{store.DirDownload, store.DirUpload, DirBlock} {
-			name := SetName(dir, f)
-			if s, ok := have[name]; ok && s.Counters && s.Family == f {
+		names := []string{SetName(store.DirDownload, f), SetName(store.DirUpload, f), SetName(DirBlock, f)}
+		if services {
+			names = append(names, ServiceSetName(store.DirDownload, f), ServiceSetName(store.DirUpload, f))
+		}
+		for _, name := range names {
+			if s, ok := have[name]; ok && s.Counters && s.Family == f && (s.Services != nil) == IsServiceSet(name) {
 				continue
 			} else if ok {
-				return fmt.Errorf("set %s exists but is not a %s set with counters: destroy it (netmon-agent stop)", name, f)
+				return fmt.Errorf("set %s exists but is not a %s set with counters of its kind: destroy it (netmon-agent stop)", name, f)
 			}
 			if err := sets.Create(name, f); err != nil {
 				return fmt.Errorf("create set %s: %w", name, err)
 			}
-			have[name] = &IPSet{Name: name, Family: f, Counters: true, Elements: map[netip.Addr]store.Counts{}}
+			s := &IPSet{Name: name, Family: f, Counters: true, Elements: map[netip.Addr]store.Counts{}}
+			if IsServiceSet(name) {
+				s.Services = map[ServiceKey]store.Counts{}
+			}
+			have[name] = s
 		}
 	}
 	return nil

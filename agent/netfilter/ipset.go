@@ -29,6 +29,8 @@ type Sets interface {
 	Remove() ([]string, error)
 	Add(name string, addr netip.Addr) error
 	Del(name string, addr netip.Addr) error
+	// DelService deletes an element of a service set.
+	DelService(name string, k ServiceKey) error
 }
 
 // A RuleHolder is Sets that hold their own rules (nftables); the per-host
@@ -40,13 +42,15 @@ type RuleHolder interface {
 }
 
 // HostRules are what the per-host rules do besides counting the hosts on
-// LAN: drop the blocked addresses (while Blocking) and MACs, and slow the
-// throttled hosts.
+// LAN: count their services, drop the blocked addresses (while Blocking)
+// and MACs, and slow the throttled hosts.
 type HostRules struct {
 	LAN         string
 	Blocking    bool
 	BlockedMACs []string
 	Throttles   []Throttle
+	// Services are the ports the service sets count; none, no rules.
+	Services []ServicePort
 }
 
 // An IPSet is one set of ours with its elements' counters.
@@ -58,6 +62,8 @@ type IPSet struct {
 	// (nftables handles); "" for ipset.
 	Generation string
 	Elements   map[netip.Addr]store.Counts
+	// Services are a service set's elements (Elements stays empty).
+	Services map[ServiceKey]store.Counts
 }
 
 // NewSets returns the Sets of kind (nft, ipset, or auto: nft when
@@ -133,7 +139,16 @@ func (s *ipsetCmd) Create(name string, f Family) error {
 	if f == IPv6 {
 		fam = "inet6"
 	}
-	_, err := s.run("create", name, "hash:ip", "family", fam, "counters", "-exist")
+	typ := "hash:ip"
+	if IsServiceSet(name) {
+		typ = "hash:ip,port"
+	}
+	_, err := s.run("create", name, typ, "family", fam, "counters", "-exist")
+	return err
+}
+
+func (s *ipsetCmd) DelService(name string, k ServiceKey) error {
+	_, err := s.run("del", name, fmt.Sprintf("%s,%s:%d", k.Addr, ProtoName(k.Proto), k.Port), "-exist")
 	return err
 }
 
@@ -183,6 +198,9 @@ func ParseIpsetSave(out []byte) (map[string]*IPSet, error) {
 		switch f[0] {
 		case "create":
 			s := &IPSet{Name: f[1], Elements: map[netip.Addr]store.Counts{}}
+			if len(f) > 2 && f[2] == "hash:ip,port" {
+				s.Services = map[ServiceKey]store.Counts{}
+			}
 			for i := 2; i < len(f); i++ {
 				switch f[i] {
 				case "counters":
@@ -199,9 +217,16 @@ func ParseIpsetSave(out []byte) (map[string]*IPSet, error) {
 			if s == nil || len(f) < 3 {
 				return nil, fmt.Errorf("ipset save line %d: element of an unknown set: %q", n, sc.Text())
 			}
-			addr, err := netip.ParseAddr(f[2])
+			var addr netip.Addr
+			var key ServiceKey
+			var err error
+			if s.Services != nil {
+				key, err = parseServiceText(f[2])
+			} else if addr, err = netip.ParseAddr(f[2]); err != nil {
+				err = fmt.Errorf("malformed address %q", f[2])
+			}
 			if err != nil {
-				return nil, fmt.Errorf("ipset save line %d: malformed address %q", n, f[2])
+				return nil, fmt.Errorf("ipset save line %d: %w", n, err)
 			}
 			var c store.Counts
 			for i := 3; i+1 < len(f); i += 2 {
@@ -216,7 +241,11 @@ func ParseIpsetSave(out []byte) (map[string]*IPSet, error) {
 					c.Bytes = v
 				}
 			}
-			s.Elements[addr] = c
+			if s.Services != nil {
+				s.Services[key] = c
+			} else {
+				s.Elements[addr] = c
+			}
 		}
 	}
 	return sets, sc.Err()

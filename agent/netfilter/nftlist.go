@@ -86,6 +86,11 @@ func (p *nftListParser) setLine(code string, fields []string) error {
 		case "ipv4_addr":
 		case "ipv6_addr":
 			p.set.Family = IPv6
+		case "ipv4_addr . inet_proto . inet_service":
+			p.set.Services = map[ServiceKey]store.Counts{}
+		case "ipv6_addr . inet_proto . inet_service":
+			p.set.Family = IPv6
+			p.set.Services = map[ServiceKey]store.Counts{}
 		default:
 			return fmt.Errorf("set %s is not of addresses: delete table %s", p.set.Name, nftTable)
 		}
@@ -154,6 +159,19 @@ func parseNftElements(set *IPSet, text string) error {
 		return nil
 	}
 	for _, e := range strings.Split(text, ",") {
+		var key ServiceKey
+		if set.Services != nil {
+			// "ADDR . tcp . 443 counter ...": the key is the first five words.
+			words := strings.Fields(e)
+			if len(words) < 5 {
+				return fmt.Errorf("malformed element %q in set %s", e, set.Name)
+			}
+			var err error
+			if key, err = parseServiceText(strings.Join(words[:5], " ")); err != nil {
+				return fmt.Errorf("set %s: %w", set.Name, err)
+			}
+			e = key.Addr.String() + " " + strings.Join(words[5:], " ")
+		}
 		f := strings.Fields(e)
 		if len(f) == 0 {
 			return fmt.Errorf("empty element in set %s", set.Name)
@@ -179,6 +197,10 @@ func parseNftElements(set *IPSet, text string) error {
 			}
 			*dst = v
 			i++
+		}
+		if set.Services != nil {
+			set.Services[key] = c
+			continue
 		}
 		set.Elements[addr] = c
 	}

@@ -351,6 +351,9 @@ func parseNftSetMsg(b []byte) (table string, set *IPSet, keyLen uint32, err erro
 		set.Family = IPv4
 	case 16:
 		set.Family = IPv6
+	case 12, 24: // address . proto . port, each in its 4-byte registers
+		set.Family = map[uint32]Family{12: IPv4, 24: IPv6}[keyLen]
+		set.Services = map[ServiceKey]store.Counts{}
 	}
 	return table, set, keyLen, nil
 }
@@ -377,6 +380,7 @@ func parseNftElemMsg(b []byte, set *IPSet) error {
 
 func parseNftElem(b []byte, set *IPSet) error {
 	var addr netip.Addr
+	var key ServiceKey
 	var c store.Counts
 	err := netlink.Walk(b, func(a netlink.Attr) error {
 		switch a.Type {
@@ -386,7 +390,12 @@ func parseNftElem(b []byte, set *IPSet) error {
 					return nil
 				}
 				var ok bool
-				if addr, ok = netip.AddrFromSlice(v.Data); !ok {
+				if set.Services != nil {
+					if key, ok = parseServiceKey(v.Data); !ok {
+						return fmt.Errorf("element key of %d bytes is not an address, protocol and port", len(v.Data))
+					}
+					addr = key.Addr
+				} else if addr, ok = netip.AddrFromSlice(v.Data); !ok {
 					return fmt.Errorf("element key of %d bytes is not an address", len(v.Data))
 				}
 				return nil
@@ -408,6 +417,10 @@ func parseNftElem(b []byte, set *IPSet) error {
 	}
 	if !addr.IsValid() {
 		return errors.New("element without an address key")
+	}
+	if set.Services != nil {
+		set.Services[key] = c
+		return nil
 	}
 	set.Elements[addr] = c
 	return nil

@@ -123,7 +123,7 @@ func (r *nftReader) sets(f Family, d *nftDump, elements bool) error {
 			return err
 		case table != nftTable:
 			return nil
-		case keyLen != 4 && keyLen != 16:
+		case keyLen != 4 && keyLen != 16 && keyLen != 12 && keyLen != 24:
 			return fmt.Errorf("set %s is not of addresses: delete table %s %s", set.Name, nftFamily(f), nftTable)
 		}
 		set.Generation = fmt.Sprintf("%d.%s", d.Handle, set.Generation)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/netmon-agent/netmon-agent/store"
@@ -100,6 +101,9 @@ func (s *nftSets) Create(name string, f Family) error {
 	if f == IPv6 {
 		typ = "ipv6_addr"
 	}
+	if IsServiceSet(name) {
+		typ += " . inet_proto . inet_service"
+	}
 	fam := nftFamily(f)
 	script := fmt.Sprintf("add table %s %s\nadd set %s %s %s { type %s; size %d; flags dynamic; counter; }\n",
 		fam, nftTable, fam, nftTable, name, typ, nftSetSize)
@@ -159,6 +163,14 @@ func (s *nftSets) Del(name string, addr netip.Addr) error {
 	_, err := s.run("", "delete", "element", nftFamily(AddrFamily(addr)), nftTable, name, "{", addr.String(), "}")
 	if err != nil && strings.Contains(err.Error(), errNoTable) {
 		return nil // gone already, as ipset del -exist allows
+	}
+	return err
+}
+
+func (s *nftSets) DelService(name string, k ServiceKey) error {
+	_, err := s.run("", "delete", "element", nftFamily(AddrFamily(k.Addr)), nftTable, name, "{", k.Addr.String(), ".", ProtoName(k.Proto), ".", strconv.Itoa(int(k.Port)), "}")
+	if err != nil && strings.Contains(err.Error(), errNoTable) {
+		return nil
 	}
 	return err
 }
@@ -226,6 +238,7 @@ func nftRules(f Family, r HostRules) ([]string, error) {
 		fmt.Sprintf(`oifname "%s" iifname != "%s" update @%s { %s daddr }`, lan, lan, SetName(store.DirDownload, f), p),
 		fmt.Sprintf(`iifname "%s" oifname != "%s" update @%s { %s saddr }`, lan, lan, SetName(store.DirUpload, f), p),
 	)
+	out = append(out, nftServiceRules(lan, f, sortedPorts(r.Services))...)
 	if !r.Blocking {
 		return out, nil
 	}

@@ -3,6 +3,7 @@ package netfiltertest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -326,6 +327,9 @@ func (fs *Sets) List() (map[string]*netfilter.IPSet, error) {
 		for a, v := range s.Elements {
 			c.Elements[a] = v
 		}
+		if s.Services != nil {
+			c.Services = maps.Clone(s.Services)
+		}
 		out[n] = c
 	}
 	return out, nil
@@ -334,9 +338,39 @@ func (fs *Sets) List() (map[string]*netfilter.IPSet, error) {
 func (fs *Sets) Create(name string, f netfilter.Family) error {
 	fs.Calls++
 	if _, ok := fs.Sets[name]; !ok {
-		fs.Sets[name] = &netfilter.IPSet{Name: name, Family: f, Counters: true, Elements: map[netip.Addr]store.Counts{}}
+		s := &netfilter.IPSet{Name: name, Family: f, Counters: true, Elements: map[netip.Addr]store.Counts{}}
+		if netfilter.IsServiceSet(name) {
+			s.Services = map[netfilter.ServiceKey]store.Counts{}
+		}
+		fs.Sets[name] = s
 	}
 	return nil
+}
+
+func (fs *Sets) DelService(name string, k netfilter.ServiceKey) error {
+	fs.Calls++
+	if s, ok := fs.Sets[name]; ok {
+		delete(s.Services, k)
+	}
+	return nil
+}
+
+// ServiceTraffic is what the kernel does for a forwarded packet of a
+// counted service port: as Traffic, in the service set of dir.
+func (fs *Sets) ServiceTraffic(dir, addr, port string, packets, bytes uint64) {
+	a := netip.MustParseAddr(addr)
+	f := netfilter.AddrFamily(a)
+	p, err := netfilter.ParseServicePort(port)
+	if err != nil {
+		panic(err)
+	}
+	s := fs.Sets[netfilter.ServiceSetName(dir, f)]
+	if s == nil {
+		return // no service rules: nothing counts
+	}
+	k := netfilter.ServiceKey{Addr: a, ServicePort: p}
+	c := s.Services[k]
+	s.Services[k] = store.Counts{Packets: c.Packets + packets, Bytes: c.Bytes + bytes}
 }
 
 func (fs *Sets) Remove() ([]string, error) {
