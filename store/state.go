@@ -177,14 +177,14 @@ type State struct {
 	LastSample time.Time
 	Counters   map[string]*Counter
 	Canaries   map[string]*Canary
-	Events     []Event              // oldest first, at most MaxEvents
-	Elements   map[string]*Element  // "dl/ADDR" or "ul/ADDR"
+	Events     []Event             // oldest first, at most MaxEvents
+	Elements   map[string]*Element // "dl/ADDR" or "ul/ADDR"
 	// ServiceElements are the service sets' elements, "dl/ADDR/tcp/443".
 	ServiceElements map[string]*Element
 	Services        map[string]*ServiceUse // ServiceKey(MAC, service)
-	Hosts      map[string]*Host     // by MAC, and Unattributed
-	Blocks     map[string]*Block    // by Target
-	Quotas     map[string]*QuotaUse // "QUOTA/MAC"
+	Hosts           map[string]*Host       // by MAC, and Unattributed
+	Blocks          map[string]*Block      // by Target
+	Quotas          map[string]*QuotaUse   // "QUOTA/MAC"
 	// Checkpoint is where the last `report --since-last` (or mail) ended;
 	// nil before the first.
 	Checkpoint *Checkpoint
