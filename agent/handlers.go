@@ -19,6 +19,7 @@ var handlers = map[string]handler{
 	control.OpReport:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Report("daemon"), nil) },
 	control.OpHosts:      func(d *daemon, _ control.Request) control.Response { return answer(d.a.Hosts("daemon"), nil) },
 	control.OpBlocks:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Blocks(), nil) },
+	control.OpServices:   func(d *daemon, _ control.Request) control.Response { return answer(d.a.Services("daemon"), nil) },
 	control.OpVerify:     func(d *daemon, _ control.Request) control.Response { return answer(nil, d.a.Verify()) },
 	control.OpMetrics:    handleMetrics,
 	control.OpHistory:    handleHistory,

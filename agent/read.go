@@ -52,6 +52,14 @@ func ReadHosts(cfg *config.Config, now time.Time) (*report.HostsReport, error) {
 		})
 }
 
+// ReadServices is ReadReport for the usage by service.
+func ReadServices(cfg *config.Config, now time.Time) (*report.ServicesReport, error) {
+	return fromDaemonOrDisk(cfg, control.Request{Op: control.OpServices}, 5*time.Second,
+		func(_ *store.DB, st *store.State, source string) (*report.ServicesReport, error) {
+			return report.BuildServices(st, now, source, ""), nil
+		})
+}
+
 // withDatabase calls fn with the live database (or, while a one-shot sample
 // holds it or tmpfs lost it, a copy of the snapshot on flash) and its state;
 // db is nil when there is neither.

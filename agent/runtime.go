@@ -297,6 +297,11 @@ func (a *Agent) Hosts(source string) *report.HostsReport {
 	return report.BuildHosts(a.cfg, a.sampler.State, a.sampler.Rates(), a.opts.Clock.Now(), source)
 }
 
+// Services builds every host's usage by service from the state in memory.
+func (a *Agent) Services(source string) *report.ServicesReport {
+	return report.BuildServices(a.sampler.State, a.opts.Clock.Now(), source, "")
+}
+
 // RemoveAll deletes our chains and jumps in every family, in the backend
 // the config names and in the other one (a switch of backend leaves nothing
 // behind), whatever the config's meters: what `stop` promises.

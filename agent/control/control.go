@@ -26,14 +26,16 @@ import (
 
 // Requests the daemon answers.
 const (
-	OpReport  = "report"  // the report, from memory
-	OpStart   = "start"   // sample now (which heals our chains) and commit
-	OpSample  = "sample"  // sample now, commit and snapshot, then report
-	OpStop    = "stop"    // final sample and snapshot, remove our chains, exit
-	OpHosts   = "hosts"   // the host table, from memory
-	OpBlock   = "block"   // block Host for For, with Reason
-	OpUnblock = "unblock" // lift the block of Host
-	OpBlocks  = "blocks"  // the blocks and throttles in force
+	OpReport = "report" // the report, from memory
+	OpStart  = "start"  // sample now (which heals our chains) and commit
+	OpSample = "sample" // sample now, commit and snapshot, then report
+	OpStop   = "stop"   // final sample and snapshot, remove our chains, exit
+	OpHosts  = "hosts"  // the host table, from memory
+	// OpServices is every host's usage by service, from memory.
+	OpServices = "services"
+	OpBlock    = "block"   // block Host for For, with Reason
+	OpUnblock  = "unblock" // lift the block of Host
+	OpBlocks   = "blocks"  // the blocks and throttles in force
 	// OpThrottle throttles Host to Rate and RateUp for For, with Reason;
 	// OpUnthrottle lifts it.
 	OpThrottle   = "throttle"
@@ -187,7 +189,7 @@ func Send(calls chan<- Call, done <-chan struct{}, req Request, wait time.Durati
 // known reports whether op is a request the daemon answers.
 func known(op string) bool {
 	switch op {
-	case OpReport, OpStart, OpSample, OpStop, OpHosts, OpBlock, OpUnblock, OpThrottle, OpUnthrottle, OpBlocks, OpHistory,
+	case OpReport, OpStart, OpSample, OpStop, OpHosts, OpServices, OpBlock, OpUnblock, OpThrottle, OpUnthrottle, OpBlocks, OpHistory,
 		OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact, OpRestore, OpMetrics:
 		return true
 	}

@@ -2,6 +2,7 @@ package netfilter
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/netmon-agent/netmon-agent/agent/netlink"
 	"golang.org/x/sys/unix"
@@ -121,8 +122,8 @@ func (r *nftReader) sets(f Family, d *nftDump, elements bool) error {
 		switch {
 		case err != nil:
 			return err
-		case table != nftTable:
-			return nil
+		case table != nftTable, strings.HasPrefix(set.Name, "__set"):
+			return nil // an anonymous set of a rule (the service ports): the rule's own
 		case keyLen != 4 && keyLen != 16 && keyLen != 12 && keyLen != 24:
 			return fmt.Errorf("set %s is not of addresses: delete table %s %s", set.Name, nftFamily(f), nftTable)
 		}

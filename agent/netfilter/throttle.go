@@ -26,9 +26,15 @@ type Throttle struct {
 }
 
 // ThrottleBurst is what a throttled host may send at once before the rate
-// holds: a second of the rate (hashlimit takes no less), and never less
-// than a few full packets.
+// holds, on iptables: a second of the rate, since hashlimit takes no less
+// (and rounds the rate up a little), and never less than a few full
+// packets.
 func ThrottleBurst(rate uint64) uint64 { return max(rate+rate/64, 16384) }
+
+// nftThrottleBurst is the same on nftables, which takes any: a quarter
+// second of the rate, enough for TCP over a path of 250 ms, and the
+// smaller the bucket the closer a short transfer keeps to the rate.
+func nftThrottleBurst(rate uint64) uint64 { return max(rate/4, 16384) }
 
 // addrsIn are t's addresses of family f.
 func (t Throttle) addrsIn(f Family) []netip.Addr {
@@ -55,7 +61,7 @@ func nftThrottleRules(lan string, f Family, t Throttle) []string {
 	set := "{ " + strings.Join(list, ", ") + " }"
 	p := nftFamily(f)
 	limit := func(rate uint64) string {
-		return fmt.Sprintf("limit rate over %d bytes/second burst %d bytes drop", rate, ThrottleBurst(rate))
+		return fmt.Sprintf("limit rate over %d bytes/second burst %d bytes drop", rate, nftThrottleBurst(rate))
 	}
 	return []string{
 		fmt.Sprintf(`oifname "%s" iifname != "%s" %s daddr %s %s`, lan, lan, p, set, limit(t.Down)),

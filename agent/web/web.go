@@ -110,6 +110,10 @@ func (w *Server) routes() http.Handler {
 		resp, err := w.ask(control.Request{Op: control.OpHosts})
 		return resp, err
 	}))
+	mux.HandleFunc("GET /api/services", w.read(func(r *http.Request) (any, error) {
+		resp, err := w.ask(control.Request{Op: control.OpServices})
+		return resp, err
+	}))
 	mux.HandleFunc("GET /api/meters", w.read(func(r *http.Request) (any, error) {
 		resp, err := w.ask(control.Request{Op: control.OpReport})
 		return resp, err

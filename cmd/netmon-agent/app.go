@@ -120,7 +120,8 @@ func commands(stdout, stderr io.Writer) *cli.App {
 				&cli.DurationFlag{Name: "interval", Usage: "redraw every `DURATION` (default: the sampling interval)"},
 			}},
 			{Name: "metrics", Usage: "print what /metrics serves (Prometheus' text format), for node-exporter collectors and textfile exporters", Action: withConfig(cmdMetrics)},
-			{Name: "hosts", Usage: "show every LAN host's download and upload, busiest first", Action: withConfig(cmdHosts), Flags: []cli.Flag{
+			{Name: "hosts", Usage: "show every LAN host's download and upload, busiest first; --services: by service (of HOST, a MAC or a name)", ArgsUsage: "[HOST]", Action: withConfig(cmdHosts), Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "services", Usage: "each host's usage by service (https, quic, dns, ..., other)"},
 				&cli.BoolFlag{Name: "json", Usage: "print JSON (fields documented in README)"},
 			}},
 		},
@@ -138,6 +139,7 @@ func reportFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "months", Usage: "monthly history"},
 		&cli.BoolFlag{Name: "years", Usage: "yearly history"},
 		&cli.BoolFlag{Name: "top", Usage: "the busiest days, busiest first (default 10)"},
+		&cli.BoolFlag{Name: "services", Usage: "all hosts' usage by service: today, this month and total"},
 		&cli.BoolFlag{Name: "since-last", Usage: "usage since the previous --since-last (or mail), then remember now"},
 		&cli.BoolFlag{Name: "keep", Usage: "with --since-last: do not move the checkpoint"},
 		&cli.BoolFlag{Name: "html", Usage: "one self-contained HTML page: summary, last 30 days, the month's top hosts"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +21,12 @@ import (
 // devices.
 
 func cmdHosts(c *cli.Context, cfg *config.Config) error {
+	if c.Bool("services") {
+		return hostServices(c, cfg)
+	}
+	if c.NArg() > 0 {
+		return fmt.Errorf("hosts takes a HOST only with --services, got %q", c.Args().First())
+	}
 	r, err := agent.ReadHosts(cfg, time.Now())
 	if err != nil {
 		return err
@@ -39,6 +46,31 @@ func cmdTop(c *cli.Context, cfg *config.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return agent.Top(ctx, cfg, os.Stdin, c.App.Writer, every, tty)
+}
+
+// hostServices prints hosts --services [HOST]: every host's, or the one
+// whose MAC or name HOST is.
+func hostServices(c *cli.Context, cfg *config.Config) error {
+	if c.NArg() > 1 {
+		return fmt.Errorf("hosts --services takes at most one HOST (a MAC or a name)")
+	}
+	r, err := agent.ReadServices(cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	if host := c.Args().First(); host != "" {
+		var keep []report.HostServices
+		for _, h := range r.Hosts {
+			if strings.EqualFold(h.MAC, host) || strings.EqualFold(h.Name, host) {
+				keep = append(keep, h)
+			}
+		}
+		if len(keep) == 0 {
+			return fmt.Errorf("unknown host %q: a MAC or a name from netmon-agent hosts", host)
+		}
+		r.Hosts = keep
+	}
+	return output(c, r, func() error { return r.WriteHosts(c.App.Writer) })
 }
 
 // hostArg is the one HOST of block, unblock and unthrottle.

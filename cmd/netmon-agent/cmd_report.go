@@ -22,6 +22,9 @@ func cmdReport(c *cli.Context, cfg *config.Config) error {
 	if c.Bool("html") && c.Bool("json") {
 		return fmt.Errorf("--html and --json: choose one")
 	}
+	if c.Bool("services") {
+		return reportServices(c, cfg)
+	}
 	if q, ok, err := historyQuery(c); err != nil {
 		return err
 	} else if ok {
@@ -217,4 +220,19 @@ func cmdMetrics(c *cli.Context, cfg *config.Config) error {
 		return err
 	}
 	return report.WriteMetrics(c.App.Writer, m)
+}
+
+// reportServices prints all hosts' usage by service: today, this month
+// and total, a table of its own.
+func reportServices(c *cli.Context, cfg *config.Config) error {
+	for _, f := range []string{"html", "since-last", "5min", "hours", "days", "months", "years", "top", "host", "meter"} {
+		if c.IsSet(f) {
+			return fmt.Errorf("--services shows today, this month and total for all hosts: leave out --%s (hosts --services HOST shows one host)", f)
+		}
+	}
+	r, err := agent.ReadServices(cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	return output(c, r, func() error { return r.WriteAll(c.App.Writer) })
 }

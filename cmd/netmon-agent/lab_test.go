@@ -437,10 +437,10 @@ func (l *lab) startSink(host string) { l.startServer(host, "sink") }
 
 // startServer runs a helper that serves until the lab ends: a sink, or a
 // source (port 7100).
-func (l *lab) startServer(host, mode string) {
+func (l *lab) startServer(host, mode string, args ...string) {
 	l.t.Helper()
 	self, _ := os.Executable()
-	cmd := exec.Command("ip", "netns", "exec", l.ns(host), self, mode)
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns(host), self, mode}, args...)...)
 	cmd.Env = append(os.Environ(), "NETMON_LAB_HELPER="+mode)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -503,7 +503,7 @@ func labHelper(mode string, args []string) int {
 			}
 			go splice(c, func() (net.Conn, error) { return net.DialTimeout("tcp", args[2], 5*time.Second) })
 		}
-	case "udpfrom": // udpfrom LOCAL ADDR SIZE: one datagram from a given address
+	case "udpfrom": // udpfrom LOCAL ADDR SIZE [COUNT]: datagrams from a given address
 		local, err := net.ResolveUDPAddr("udp", args[1])
 		if err != nil {
 			return fail(err)
@@ -518,7 +518,14 @@ func labHelper(mode string, args []string) int {
 			return fail(err)
 		}
 		defer c.Close()
-		c.Write(bytes.Repeat([]byte{'u'}, size))
+		count := 1
+		if len(args) > 4 {
+			count, _ = strconv.Atoi(args[4])
+		}
+		for range count {
+			c.Write(bytes.Repeat([]byte{'u'}, size))
+			time.Sleep(time.Millisecond)
+		}
 	case "tcp": // tcp ADDR BYTES
 		n, _ := strconv.Atoi(args[2])
 		timeout := 5 * time.Second
@@ -538,8 +545,12 @@ func labHelper(mode string, args []string) int {
 			return fail(err)
 		}
 		c.Close()
-	case "source": // source: on port 7100, send to each connection until it closes
-		ln, err := net.Listen("tcp", ":7100")
+	case "source": // source [PORT]: on port 7100 (or PORT), send to each connection until it closes
+		port := "7100"
+		if len(args) > 1 {
+			port = args[1]
+		}
+		ln, err := net.Listen("tcp", ":"+port)
 		if err != nil {
 			return fail(err)
 		}
