@@ -221,11 +221,31 @@ async function select(s) {
   const q = (res, limit) => `/api/history?resolution=${res}&limit=${limit}&${s.kind}=${encodeURIComponent(s.key)}`;
   const meter = s.kind === "meter" ? s.key : null;
   try {
-    const [hours, days] = await Promise.all([api(q("hour", 24)), api(q("day", 30))]);
+    const [hours, days, services] = await Promise.all([api(q("hour", 24)), api(q("day", 30)),
+      s.kind === "host" ? api("/api/services") : null]);
     chart($("chart-hours"), hours.rows, meter, "hour", 24);
     chart($("chart-days"), days.rows, meter, "day", 30);
+    renderServices(services, s.key);
   } catch (err) {
     showError(err);
+  }
+}
+
+// renderServices shows a host's usage by service, other last; nothing for
+// a meter.
+function renderServices(r, mac) {
+  const table = $("services");
+  const host = r && r.hosts.find((h) => h.mac === mac);
+  table.hidden = !host;
+  const tbody = table.tBodies[0];
+  tbody.replaceChildren();
+  for (const x of host ? host.services : []) {
+    tbody.append(el("tr", { "data-service": x.name },
+      el("td", {}, x.name),
+      el("td", { class: "n" }, bytes(x.download_bytes)),
+      el("td", { class: "n" }, bytes(x.upload_bytes)),
+      el("td", { class: "n" }, bytes(x.today_download_bytes + x.today_upload_bytes)),
+      el("td", { class: "n" }, bytes(x.month_download_bytes + x.month_upload_bytes))));
   }
 }
 

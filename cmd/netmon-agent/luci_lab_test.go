@@ -72,6 +72,9 @@ func TestLab_LuCIViews(t *testing.T) {
 	if pwned, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!window.pwned || !!document.querySelector('#view svg')`)); pwned {
 		t.Error("a lease name became markup")
 	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#netmon-services tr[data-service="other"] td[data-title="Total"]`))); err != nil {
+		t.Errorf("no usage by service in the overview: %v", err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(rowA+` button.block`)),
 		chromedp.WaitVisible(chromedp.CSS(`#notifications .danger`))); err != nil {
 		t.Fatalf("block as read-only: %v", err)

@@ -196,6 +196,8 @@ func TestLuCIACL_GrantsWhatTheViewRuns(t *testing.T) {
 	}{
 		{[]string{"report", "--json"}, true, true},
 		{[]string{"hosts", "--json"}, true, true},
+		{[]string{"hosts", "--services", "--json"}, true, true},
+		{[]string{"hosts", "--services", "--json", "laptop"}, false, false},
 		{[]string{"report", "--hours", "--json"}, true, true},
 		{[]string{"report", "--days", "--json"}, true, true},
 		{[]string{"report", "--months", "--json", "--host", "02:00:00:00:01:02"}, true, true},

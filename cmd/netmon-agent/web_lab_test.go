@@ -129,6 +129,11 @@ func TestLab_WebPageInABrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(css(rowA+` td`)), chromedp.WaitVisible(css(`#chart-hours svg rect.dl`))); err != nil {
 		t.Fatalf("host a's history: %v", err)
 	}
+	// a's usage by service: its floods are on no service's port, so other,
+	// last, carries them.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(css(`#services tr[data-service="other"]:last-child`))); err != nil {
+		t.Errorf("host a's services: %v", err)
+	}
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)

@@ -88,6 +88,19 @@ function meterRows(report) {
 	});
 }
 
+// serviceRows are all hosts' services together, other last.
+function serviceRows(services) {
+	var h = [ _('Service'), _('Today'), _('This month'), _('Total') ];
+	return (services.all || []).map(function(x) {
+		return E('tr', { 'class': 'tr', 'data-service': x.name }, [
+			cell(h[0], x.name),
+			cell(h[1], bytes(x.today_download_bytes + x.today_upload_bytes)),
+			cell(h[2], bytes(x.month_download_bytes + x.month_upload_bytes)),
+			cell(h[3], bytes(x.download_bytes + x.upload_bytes))
+		]);
+	});
+}
+
 return view.extend({
 	load: function() {
 		return Promise.all([
@@ -95,6 +108,9 @@ return view.extend({
 				return { error: e.message };
 			}),
 			fs.exec_direct(agent, [ 'hosts', '--json' ], 'json').catch(function(e) {
+				return { error: e.message };
+			}),
+			fs.exec_direct(agent, [ 'hosts', '--services', '--json' ], 'json').catch(function(e) {
 				return { error: e.message };
 			})
 		]);
@@ -175,7 +191,7 @@ return view.extend({
 	},
 
 	draw: function(data) {
-		var report = data[0] || {}, hosts = data[1] || {};
+		var report = data[0] || {}, hosts = data[1] || {}, services = data[2] || {};
 		var nodes = [ E('h2', {}, [ txt(_('Traffic meters')) ]) ];
 		if (report.error) {
 			nodes.push(E('div', { 'class': 'alert-message warning', 'id': 'netmon-error' },
@@ -197,6 +213,10 @@ return view.extend({
 				txt(_('Reason')), ' ', this.blockReason
 			]), table('netmon-hosts', [ _('Host'), _('MAC'), _('Addresses'), _('Download'), _('Upload'), _('Today'), _('This month'), _('Quota'), '' ],
 				this.hostRows(hosts.hosts), _('No hosts seen yet.')));
+		if (!services.error)
+			nodes.push(E('h3', {}, [ txt(_('By service')) ]),
+				table('netmon-services', [ _('Service'), _('Today'), _('This month'), _('Total') ],
+					serviceRows(services), _('No hosts seen yet.')));
 		return E('div', { 'id': 'netmon' }, nodes);
 	},
 
