@@ -56,17 +56,19 @@ func isMACTarget(t string) bool { return hosts.NormalMAC(t) == t }
 // Block records a block of target, for d (0: until unblocked). It takes
 // the place of a throttle of target.
 func (s *Sampler) Block(target string, d time.Duration, reason string) *store.Block {
-	return s.restrict(&store.Block{Target: target, Reason: cleanReason(reason)}, d, "blocked")
+	return s.restrict(&store.Block{Target: target, Reason: cleanReason(reason)}, d, "blocked", "")
 }
 
 // Throttle records a throttle of target to down and up bits per second,
 // for d (0: until unthrottled). It takes the place of a block of target.
 func (s *Sampler) Throttle(target string, d time.Duration, reason string, down, up uint64) *store.Block {
 	b := &store.Block{Target: target, Reason: cleanReason(reason), Rate: down, RateUp: up}
-	return s.restrict(b, d, fmt.Sprintf("throttled to %s down, %s up:", units.FormatBits(down), units.FormatBits(up)))
+	return s.restrict(b, d, "throttled", fmt.Sprintf(" to %s down, %s up", units.FormatBits(down), units.FormatBits(up)))
 }
 
-func (s *Sampler) restrict(b *store.Block, d time.Duration, what string) *store.Block {
+// restrict puts b in force from now for d (0: until lifted) and logs
+// "VERB TARGET[DETAIL][ until T]".
+func (s *Sampler) restrict(b *store.Block, d time.Duration, verb, detail string) *store.Block {
 	now := s.Clock.Now()
 	b.Created = now
 	if d > 0 {
@@ -74,7 +76,7 @@ func (s *Sampler) restrict(b *store.Block, d time.Duration, what string) *store.
 	}
 	s.State.Blocks[b.Target] = b
 	s.State.Touch()
-	s.Logf("%s %s%s", what, b.Target, untilText(b))
+	s.Logf("%s %s%s%s", verb, b.Target, detail, untilText(b))
 	return b
 }
 
