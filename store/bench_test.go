@@ -230,7 +230,7 @@ func BenchmarkSnapshotSteady(b *testing.B) {
 				for t := start; t.Before(start.AddDate(0, 0, 16)); t = t.Add(5 * time.Minute) {
 					times = append(times, t)
 				}
-				commitAt(b, db, benchSeries(hosts), times)
+				s := commitAt(b, db, benchSeries(hosts), times)
 				plain, err := db.Snapshot(filepath.Join(dir, "flash", "netmon.db"))
 				if err != nil {
 					b.Fatal(err)
@@ -242,9 +242,29 @@ func BenchmarkSnapshotSteady(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				// The hosts' own state (totals, two addresses each with
+				// their baselines), then with usage by service: four
+				// services used per host, on three ports per address.
+				var withHosts, withServices int64
+				for _, services := range []bool{false, true} {
+					fillHostState(s, hosts, services)
+					if err := db.Commit(s); err != nil {
+						b.Fatal(err)
+					}
+					if _, _, err := db.Compact(); err != nil {
+						b.Fatal(err)
+					}
+					n, err := db.Snapshot(filepath.Join(dir, "flash", "netmon.db"))
+					if err != nil {
+						b.Fatal(err)
+					}
+					withHosts, withServices = withServices, n
+				}
 				db.Close()
 				b.ReportMetric(float64(plain*24), "flash-bytes/day-as-is")
 				b.ReportMetric(float64(compacted*24), "flash-bytes/day-compacted")
+				b.ReportMetric(float64(withHosts*24), "flash-bytes/day-with-hosts")
+				b.ReportMetric(float64(withServices*24), "flash-bytes/day-with-services")
 			}
 		})
 	}
@@ -263,9 +283,43 @@ func openBenchDB(b *testing.B, dir string) *DB {
 	return db
 }
 
+// fillHostState gives s what hosts busy hosts keep besides history: a
+// Host each, two addresses with a download and an upload element each,
+// and with services four services used, three service ports per address
+// and direction.
+func fillHostState(s *State, hosts int, services bool) {
+	now := time.Date(2026, 1, 16, 12, 0, 0, 0, time.UTC)
+	boot := "0d6f3c5e-8f7a-4b7e-9a61-3f1e2b4c5d6e/42.7"
+	for i := range hosts {
+		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i/256, i%256)
+		big := Counts{Packets: uint64(1e6 + i), Bytes: uint64(1e9 + 12345*i)}
+		s.Hosts[mac] = &Host{MAC: mac, Name: fmt.Sprintf("host-%d", i), Download: big, Upload: big, FirstSeen: now, LastSeen: now,
+			Day: "2026-01-16", DayDownload: big, DayUpload: big, Month: "2026-01", MonthDownload: big, MonthUpload: big}
+		addrs := []string{fmt.Sprintf("198.18.%d.%d", i/250, i%250+2), fmt.Sprintf("2001:db8:1::%x:%x", i, i*7919)}
+		for _, a := range addrs {
+			for _, dir := range []string{DirDownload, DirUpload} {
+				s.Elements[dir+"/"+a] = &Element{Counts: big, Boot: boot, MAC: mac, Changed: now}
+				if !services {
+					continue
+				}
+				for _, p := range []string{"tcp/443", "udp/443", "udp/53"} {
+					s.ServiceElements[dir+"/"+a+"/"+p] = &Element{Counts: big, Boot: boot, MAC: mac, Changed: now}
+				}
+			}
+		}
+		if services {
+			for _, name := range []string{"https", "quic", "dns", "ntp"} {
+				s.Services[ServiceKey(mac, name)] = &ServiceUse{MAC: mac, Service: name, Download: big, Upload: big,
+					Day: "2026-01-16", DayDownload: big, DayUpload: big, Month: "2026-01", MonthDownload: big, MonthUpload: big}
+			}
+		}
+	}
+	s.Touch()
+}
+
 // commitAt commits a delta of every series at each of times, one commit
-// per time.
-func commitAt(b *testing.B, db *DB, series []string, times []time.Time) {
+// per time, and returns the state it committed.
+func commitAt(b *testing.B, db *DB, series []string, times []time.Time) *State {
 	b.Helper()
 	s := NewState()
 	for _, t := range times {
@@ -276,4 +330,5 @@ func commitAt(b *testing.B, db *DB, series []string, times []time.Time) {
 			b.Fatal(err)
 		}
 	}
+	return s
 }
