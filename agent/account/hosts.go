@@ -67,24 +67,11 @@ func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip
 func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Family, neigh map[netip.Addr]string, boot string, now time.Time, grown map[string]*Rate) {
 	st := s.State
 	seen := map[string]bool{}
-	// The baseline of an element is good for this boot and, where the
-	// kernel tells, this incarnation of the set.
-	setBoot := boot
-	if set.Generation != "" {
-		setBoot = boot + "/" + set.Generation
-	}
+	setBoot := setBootOf(set, boot)
 	for addr, c := range set.Elements {
 		key := store.ElementKey(dir, addr)
 		seen[key] = true
-		e := st.Elements[key]
-		d := c
-		if e != nil && e.Boot == setBoot && c.Packets >= e.Packets && c.Bytes >= e.Bytes {
-			d = store.Counts{Packets: c.Packets - e.Packets, Bytes: c.Bytes - e.Bytes}
-		}
-		if e == nil {
-			e = &store.Element{Changed: now}
-			st.Elements[key] = e
-		}
+		e, d := elementGrowth(st.Elements, key, c, setBoot, now)
 		mac := neigh[addr]
 		if mac == "" {
 			mac = e.MAC // the last one known: neighbour entries expire
@@ -108,6 +95,31 @@ func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Famil
 			delete(st.Elements, key)
 		}
 	}
+}
+
+// setBootOf is what a baseline of set's elements is good for: this boot
+// and, where the kernel tells, this incarnation of the set.
+func setBootOf(set *netfilter.IPSet, boot string) string {
+	if set.Generation != "" {
+		return boot + "/" + set.Generation
+	}
+	return boot
+}
+
+// elementGrowth is element key's growth from its baseline in elems to c, all of c
+// for a new element or one of another boot or set; a new element goes
+// into elems. The caller moves the baseline to c.
+func elementGrowth(elems map[string]*store.Element, key string, c store.Counts, setBoot string, now time.Time) (*store.Element, store.Counts) {
+	e := elems[key]
+	d := c
+	if e != nil && e.Boot == setBoot && c.Packets >= e.Packets && c.Bytes >= e.Bytes {
+		d = store.Counts{Packets: c.Packets - e.Packets, Bytes: c.Bytes - e.Bytes}
+	}
+	if e == nil {
+		e = &store.Element{Changed: now}
+		elems[key] = e
+	}
+	return e, d
 }
 
 // elementFamily is the family of an element key's address. A dotted IPv4

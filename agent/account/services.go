@@ -62,22 +62,11 @@ func (s *Sampler) accountServices(have map[string]*netfilter.IPSet, neigh map[ne
 
 func (s *Sampler) accountServiceSet(set *netfilter.IPSet, dir string, neigh map[netip.Addr]string, boot string, now time.Time, seen map[string]bool) {
 	st := s.State
-	setBoot := boot
-	if set.Generation != "" {
-		setBoot = boot + "/" + set.Generation
-	}
+	setBoot := setBootOf(set, boot)
 	for k, c := range set.Services {
 		key := serviceElementKey(dir, k)
 		seen[key] = true
-		e := st.ServiceElements[key]
-		d := c
-		if e != nil && e.Boot == setBoot && c.Packets >= e.Packets && c.Bytes >= e.Bytes {
-			d = store.Counts{Packets: c.Packets - e.Packets, Bytes: c.Bytes - e.Bytes}
-		}
-		if e == nil {
-			e = &store.Element{Changed: now}
-			st.ServiceElements[key] = e
-		}
+		e, d := elementGrowth(st.ServiceElements, key, c, setBoot, now)
 		mac := e.MAC
 		if h := st.Elements[store.ElementKey(dir, k.Addr)]; h != nil && h.MAC != "" {
 			mac = h.MAC
