@@ -293,8 +293,8 @@ func fillHostState(s *State, hosts int, services bool) {
 	for i := range hosts {
 		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i/256, i%256)
 		big := Counts{Packets: uint64(1e6 + i), Bytes: uint64(1e9 + 12345*i)}
-		s.Hosts[mac] = &Host{MAC: mac, Name: fmt.Sprintf("host-%d", i), Download: big, Upload: big, FirstSeen: now, LastSeen: now,
-			Day: "2026-01-16", DayDownload: big, DayUpload: big, Month: "2026-01", MonthDownload: big, MonthUpload: big}
+		busy := Usage{Download: big, Upload: big, Day: "2026-01-16", DayDownload: big, DayUpload: big, Month: "2026-01", MonthDownload: big, MonthUpload: big}
+		s.Hosts[mac] = &Host{MAC: mac, Name: fmt.Sprintf("host-%d", i), FirstSeen: now, LastSeen: now, Usage: busy}
 		addrs := []string{fmt.Sprintf("198.18.%d.%d", i/250, i%250+2), fmt.Sprintf("2001:db8:1::%x:%x", i, i*7919)}
 		for _, a := range addrs {
 			for _, dir := range []string{DirDownload, DirUpload} {
@@ -309,8 +309,7 @@ func fillHostState(s *State, hosts int, services bool) {
 		}
 		if services {
 			for _, name := range []string{"https", "quic", "dns", "ntp"} {
-				s.Services[ServiceKey(mac, name)] = &ServiceUse{MAC: mac, Service: name, Download: big, Upload: big,
-					Day: "2026-01-16", DayDownload: big, DayUpload: big, Month: "2026-01", MonthDownload: big, MonthUpload: big}
+				s.Services[ServiceKey(mac, name)] = &ServiceUse{MAC: mac, Service: name, Usage: busy}
 			}
 		}
 	}

@@ -94,26 +94,14 @@ type Host struct {
 	MAC       string    `json:"mac"`
 	Name      string    `json:"name,omitempty"`
 	Addresses []string  `json:"addresses"`
-	Download  Counts    `json:"download"`
-	Upload    Counts    `json:"upload"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
-	// Day and Month name the periods the Day* and Month* totals are of
-	// ("2026-11-25", "2026-11"), in local time.
-	Day           string `json:"day"`
-	DayDownload   Counts `json:"day_download"`
-	DayUpload     Counts `json:"day_upload"`
-	Month         string `json:"month"`
-	MonthDownload Counts `json:"month_download"`
-	MonthUpload   Counts `json:"month_upload"`
+	Usage
 }
 
-// A ServiceUse is what one host moved on one service's ports, as a Host
-// has its totals (Service "other" is never stored: it is the host's
-// total minus its services).
-type ServiceUse struct {
-	MAC           string `json:"mac"`
-	Service       string `json:"service"`
+// Usage is what went each way: in all, on the day Day and in the month
+// Month ("2026-11-25", "2026-11", local time).
+type Usage struct {
 	Download      Counts `json:"download"`
 	Upload        Counts `json:"upload"`
 	Day           string `json:"day"`
@@ -122,6 +110,30 @@ type ServiceUse struct {
 	Month         string `json:"month"`
 	MonthDownload Counts `json:"month_download"`
 	MonthUpload   Counts `json:"month_upload"`
+}
+
+// Add adds d in direction dir (DirDownload or DirUpload) on day, in
+// month; a new day or month starts its totals from zero.
+func (u *Usage) Add(dir string, d Counts, day, month string) {
+	if u.Day != day {
+		u.Day, u.DayDownload, u.DayUpload = day, Counts{}, Counts{}
+	}
+	if u.Month != month {
+		u.Month, u.MonthDownload, u.MonthUpload = month, Counts{}, Counts{}
+	}
+	if dir == DirDownload {
+		u.Download, u.DayDownload, u.MonthDownload = u.Download.Add(d), u.DayDownload.Add(d), u.MonthDownload.Add(d)
+	} else {
+		u.Upload, u.DayUpload, u.MonthUpload = u.Upload.Add(d), u.DayUpload.Add(d), u.MonthUpload.Add(d)
+	}
+}
+
+// A ServiceUse is what one host moved on one service's ports (Service
+// "other" is never stored: it is the host's total minus its services).
+type ServiceUse struct {
+	MAC     string `json:"mac"`
+	Service string `json:"service"`
+	Usage
 }
 
 // ServiceKey keys a host's use of a service.

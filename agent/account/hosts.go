@@ -148,12 +148,7 @@ func (s *Sampler) creditHost(mac, dir string, d store.Counts, now time.Time, gro
 		st.Hosts[hostKey] = h
 	}
 	h.LastSeen = now
-	if h.Day != day {
-		h.Day, h.DayDownload, h.DayUpload = day, store.Counts{}, store.Counts{}
-	}
-	if h.Month != month {
-		h.Month, h.MonthDownload, h.MonthUpload = month, store.Counts{}, store.Counts{}
-	}
+	h.Add(dir, d, day, month)
 	r := grown[hostKey]
 	if r == nil {
 		r = &Rate{}
@@ -161,10 +156,8 @@ func (s *Sampler) creditHost(mac, dir string, d store.Counts, now time.Time, gro
 	}
 	s.fileDelta(store.HostSeries(hostKey, dir), now, d)
 	if dir == store.DirDownload {
-		h.Download, h.DayDownload, h.MonthDownload = h.Download.Add(d), h.DayDownload.Add(d), h.MonthDownload.Add(d)
 		r.Download += float64(d.Bytes)
 	} else {
-		h.Upload, h.DayUpload, h.MonthUpload = h.Upload.Add(d), h.DayUpload.Add(d), h.MonthUpload.Add(d)
 		r.Upload += float64(d.Bytes)
 	}
 }

@@ -101,18 +101,7 @@ func (s *Sampler) creditService(mac, service, dir string, d store.Counts, now ti
 		u = &store.ServiceUse{MAC: mac, Service: service}
 		s.State.Services[key] = u
 	}
-	day, month := now.Format("2006-01-02"), now.Format("2006-01")
-	if u.Day != day {
-		u.Day, u.DayDownload, u.DayUpload = day, store.Counts{}, store.Counts{}
-	}
-	if u.Month != month {
-		u.Month, u.MonthDownload, u.MonthUpload = month, store.Counts{}, store.Counts{}
-	}
-	if dir == store.DirDownload {
-		u.Download, u.DayDownload, u.MonthDownload = u.Download.Add(d), u.DayDownload.Add(d), u.MonthDownload.Add(d)
-	} else {
-		u.Upload, u.DayUpload, u.MonthUpload = u.Upload.Add(d), u.DayUpload.Add(d), u.MonthUpload.Add(d)
-	}
+	u.Add(dir, d, now.Format("2006-01-02"), now.Format("2006-01"))
 }
 
 // pruneIdleServices deletes service elements idle for longer than idle,

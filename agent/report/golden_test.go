@@ -108,9 +108,9 @@ func goldenRig(t *testing.T) (*config.Config, *store.DB, *store.State) {
 	}
 	for _, h := range goldenHosts {
 		st.Hosts[h.mac] = &store.Host{MAC: h.mac, Name: h.name, Addresses: []string{"198.18.1." + h.mac[len(h.mac)-1:]},
-			Download: totals[store.HostSeries(h.mac, store.DirDownload)], Upload: totals[store.HostSeries(h.mac, store.DirUpload)],
-			FirstSeen: start, LastSeen: goldenNow,
-			Day: "2026-11-25", DayDownload: store.Counts{Bytes: 123 << 20}, DayUpload: store.Counts{Bytes: 12 << 20}}
+			FirstSeen: start, LastSeen: goldenNow, Usage: store.Usage{
+				Download: totals[store.HostSeries(h.mac, store.DirDownload)], Upload: totals[store.HostSeries(h.mac, store.DirUpload)],
+				Day: "2026-11-25", DayDownload: store.Counts{Bytes: 123 << 20}, DayUpload: store.Counts{Bytes: 12 << 20}}}
 	}
 	st.LastSample = goldenNow
 	return cfg, db, st

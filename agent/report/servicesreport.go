@@ -72,29 +72,14 @@ func BuildServices(st *store.State, now time.Time, source, host string) *Service
 	day, month := now.Format("2006-01-02"), now.Format("2006-01")
 	byHost := map[string][]ServiceUsage{}
 	for _, u := range st.Services {
-		x := ServiceUsage{Name: u.Service, DownloadBytes: u.Download.Bytes, UploadBytes: u.Upload.Bytes,
-			DownloadPackets: u.Download.Packets, UploadPackets: u.Upload.Packets}
-		if u.Day == day {
-			x.TodayDownload, x.TodayUpload = u.DayDownload.Bytes, u.DayUpload.Bytes
-		}
-		if u.Month == month {
-			x.MonthDownload, x.MonthUpload = u.MonthDownload.Bytes, u.MonthUpload.Bytes
-		}
-		byHost[u.MAC] = append(byHost[u.MAC], x)
+		byHost[u.MAC] = append(byHost[u.MAC], usageOf(u.Service, u.Usage, day, month))
 	}
 	all := map[string]*ServiceUsage{}
 	for mac, h := range st.Hosts {
 		if host != "" && mac != host {
 			continue
 		}
-		other := ServiceUsage{Name: config.OtherService, DownloadBytes: h.Download.Bytes, UploadBytes: h.Upload.Bytes,
-			DownloadPackets: h.Download.Packets, UploadPackets: h.Upload.Packets}
-		if h.Day == day {
-			other.TodayDownload, other.TodayUpload = h.DayDownload.Bytes, h.DayUpload.Bytes
-		}
-		if h.Month == month {
-			other.MonthDownload, other.MonthUpload = h.MonthDownload.Bytes, h.MonthUpload.Bytes
-		}
+		other := usageOf(config.OtherService, h.Usage, day, month)
 		svcs := byHost[mac]
 		for _, x := range svcs {
 			other.sub(x)
@@ -134,6 +119,20 @@ func BuildServices(st *store.State, now time.Time, source, host string) *Service
 		return r.All[i].Name < r.All[j].Name
 	})
 	return r
+}
+
+// usageOf is u as the report shows it: today and this month only if u's
+// day and month are now's.
+func usageOf(name string, u store.Usage, day, month string) ServiceUsage {
+	x := ServiceUsage{Name: name, DownloadBytes: u.Download.Bytes, UploadBytes: u.Upload.Bytes,
+		DownloadPackets: u.Download.Packets, UploadPackets: u.Upload.Packets}
+	if u.Day == day {
+		x.TodayDownload, x.TodayUpload = u.DayDownload.Bytes, u.DayUpload.Bytes
+	}
+	if u.Month == month {
+		x.MonthDownload, x.MonthUpload = u.MonthDownload.Bytes, u.MonthUpload.Bytes
+	}
+	return x
 }
 
 // WriteHosts prints each host's services.
