@@ -31,10 +31,11 @@ type Throttle struct {
 // packets.
 func ThrottleBurst(rate uint64) uint64 { return max(rate+rate/64, 16384) }
 
-// nftThrottleBurst is the same on nftables, which takes any: a quarter
-// second of the rate, enough for TCP over a path of 250 ms, and the
-// smaller the bucket the closer a short transfer keeps to the rate.
-func nftThrottleBurst(rate uint64) uint64 { return max(rate/4, 16384) }
+// nftThrottleBurst is the same on nftables, which takes any: one full
+// packet. The kernel's bucket holds a second of the rate more than the
+// burst (nft_limit: tokens_max = unit × (rate + burst) / rate), already
+// as much as hashlimit's.
+func nftThrottleBurst(uint64) uint64 { return 1514 }
 
 // addrsIn are t's addresses of family f.
 func (t Throttle) addrsIn(f Family) []netip.Addr {

@@ -22,8 +22,8 @@ func TestNftRules_Throttle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`oifname "br-lan" iifname != "br-lan" ip6 daddr { 2001:db8:1::2, 2001:db8:1::a } limit rate over 250000 bytes/second burst 62500 bytes drop`,
-		`iifname "br-lan" oifname != "br-lan" ip6 saddr { 2001:db8:1::2, 2001:db8:1::a } limit rate over 125000 bytes/second burst 31250 bytes drop`,
+		`oifname "br-lan" iifname != "br-lan" ip6 daddr { 2001:db8:1::2, 2001:db8:1::a } limit rate over 250000 bytes/second burst 1514 bytes drop`,
+		`iifname "br-lan" oifname != "br-lan" ip6 saddr { 2001:db8:1::2, 2001:db8:1::a } limit rate over 125000 bytes/second burst 1514 bytes drop`,
 		`oifname "br-lan" iifname != "br-lan" update @netmon-dl6 { ip6 daddr }`,
 		`iifname "br-lan" oifname != "br-lan" update @netmon-ul6 { ip6 saddr }`,
 		`ip6 saddr @netmon-block6 drop`,
