@@ -36,6 +36,10 @@ func TestSectionsFromArgs(t *testing.T) {
 		{[]string{"@me ter=m"}, "a section is @TYPE or @TYPE=NAME"},
 		{[]string{"@meter="}, "a section is @TYPE or @TYPE=NAME"},
 		{[]string{"@firewall=x"}, `unknown section type "firewall"`},
+		{[]string{"@service=games", "port+=tcp/99999"}, `settings: service games: port "tcp/99999" is not tcp/N or udp/N (1-65535)`},
+		{[]string{"@service=other", "port+=tcp/1"}, `a service section needs a name`},
+		{[]string{"@service=games"}, `service games needs list port`},
+		{[]string{"@service=games", "port+=udp/27015", "@service=games", "port+=udp/1"}, `a second service games`},
 	} {
 		if err := check(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want %q", c.args, err, c.want)

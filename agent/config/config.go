@@ -57,7 +57,6 @@ type Config struct {
 	// Services are the configured ones, then the built-in ones.
 	ServicesOn bool
 	Services   []Service
-	configured []Service
 
 	// Backend is where the meters go: auto, nftables, iptables, or nft or
 	// legacy (the iptables binaries of that variant). See netfilter.Choose.
@@ -164,7 +163,9 @@ type reader struct {
 	c      *Config
 	path   string
 	meters map[string]int // meter name -> its line, to refuse duplicates
-	agents int
+	// services are the config service sections read so far.
+	services []Service
+	agents   int
 }
 
 // bad is an error at line of the file: "FILE:LINE: problem"; sections
@@ -276,7 +277,7 @@ func (r *reader) mail(s uci.Section) error {
 // finish settles what depends on more than one section.
 func (r *reader) finish() (*Config, error) {
 	c := r.c
-	if err := c.finishServices(); err != nil {
+	if err := c.finishServices(r.services); err != nil {
 		return nil, fmt.Errorf("%s: %w", r.path, err)
 	}
 	for i := range c.Quotas {

@@ -71,19 +71,19 @@ func (r *reader) service(s uci.Section) error {
 	if len(svc.Ports) == 0 {
 		return r.bad(s.Line, "service %s needs list port (such as 'tcp/8080')", s.Name)
 	}
-	if slices.ContainsFunc(r.c.configured, func(x Service) bool { return x.Name == svc.Name }) {
+	if slices.ContainsFunc(r.services, func(x Service) bool { return x.Name == svc.Name }) {
 		return r.bad(s.Line, "a second service %s", svc.Name)
 	}
-	r.c.configured = append(r.c.configured, svc)
+	r.services = append(r.services, svc)
 	return nil
 }
 
 // finishServices puts the configured services before the built-in ones
 // (a configured port wins) and drops built-in ones they rename.
-func (c *Config) finishServices() error {
-	c.Services = slices.Clone(c.configured)
+func (c *Config) finishServices(configured []Service) error {
+	c.Services = slices.Clone(configured)
 	for _, b := range BuiltinServices {
-		if !slices.ContainsFunc(c.configured, func(x Service) bool { return x.Name == b.Name }) {
+		if !slices.ContainsFunc(configured, func(x Service) bool { return x.Name == b.Name }) {
 			c.Services = append(c.Services, b)
 		}
 	}
