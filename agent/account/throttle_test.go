@@ -1,11 +1,13 @@
 package account_test
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
+	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
 	"github.com/netmon-agent/netmon-agent/agent/report"
 	"github.com/netmon-agent/netmon-agent/store"
 )
@@ -99,5 +101,31 @@ func TestQuota_Throttles(t *testing.T) {
 	r.Sample()
 	if _, ok := r.Sampler.State.Blocks["02:00:00:00:00:0a"]; ok {
 		t.Error("throttled again after a manual unthrottle in the same period")
+	}
+}
+
+// A router without hashlimit refuses the throttle's rules; the host rules
+// after them still go in and count, and the sample says what was refused.
+func TestThrottle_WithoutHashlimitHostsStillCount(t *testing.T) {
+	r := accounttest.NewRig(t, lanConfig)
+	r.Sets = netfiltertest.NewSets()
+	r.Sources = &accounttest.Sources{Neigh: map[netip.Addr]string{netip.MustParseAddr("192.0.2.2"): "02:00:00:00:00:0a"}}
+	r.Restart()
+	r.Fw4.Lacks = "hashlimit"
+	r.Sampler.Throttle("02:00:00:00:00:0a", 0, "", 2_000_000, 2_000_000)
+	err := r.Sampler.Sample() // the first: every rule goes in now
+	if err == nil || !strings.Contains(err.Error(), "Couldn't load match `hashlimit'") {
+		t.Errorf("sample: %v", err)
+	}
+	got := r.Fw4.Rendered()
+	for _, want := range []string{"--match-set netmon-dl4 dst -j SET", "--match-set netmon-ul4 src -j SET", "netmon-return -j RETURN", "netmon-jump:"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q with hashlimit missing:\n%s", want, got)
+		}
+	}
+	r.Sets.Traffic(store.DirDownload, "192.0.2.2", 1, 50)
+	r.Sampler.Sample()
+	if a := r.Host("02:00:00:00:00:0a"); a.Download.Bytes != 50 {
+		t.Errorf("a's download %d, want 50", a.Download.Bytes)
 	}
 }

@@ -3,6 +3,7 @@ package netfilter
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -213,13 +214,11 @@ func reconcileChain(fw Firewall, rs *Ruleset, builtin string, wants []Want, rese
 		}
 		p.note("deleted %s rule %d (%s) %q", ours, i+1, fam, rules[i].Comment)
 	}
-	if err := installMissing(fw, ours, wants, t.kept, newGen, p); err != nil {
-		return err
-	}
+	skipped := installMissing(fw, ours, wants, t.kept, newGen, p)
 	if err := appendTail(fw, ours, t, newGen, p); err != nil {
-		return err
+		return errors.Join(skipped, err)
 	}
-	return reconcileJump(fw, rs, builtin, newGen, p)
+	return errors.Join(skipped, reconcileJump(fw, rs, builtin, newGen, p))
 }
 
 // A chainTriage says which rules of our chain stay: the wanted rules that
@@ -277,22 +276,30 @@ func triage(rules []Rule, wants []Want, reseed bool) chainTriage {
 
 // installMissing puts each wanted rule that was not kept in its place: what
 // is kept is in order already.
+//
+// A rule the kernel refuses (a match module it lacks: hashlimit for a
+// throttle, multiport for the services) is skipped, not the end: the
+// rules after it, the return, the canary and the jump still go in, so one
+// optional feature the router cannot run does not stop every count. Its
+// error is returned with the others.
 func installMissing(fw Firewall, ours string, wants []Want, kept map[string]bool, newGen func() string, p *Plan) error {
 	fam := fw.Family()
+	var errs []error
 	for pos, w := range wants {
 		if kept[w.key()] {
 			continue
 		}
 		gen := newGen()
 		spec := append(append([]string{}, w.Match...), "-m", "comment", "--comment", w.comment(gen))
-		if err := fw.Insert(ours, pos+1, spec...); err != nil {
-			return fmt.Errorf("add %s %s to %s (%s): %w", ClassName(w.Class), w.Name, ours, fam, err)
+		if err := fw.Insert(ours, pos+1-len(errs), spec...); err != nil {
+			errs = append(errs, fmt.Errorf("add %s %s to %s (%s): %w", ClassName(w.Class), w.Name, ours, fam, err))
+			continue
 		}
 		p.Installed = append(p.Installed, Installed{Want: w, Generation: gen})
 		p.lacked(fmt.Sprintf("no rule for %s %s in %s (%s)", ClassName(w.Class), w.Name, ours, fam),
 			"installed %s %s in %s (%s)", ClassName(w.Class), w.Name, ours, fam)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // appendTail appends the return and the canary where triage dropped or

@@ -27,6 +27,9 @@ type Firewall struct {
 	Calls int
 	// failOn makes the named operation fail, for error paths.
 	FailOn string
+	// Lacks names a match module the kernel does not have: a rule that
+	// uses it is refused, as iptables refuses it.
+	Lacks string
 }
 
 type fakeRule struct {
@@ -185,6 +188,9 @@ func (fw *Firewall) Insert(c string, pos int, spec ...string) error {
 	args, p, b := setCounters(spec)
 	if err := fw.checkRule(c, args); err != nil {
 		return err
+	}
+	if fw.Lacks != "" && slices.Contains(args, fw.Lacks) {
+		return fmt.Errorf("iptables v1.8.9 (legacy): Couldn't load match `%s':No such file or directory", fw.Lacks)
 	}
 	if pos < 1 || pos > len(fw.Chains[c])+1 {
 		return iptablesSays("Index of insertion too big.")
