@@ -135,60 +135,28 @@ func (db *DB) Close() error { return db.bolt.Close() }
 func (db *DB) Load() (*State, error) {
 	s := NewState()
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if err := loadJSON(tx, bucketCounters, func(k string) any {
-			c := &Counter{}
-			s.Counters[k] = c
-			return c
-		}); err != nil {
+		if err := loadMap(tx, bucketCounters, s.Counters); err != nil {
 			return err
 		}
-		if err := loadJSON(tx, bucketCanaries, func(k string) any {
-			c := &Canary{}
-			s.Canaries[k] = c
-			return c
-		}); err != nil {
+		if err := loadMap(tx, bucketCanaries, s.Canaries); err != nil {
 			return err
 		}
-		if err := loadJSON(tx, bucketElements, func(k string) any {
-			e := &Element{}
-			s.Elements[k] = e
-			return e
-		}); err != nil {
+		if err := loadMap(tx, bucketElements, s.Elements); err != nil {
 			return err
 		}
-		if err := loadJSON(tx, bucketHosts, func(k string) any {
-			h := &Host{}
-			s.Hosts[k] = h
-			return h
-		}); err != nil {
+		if err := loadMap(tx, bucketHosts, s.Hosts); err != nil {
 			return err
 		}
-		if err := loadJSON(tx, bucketSvcElems, func(k string) any {
-			e := &Element{}
-			s.ServiceElements[k] = e
-			return e
-		}); err != nil {
+		if err := loadMap(tx, bucketSvcElems, s.ServiceElements); err != nil {
 			return err
 		}
-		if err := loadJSON(tx, bucketServices, func(k string) any {
-			u := &ServiceUse{}
-			s.Services[k] = u
-			return u
-		}); err != nil {
+		if err := loadMap(tx, bucketServices, s.Services); err != nil {
 			return err
 		}
-		if err := loadJSON(tx, bucketQuotas, func(k string) any {
-			q := &QuotaUse{}
-			s.Quotas[k] = q
-			return q
-		}); err != nil {
+		if err := loadMap(tx, bucketQuotas, s.Quotas); err != nil {
 			return err
 		}
-		if err := loadJSON(tx, bucketBlocks, func(k string) any {
-			b := &Block{}
-			s.Blocks[k] = b
-			return b
-		}); err != nil {
+		if err := loadMap(tx, bucketBlocks, s.Blocks); err != nil {
 			return err
 		}
 		if b := tx.Bucket(bucketEvents); b != nil {
@@ -328,6 +296,15 @@ func loadJSON(tx *bolt.Tx, bucket []byte, newValue func(k string) any) error {
 			return fmt.Errorf("%s %q: %w", bucket, k, err)
 		}
 		return nil
+	})
+}
+
+// loadMap reads bucket's JSON values into m, as replaceJSON writes them.
+func loadMap[T any](tx *bolt.Tx, bucket []byte, m map[string]*T) error {
+	return loadJSON(tx, bucket, func(k string) any {
+		v := new(T)
+		m[k] = v
+		return v
 	})
 }
 
