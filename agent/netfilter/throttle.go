@@ -25,17 +25,17 @@ type Throttle struct {
 	Down, Up uint64       // bytes per second
 }
 
-// ThrottleBurst is what a throttled host may send at once before the rate
-// holds, on iptables: a second of the rate, since hashlimit takes no less
-// (and rounds the rate up a little), and never less than a few full
+// hashlimitBurst is what a throttled host may send at once before the
+// rate holds, on iptables: a second of the rate, since hashlimit takes no
+// less (and rounds the rate up a little), and never less than a few full
 // packets.
-func ThrottleBurst(rate uint64) uint64 { return max(rate+rate/64, 16384) }
+func hashlimitBurst(rate uint64) uint64 { return max(rate+rate/64, 16384) }
 
-// nftThrottleBurst is the same on nftables, which takes any: one full
-// packet. The kernel's bucket holds a second of the rate more than the
-// burst (nft_limit: tokens_max = unit × (rate + burst) / rate), already
-// as much as hashlimit's.
-func nftThrottleBurst(uint64) uint64 { return 1514 }
+// nftBurst is the same on nftables, which takes any: one full packet. The
+// kernel's bucket holds a second of the rate more than the burst
+// (nft_limit: tokens_max = unit × (rate + burst) / rate), already as much
+// as hashlimit's.
+const nftBurst = 1514
 
 // addrsIn are t's addresses of family f.
 func (t Throttle) addrsIn(f Family) []netip.Addr {
@@ -62,7 +62,7 @@ func nftThrottleRules(lan string, f Family, t Throttle) []string {
 	set := "{ " + strings.Join(list, ", ") + " }"
 	p := nftFamily(f)
 	limit := func(rate uint64) string {
-		return fmt.Sprintf("limit rate over %d bytes/second burst %d bytes drop", rate, nftThrottleBurst(rate))
+		return fmt.Sprintf("limit rate over %d bytes/second burst %d bytes drop", rate, nftBurst)
 	}
 	return []string{
 		fmt.Sprintf(`oifname "%s" iifname != "%s" %s daddr %s %s`, lan, lan, p, set, limit(t.Down)),
@@ -91,7 +91,7 @@ func ThrottleWants(lan string, f Family, ts []Throttle) []Want {
 func hashlimit(match []string, rate uint64, name string) []string {
 	return append(match, "-m", "hashlimit",
 		"--hashlimit-above", strconv.FormatUint(rate, 10)+"b/s",
-		"--hashlimit-burst", strconv.FormatUint(ThrottleBurst(rate), 10)+"b",
+		"--hashlimit-burst", strconv.FormatUint(hashlimitBurst(rate), 10)+"b",
 		"--hashlimit-name", name, "-j", "DROP")
 }
 
