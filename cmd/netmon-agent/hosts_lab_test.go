@@ -91,22 +91,29 @@ func (l *lab) hostOracle(h string) {
 // hostOracleCounts sums host h's oracle rules: download and upload.
 func (l *lab) hostOracleCounts(h string) (dl, ul [2]uint64) {
 	l.t.Helper()
+	c := l.commentCounts(h)
+	return c["oracle-hostdl"], c["oracle-hostul"]
+}
+
+// commentCounts sums host h's rules by comment over both families:
+// [packets, bytes].
+func (l *lab) commentCounts(h string) map[string][2]uint64 {
+	l.t.Helper()
+	out := map[string][2]uint64{}
 	for _, cmd := range []string{"iptables", "ip6tables"} {
-		out := l.must(h, cmd+"-"+other(l.backend)+"-save", "-c", "-t", "filter")
-		for _, line := range strings.Split(out, "\n") {
+		for _, line := range strings.Split(l.must(h, cmd+"-"+other(l.backend)+"-save", "-c", "-t", "filter"), "\n") {
 			var p, b uint64
 			if _, err := fmt.Sscanf(line, "[%d:%d]", &p, &b); err != nil {
 				continue
 			}
-			switch {
-			case strings.Contains(line, "oracle-hostdl"):
-				dl[0], dl[1] = dl[0]+p, dl[1]+b
-			case strings.Contains(line, "oracle-hostul"):
-				ul[0], ul[1] = ul[0]+p, ul[1]+b
+			if _, c, ok := strings.Cut(line, "--comment "); ok {
+				c = strings.Trim(strings.Fields(c)[0], `"`)
+				x := out[c]
+				out[c] = [2]uint64{x[0] + p, x[1] + b}
 			}
 		}
 	}
-	return dl, ul
+	return out
 }
 
 const (

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 )
@@ -26,27 +25,6 @@ func (l *lab) serviceOracle(h string) {
 			l.must(h, cmd, "-A", "OUTPUT", "-p", o.proto, "--dport", o.port, "-m", "comment", "--comment", "oracle-svc-"+o.name+"-ul")
 		}
 	}
-}
-
-// commentCounts sums host h's rules by comment over both families:
-// [packets, bytes].
-func (l *lab) commentCounts(h string) map[string][2]uint64 {
-	l.t.Helper()
-	out := map[string][2]uint64{}
-	for _, cmd := range []string{"iptables", "ip6tables"} {
-		for _, line := range strings.Split(l.must(h, cmd+"-"+other(l.backend)+"-save", "-c", "-t", "filter"), "\n") {
-			var p, b uint64
-			if _, err := fmt.Sscanf(line, "[%d:%d]", &p, &b); err != nil {
-				continue
-			}
-			if _, c, ok := strings.Cut(line, "--comment "); ok {
-				c = strings.Trim(strings.Fields(c)[0], `"`)
-				x := out[c]
-				out[c] = [2]uint64{x[0] + p, x[1] + b}
-			}
-		}
-	}
-	return out
 }
 
 type servicesJSON struct {
