@@ -74,12 +74,8 @@ func BuildHosts(cfg *config.Config, st *store.State, rates map[string]account.Ra
 			QuotaWarned:  quotaWarned(cfg, st, key, now),
 		}
 		hr.restrictions(st, key, h.Addresses)
-		if h.Day == day {
-			hr.TodayDownload, hr.TodayUpload = h.DayDownload.Bytes, h.DayUpload.Bytes
-		}
-		if h.Month == month {
-			hr.MonthDownload, hr.MonthUpload = h.MonthDownload.Bytes, h.MonthUpload.Bytes
-		}
+		u := usageOf("", h.Usage, day, month)
+		hr.TodayDownload, hr.TodayUpload, hr.MonthDownload, hr.MonthUpload = u.TodayDownload, u.TodayUpload, u.MonthDownload, u.MonthUpload
 		r.Hosts = append(r.Hosts, hr)
 	}
 	sort.Slice(r.Hosts, func(i, j int) bool {
