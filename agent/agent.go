@@ -18,8 +18,9 @@
 //     generation and a zero baseline.
 //  4. Every commit_interval the daemon commits the State to the live bbolt
 //     file on tmpfs (store), totals and baselines in one transaction.
-//  5. Every persist_interval, and on stop, it writes the snapshot to flash
-//     (store.DB.Snapshot: temporary file, fsync, rename).
+//  5. Every persist_interval, and on stop, it writes to flash what changed
+//     (store.DB.Persist: a journal record, or now and then a whole
+//     snapshot: temporary file, fsync, rename).
 //
 // Packages, each importing only those before it: units, uci, netfilter,
 // hosts, config, account, report, mail, control, web, this one, doctor;

@@ -78,6 +78,9 @@ type daemon struct {
 	started  time.Time
 	samples  int
 	lastTook time.Duration // how long the last sample took
+	// flashBytes counts what this daemon wrote to flash, by kind
+	// ("snapshot", "journal").
+	flashBytes map[string]uint64
 
 	lastCommit, lastPersist time.Time
 
@@ -173,11 +176,9 @@ func (d *daemon) persist() error {
 	if err := d.commit(); err != nil {
 		return err // the live file is what would be copied: it is behind
 	}
-	n, err := d.a.Snapshot()
+	p, err := d.a.Snapshot()
 	d.snapshotFaults.observe(err, d.now())
-	if err == nil {
-		d.logf("snapshot written to %s (%d bytes)", d.a.Config().Database, n)
-	}
+	d.flashWritten(p)
 	return err
 }
 

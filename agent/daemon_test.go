@@ -14,6 +14,7 @@ import (
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
 	"github.com/netmon-agent/netmon-agent/agent/report"
+	"github.com/netmon-agent/netmon-agent/store"
 )
 
 func TestRun_AnswersOnItsSocket(t *testing.T) {
@@ -50,6 +51,33 @@ func TestRun_SampleRequestSnapshots(t *testing.T) {
 	resp, err := control.Ask[report.Report](cfg.SocketPath(), control.Request{Op: control.OpSample}, 5*time.Second)
 	if err != nil || resp.LastSample == nil {
 		t.Fatalf("sample: %+v, %v", resp, err)
+	}
+}
+
+// After its first snapshot the daemon writes journal records, and its
+// /metrics count what it wrote to flash: the two files' sizes, to the byte.
+func TestRun_CountsWhatItWritesToFlash(t *testing.T) {
+	cfg, stop := agenttest.RunFake(t)
+	defer stop()
+	for range 3 {
+		if _, err := control.Ask[report.Report](cfg.SocketPath(), control.Request{Op: control.OpSample}, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := control.Ask[report.Metrics](cfg.SocketPath(), control.Request{Op: control.OpMetrics}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := os.Stat(cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journal, err := os.Stat(store.JournalPath(cfg.Database))
+	if err != nil {
+		t.Fatalf("no journal after three samples: %v", err)
+	}
+	if got := m.Daemon.FlashBytes; got["snapshot"] != uint64(snap.Size()) || got["journal"] != uint64(journal.Size()) {
+		t.Errorf("flash bytes %v, want snapshot %d and journal %d", got, snap.Size(), journal.Size())
 	}
 }
 

@@ -14,6 +14,9 @@ import (
 type FileCheck struct {
 	Path  string `json:"path"`
 	Error string `json:"error,omitempty"` // empty: sound
+	// JournalTail: the file is sound but its journal ends in a record cut
+	// short, which the next write to flash writes over.
+	JournalTail bool `json:"journal_tail,omitempty"`
 }
 
 // CheckDatabases verifies paths, or with none the live database (through
@@ -21,7 +24,7 @@ type FileCheck struct {
 func CheckDatabases(cfg *config.Config, paths []string) []FileCheck {
 	var out []FileCheck
 	verdict := func(p string, err error) {
-		c := FileCheck{Path: p}
+		c := FileCheck{Path: p, JournalTail: errors.Is(err, store.ErrJournalTail)}
 		if err != nil {
 			c.Error = err.Error()
 		}

@@ -158,13 +158,17 @@ func stageRestore(cfg *config.Config, src string) error {
 func swapRestored(cfg *config.Config) (*DBResult, error) {
 	live, tmp := cfg.LiveDatabase(), restoringPath(cfg)
 	res := &DBResult{Path: live}
-	for _, p := range []string{live, cfg.Database} {
-		if _, err := os.Stat(p); err == nil {
-			if err := os.Rename(p, p+".before-restore"); err != nil {
+	// The snapshot's journal goes with it, named as its journal, so the
+	// kept snapshot restores whole.
+	aside := [][2]string{{live, live + ".before-restore"}, {cfg.Database, cfg.Database + ".before-restore"},
+		{store.JournalPath(cfg.Database), store.JournalPath(cfg.Database + ".before-restore")}}
+	for _, p := range aside {
+		if _, err := os.Stat(p[0]); err == nil {
+			if err := os.Rename(p[0], p[1]); err != nil {
 				os.Remove(tmp)
-				return nil, fmt.Errorf("restore: keep %s: %w", p, err)
+				return nil, fmt.Errorf("restore: keep %s: %w", p[0], err)
 			}
-			res.Kept = append(res.Kept, p+".before-restore")
+			res.Kept = append(res.Kept, p[1])
 		}
 	}
 	if err := os.Rename(tmp, live); err != nil {
@@ -178,7 +182,8 @@ func swapRestored(cfg *config.Config) (*DBResult, error) {
 	if fi, err := os.Stat(live); err == nil {
 		res.Bytes = fi.Size()
 	}
-	if res.Snapshot, err = db.Snapshot(cfg.Database); err != nil {
+	p, err := db.Persist(cfg.Database, true)
+	if res.Snapshot = p.Bytes; err != nil {
 		return res, fmt.Errorf("restored %s, but %w", live, err)
 	}
 	return res, nil
@@ -209,7 +214,8 @@ func compact(db *store.DB, cfg *config.Config) (*DBResult, error) {
 		return nil, err
 	}
 	res := &DBResult{Path: db.Path(), Before: before, Bytes: after}
-	if res.Snapshot, err = db.Snapshot(cfg.Database); err != nil {
+	p, err := db.Persist(cfg.Database, true)
+	if res.Snapshot = p.Bytes; err != nil {
 		return res, fmt.Errorf("compacted %s, but %w", db.Path(), err)
 	}
 	return res, nil

@@ -44,7 +44,7 @@ func handleMetrics(d *daemon, _ control.Request) control.Response {
 		Hosts:  d.a.Hosts("daemon"),
 		Blocks: d.a.Blocks(),
 		Daemon: &report.DaemonStats{Started: d.started, Samples: d.samples, SampleSeconds: d.lastTook.Seconds(),
-			Resets: maps.Clone(st.ResetsSeen)},
+			Resets: maps.Clone(st.ResetsSeen), FlashBytes: maps.Clone(d.flashBytes)},
 	}, nil)
 }
 

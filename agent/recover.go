@@ -59,7 +59,7 @@ func openLive(cfg *config.Config, opts Options) (*store.DB, *store.State, error)
 	for range 3 { // live, then the snapshot, then a fresh file
 		if _, err := os.Stat(live); errors.Is(err, os.ErrNotExist) {
 			if _, err := os.Stat(cfg.Database); err == nil {
-				err := store.Restore(cfg.Database, live)
+				rep, err := store.RestoreReplaying(cfg.Database, live)
 				switch {
 				case errors.Is(err, store.ErrCorrupt):
 					if err := aside(cfg.Database, err); err != nil {
@@ -69,7 +69,7 @@ func openLive(cfg *config.Config, opts Options) (*store.DB, *store.State, error)
 				case err != nil:
 					return nil, nil, err
 				default:
-					opts.Logf("restored live database %s from snapshot %s", live, cfg.Database)
+					opts.Logf("restored live database %s from snapshot %s%s", live, cfg.Database, rep)
 				}
 			}
 		}

@@ -181,26 +181,27 @@ func (a *Agent) Commit() error {
 	return a.db.Commit(a.sampler.State)
 }
 
-// Persist commits, then writes the snapshot to flash; it returns the
-// snapshot's size.
-func (a *Agent) Persist() (int64, error) {
+// Persist commits, then writes to flash what the snapshot there lacks.
+func (a *Agent) Persist() (store.Persisted, error) {
 	if err := a.Commit(); err != nil {
-		return 0, err
+		return store.Persisted{}, err
 	}
 	return a.Snapshot()
 }
 
-// Snapshot compacts the live database, then writes it as committed to
-// flash; it returns the snapshot's size. Compacted, the snapshot of a busy
-// router's file is a fifth of the size (BenchmarkSnapshotSteady, two years
-// old, 254 hosts: 2.33 MiB a day instead of 13.3 at hourly snapshots), for
-// about 120 ms of CPU an hour on amd64. A compaction that fails leaves the file
-// as it was, and that is what goes to flash.
-func (a *Agent) Snapshot() (int64, error) {
-	if _, _, err := a.db.Compact(); err != nil {
-		a.opts.Logf("compacting before the snapshot: %v; the snapshot is of the file as it is", err)
+// Snapshot writes the live database as committed to flash: a journal
+// record of what changed since the last one, or a full snapshot when one
+// is due (store.DB.Persist). The live file is compacted before a full
+// one: compacted, the snapshot of a busy router's file is a fifth of the
+// size, for about 120 ms of CPU on amd64 at 8 MiB. A compaction that fails
+// leaves the file as it was, and that is what goes to flash.
+func (a *Agent) Snapshot() (store.Persisted, error) {
+	if a.db.PersistDue(a.cfg.Database) {
+		if _, _, err := a.db.Compact(); err != nil {
+			a.opts.Logf("compacting before the snapshot: %v; the snapshot is of the file as it is", err)
+		}
 	}
-	return a.db.Snapshot(a.cfg.Database)
+	return a.db.Persist(a.cfg.Database, false)
 }
 
 // Reload switches to cfg: meters added or removed take effect at the next

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -209,67 +210,6 @@ func benchSeries(hosts int) []string {
 	return series
 }
 
-// BenchmarkSnapshotSteady is what an hourly snapshot writes to flash on a
-// router two years old, its five-minute and hourly history full, every
-// host busy: the file as it is, and compacted first, as the daemon does
-// before every snapshot.
-func BenchmarkSnapshotSteady(b *testing.B) {
-	for _, hosts := range []int{32, 254} {
-		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				dir := b.TempDir()
-				db := openBenchDB(b, dir)
-				// Two years of days first (one commit each: the daily,
-				// monthly and yearly rows of a router that has run that
-				// long), then 16 days of commits every five minutes.
-				start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-				var times []time.Time
-				for t := start.AddDate(-2, 0, 0); t.Before(start); t = t.AddDate(0, 0, 1) {
-					times = append(times, t)
-				}
-				for t := start; t.Before(start.AddDate(0, 0, 16)); t = t.Add(5 * time.Minute) {
-					times = append(times, t)
-				}
-				s := commitAt(b, db, benchSeries(hosts), times)
-				plain, err := db.Snapshot(filepath.Join(dir, "flash", "netmon.db"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, _, err := db.Compact(); err != nil {
-					b.Fatal(err)
-				}
-				compacted, err := db.Snapshot(filepath.Join(dir, "flash", "netmon.db"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				// The hosts' own state (totals, two addresses each with
-				// their baselines), then with usage by service: four
-				// services used per host, on three ports per address.
-				var withHosts, withServices int64
-				for _, services := range []bool{false, true} {
-					fillHostState(s, hosts, services)
-					if err := db.Commit(s); err != nil {
-						b.Fatal(err)
-					}
-					if _, _, err := db.Compact(); err != nil {
-						b.Fatal(err)
-					}
-					n, err := db.Snapshot(filepath.Join(dir, "flash", "netmon.db"))
-					if err != nil {
-						b.Fatal(err)
-					}
-					withHosts, withServices = withServices, n
-				}
-				db.Close()
-				b.ReportMetric(float64(plain*24), "flash-bytes/day-as-is")
-				b.ReportMetric(float64(compacted*24), "flash-bytes/day-compacted")
-				b.ReportMetric(float64(withHosts*24), "flash-bytes/day-with-hosts")
-				b.ReportMetric(float64(withServices*24), "flash-bytes/day-with-services")
-			}
-		})
-	}
-}
-
 // openBenchDB opens a live database in dir as the daemon has it, without
 // syncs (tmpfs in real life).
 func openBenchDB(b *testing.B, dir string) *DB {
@@ -330,4 +270,135 @@ func commitAt(b *testing.B, db *DB, series []string, times []time.Time) *State {
 		}
 	}
 	return s
+}
+
+// BenchmarkPersistSteady is what a router two years old, its five-minute
+// and hourly history full and every host busy, writes to flash per day
+// with the daemon's persist: a base, then an hourly journal record, a new
+// base when the journal has grown to the base's size. The deltas and
+// counters are random (log-uniform, 1 KiB to 1 GiB a bucket), as real
+// traffic's are: constant ones would compress to nothing. It simulates a
+// week after the base the daemon writes at start and reports the mean per
+// day, and beside it what a whole compacted snapshot every hour would
+// write. Run with -benchtime=1x.
+func BenchmarkPersistSteady(b *testing.B) {
+	for _, hosts := range []int{32, 254} {
+		for _, services := range []bool{true, false} {
+			b.Run(fmt.Sprintf("hosts=%d/services=%v", hosts, services), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					persistWeek(b, hosts, services)
+				}
+			})
+		}
+	}
+}
+
+// persistWeek fills a database as BenchmarkPersistSteady says, with usage
+// by service or without, then persists hourly for a week.
+func persistWeek(b *testing.B, hosts int, services bool) {
+	dir := b.TempDir()
+	db := openBenchDB(b, dir)
+	defer db.Close()
+	rng := rand.New(rand.NewPCG(1, uint64(hosts)))
+	series := benchSeries(hosts)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var times []time.Time
+	for t := start.AddDate(-2, 0, 0); t.Before(start); t = t.AddDate(0, 0, 1) {
+		times = append(times, t)
+	}
+	for t := start; t.Before(start.AddDate(0, 0, 16)); t = t.Add(5 * time.Minute) {
+		times = append(times, t)
+	}
+	s := NewState()
+	for _, t := range times {
+		randomDeltas(s, series, t, rng)
+		if err := db.Commit(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fillHostState(s, hosts, services)
+	dest := filepath.Join(dir, "flash", "netmon.db")
+	var written, journal, bases, lastBase int64
+	var whole int64
+	const days = 7
+	now := start.AddDate(0, 0, 16)
+	for hour := 0; hour <= days*24; hour++ {
+		if hour > 0 {
+			for m := 0; m < 60; m += 5 {
+				randomDeltas(s, series, now, rng)
+				busyState(s, now, rng)
+				if err := db.Commit(s); err != nil {
+					b.Fatal(err)
+				}
+				now = now.Add(5 * time.Minute)
+			}
+		}
+		if db.PersistDue(dest) {
+			if _, _, err := db.Compact(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		p, err := db.Persist(dest, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if hour == 0 {
+			continue // the daemon's start
+		}
+		written += p.Bytes
+		if p.Full {
+			bases++
+			lastBase = p.Bytes
+		} else {
+			journal += p.Bytes
+		}
+		if hour == days*24 {
+			if _, _, err := db.Compact(); err != nil {
+				b.Fatal(err)
+			}
+			if whole, err = db.Snapshot(filepath.Join(dir, "whole.db")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(written)/days, "flash-bytes/day")
+	b.ReportMetric(float64(journal)/days, "journal-bytes/day")
+	b.ReportMetric(float64(bases)/days, "bases/day")
+	b.ReportMetric(float64(lastBase), "base-bytes")
+	b.ReportMetric(float64(whole*24), "whole-snapshot-bytes/day")
+}
+
+// randomBytes is a bucket's traffic: log-uniform from 1 KiB to 1 GiB.
+func randomBytes(rng *rand.Rand) Counts {
+	n := uint64(rng.Int64N(1 << (10 + rng.IntN(20))))
+	return Counts{Packets: n/900 + 1, Bytes: n + 64}
+}
+
+// randomDeltas gives every series a random delta at t.
+func randomDeltas(s *State, series []string, t time.Time, rng *rand.Rand) {
+	for _, name := range series {
+		s.AddDelta(name, t, randomBytes(rng))
+	}
+}
+
+// busyState moves every host, element and service use on by a random
+// amount at t, as a sample of busy hosts does.
+func busyState(s *State, t time.Time, rng *rand.Rand) {
+	day, month := t.Format("2006-01-02"), t.Format("2006-01")
+	for _, h := range s.Hosts {
+		h.Usage.Add(DirDownload, randomBytes(rng), day, month)
+		h.Usage.Add(DirUpload, randomBytes(rng), day, month)
+		h.LastSeen = t
+	}
+	for _, u := range s.Services {
+		u.Usage.Add(DirDownload, randomBytes(rng), day, month)
+		u.Usage.Add(DirUpload, randomBytes(rng), day, month)
+	}
+	for _, m := range []map[string]*Element{s.Elements, s.ServiceElements} {
+		for _, e := range m {
+			e.Counts = e.Counts.Add(randomBytes(rng))
+			e.Changed = t
+		}
+	}
+	s.Touch()
 }

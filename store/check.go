@@ -98,8 +98,14 @@ func (db *DB) Verify() error {
 	}))
 }
 
+// ErrJournalTail means a snapshot's journal ends in a record that cannot be
+// replayed (cut short by a power loss or a full flash): the snapshot and
+// the records before it restore, that one does not.
+var ErrJournalTail = errors.New("journal ends in a damaged record")
+
 // Check opens the database file at path read-only and verifies it. A
-// snapshot (compressed) is unpacked into a temporary file first.
+// snapshot (compressed) is unpacked into a temporary file first, with its
+// journal replayed.
 func Check(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -117,7 +123,11 @@ func Check(path string) error {
 			return fmt.Errorf("check: %w", err)
 		}
 		defer os.RemoveAll(tmp)
-		return Restore(path, tmp+"/check.db")
+		rep, err := RestoreReplaying(path, tmp+"/check.db")
+		if err == nil && rep.Dropped > 0 && !rep.Stale {
+			err = fmt.Errorf("check %s: %w: %d bytes %s; the next persist writes over them", JournalPath(path), ErrJournalTail, rep.Dropped, rep.Why)
+		}
+		return err
 	}
 	db, err := OpenReadOnly(path, time.Second)
 	if err != nil {

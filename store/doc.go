@@ -28,11 +28,13 @@
 // every committed state is one the kernel's counters can continue exactly.
 // One Commit is one bbolt Update; nothing else writes.
 //
-// # Snapshots
+// # Snapshots and the journal
 //
 // The snapshot on flash is the live file written by bbolt's WriteTo through
 // gzip into a temporary file beside the target, fsynced and renamed over it:
-// a reader sees the old snapshot or the new one, never half of one. bbolt
-// cannot open a file read-write on JFFS2 (no shared writable mmap), which is
-// why flash only ever sees these plain writes.
+// a reader sees the old snapshot or the new one, never half of one. Between
+// snapshots, Persist appends to the snapshot's journal only what changed
+// (journal.go states its invariants); Restore replays it. bbolt cannot open
+// a file read-write on JFFS2 (no shared writable mmap), which is why flash
+// only ever sees these plain writes.
 package store

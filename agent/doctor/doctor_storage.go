@@ -46,6 +46,10 @@ func (d *doctor) storage() {
 		return
 	}
 	for _, c := range checks {
+		if c.JournalTail {
+			d.warn("database", c.Error, "nothing: a power loss or a full flash cut a write short, and what it held is lost")
+			return
+		}
 		if c.Error != "" {
 			d.fail("database", c.Error, "the daemon sets a damaged file aside at its next start (service netmon-agent restart); db restore FILE brings back a backup")
 			return

@@ -15,6 +15,7 @@ import (
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
 	"github.com/netmon-agent/netmon-agent/agent/report"
+	"github.com/netmon-agent/netmon-agent/store"
 )
 
 // fakeMachine is a router as doctor sees it, healthy until a test breaks
@@ -280,5 +281,43 @@ func TestDoctor_BadConfigFailsAlone(t *testing.T) {
 	r.WriteText(&b)
 	if !strings.HasPrefix(b.String(), "FAIL  config") {
 		t.Errorf("text:\n%s", b.String())
+	}
+}
+
+// A journal cut short (a power loss mid-write) is a warning, not a damaged
+// database: the snapshot and the records before it restore, and nothing is
+// to be done.
+func TestDoctor_JournalTornTailWarns(t *testing.T) {
+	m := newFakeMachine(t)
+	cfg := m.config("")
+	m.install(cfg)
+	snapshot := filepath.Join(m.dir, "flash", "netmon.db")
+	db, err := store.Open(filepath.Join(t.TempDir(), "live.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := store.NewState()
+	for i := range 2 {
+		s.LastSample = m.now.Add(time.Duration(i) * time.Minute)
+		s.Touch()
+		if err := db.Commit(s); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Persist(snapshot, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := Doctor(cfg, m.system()); findingOf(r, "database").Status != StatusOK {
+		t.Fatalf("sound snapshot and journal: %+v", findingOf(r, "database"))
+	}
+	fi, err := os.Stat(store.JournalPath(snapshot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(store.JournalPath(snapshot), fi.Size()-2)
+	f := findingOf(Doctor(cfg, m.system()), "database")
+	if f.Status != StatusWarn || !strings.Contains(f.Detail, "journal") {
+		t.Errorf("torn journal: %+v, want a warning naming the journal", f)
 	}
 }

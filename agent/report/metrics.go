@@ -32,6 +32,9 @@ type DaemonStats struct {
 	SampleSeconds float64 `json:"sample_seconds"`
 	// Resets counts the reset events this daemon accounted, by cause.
 	Resets map[string]uint64 `json:"resets"`
+	// FlashBytes counts the bytes this daemon wrote to flash, by kind:
+	// "snapshot" (full) and "journal" (records).
+	FlashBytes map[string]uint64 `json:"flash_bytes,omitempty"`
 }
 
 // WriteMetrics writes the exposition of resp.
@@ -123,16 +126,23 @@ func (m metricWriter) daemon(d *DaemonStats) {
 	m.family("netmon_sample_duration_seconds", "gauge", "How long the last sample took, iptables and nft included.")
 	m.sample("netmon_sample_duration_seconds", nil, d.SampleSeconds)
 	m.family("netmon_resets_total", "counter", "Counter resets this daemon accounted (reboot, zeroed, reinstalled, bogus, database), by cause.")
-	causes := make([]string, 0, len(d.Resets))
-	for c := range d.Resets {
-		causes = append(causes, c)
-	}
-	sort.Strings(causes)
-	for _, c := range causes {
-		m.sample("netmon_resets_total", labels{"cause", c}, float64(d.Resets[c]))
-	}
+	m.byLabel("netmon_resets_total", "cause", d.Resets)
+	m.family("netmon_flash_written_bytes_total", "counter", "Bytes this daemon wrote to flash: full snapshots and journal records.")
+	m.byLabel("netmon_flash_written_bytes_total", "kind", map[string]uint64{"snapshot": d.FlashBytes["snapshot"], "journal": d.FlashBytes["journal"]})
 	m.family("netmon_daemon_start_timestamp_seconds", "gauge", "When this daemon started, in Unix seconds.")
 	m.sample("netmon_daemon_start_timestamp_seconds", nil, float64(d.Started.Unix()))
+}
+
+// byLabel writes a sample of name per key of values, in key order.
+func (m metricWriter) byLabel(name, label string, values map[string]uint64) {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m.sample(name, labels{label, k}, float64(values[k]))
+	}
 }
 
 func hostName(h HostReport) string {

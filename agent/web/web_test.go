@@ -248,7 +248,7 @@ func TestWeb_MetricsParse(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exposition does not parse: %v\n%s", err, body)
 	}
-	for _, name := range []string{"netmon_meter_bytes_total", "netmon_meter_packets_total", "netmon_last_sample_timestamp_seconds", "netmon_blocks", "netmon_samples_total", "netmon_sample_duration_seconds", "netmon_daemon_start_timestamp_seconds"} {
+	for _, name := range []string{"netmon_meter_bytes_total", "netmon_meter_packets_total", "netmon_last_sample_timestamp_seconds", "netmon_blocks", "netmon_samples_total", "netmon_sample_duration_seconds", "netmon_daemon_start_timestamp_seconds", "netmon_flash_written_bytes_total"} {
 		if families[name] == nil {
 			t.Errorf("no %s in\n%s", name, body)
 		}
@@ -256,6 +256,10 @@ func TestWeb_MetricsParse(t *testing.T) {
 	m := families["netmon_meter_bytes_total"]
 	if m != nil && (m.GetType().String() != "COUNTER" || len(m.Metric) != 1 || m.Metric[0].Label[0].GetValue() != "proxy") {
 		t.Errorf("netmon_meter_bytes_total: %v", m)
+	}
+	// Both kinds always, so a rate() never starts from a missing series.
+	if f := families["netmon_flash_written_bytes_total"]; f != nil && (len(f.Metric) != 2 || f.Metric[1].Label[0].GetValue() != "snapshot" || f.Metric[1].GetCounter().GetValue() == 0) {
+		t.Errorf("netmon_flash_written_bytes_total after the first snapshot: %v", f)
 	}
 }
 

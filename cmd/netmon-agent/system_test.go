@@ -368,7 +368,10 @@ func TestLab_RebootRestoresFromFlash(t *testing.T) {
 		l.traffic(1)
 		var before sinceLastJSON
 		l.agentJSON(&before, "report", "--since-last", "--json")
-		l.stopDaemon(syscall.SIGTERM) // writes the snapshot
+		l.stopDaemon(syscall.SIGTERM) // writes a journal record after the start's snapshot
+		if _, err := os.Stat(l.dir + "/flash/netmon.db.journal"); err != nil {
+			t.Errorf("no journal beside the snapshot: %v", err)
+		}
 		l.deleteOurs()
 		l.must("r", "rm", "-rf", l.dir+"/run")
 		l.setBoot("22222222-2222-2222-2222-222222222222")
@@ -392,7 +395,7 @@ func TestLab_RebootRestoresFromFlash(t *testing.T) {
 		if text := l.agent("report", "--since-last", "--keep"); !strings.Contains(text, "== RESET DETECTED! ==") {
 			t.Errorf("since-last text without the banner:\n%s", text)
 		}
-		if !strings.Contains(l.log.String(), "restored live database") {
+		if !strings.Contains(l.log.String(), "restored live database") || !strings.Contains(l.log.String(), "with its journal's") {
 			t.Errorf("no restore logged:\n%s", l.log.String())
 		}
 	})

@@ -1,0 +1,241 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/maphash"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// What the live file writes to flash: a full snapshot (a base), then
+// journal records of what changed, until the journal has grown to the
+// base's size and the next persist writes a base again. Flash per day is
+// then about twice what changed in the day, where whole snapshots wrote
+// the whole file every hour.
+
+// A Persisted says what one persist wrote to flash.
+type Persisted struct {
+	Bytes   int64 `json:"bytes"`   // written and synced
+	Full    bool  `json:"full"`    // a base, not a journal record
+	Changes int   `json:"changes"` // keys and buckets the record holds
+}
+
+// flashState is what this process wrote to the snapshot at dest: the
+// base's generation and size, the journal's length, and a hash of every
+// key's value as of the last persist, so the next one writes only changes.
+// A process that has not written a base since it opened the file has
+// none, and its first persist writes one.
+type flashState struct {
+	dest     string
+	gen      string
+	baseSize int64
+	journal  int64 // bytes of journal written and synced; 0: none yet
+	seen     map[string]uint64
+}
+
+// The seed of the value hashes: they are compared only within one process.
+var seenSeed = maphash.MakeSeed()
+
+// MinJournal is what a journal may grow to before a new base however small
+// the base: rewriting a base of a few KiB every few records would cost more
+// than the records, and replaying 64 KiB of records at boot costs nothing.
+var MinJournal int64 = 64 << 10
+
+// PersistDue says whether the next Persist to dest writes a full base:
+// then compacting first makes it smaller.
+func (db *DB) PersistDue(dest string) bool {
+	fs := db.flash
+	return fs == nil || fs.dest != dest || fs.journal >= max(fs.baseSize, MinJournal)
+}
+
+// Persist writes to the snapshot at dest what it lacks of the live file: a
+// journal record of the changes since the last persist, or a full base
+// when full is set, when this process has written none to dest yet, or
+// when the journal has grown to the base's size (or MinJournal). Nothing changed, nothing
+// is written. A persist that fails leaves what was on flash whole, and the
+// next one writes a base.
+func (db *DB) Persist(dest string, full bool) (Persisted, error) {
+	if full || db.PersistDue(dest) {
+		n, err := db.snapshot(dest, true)
+		return Persisted{Bytes: n, Full: true}, err
+	}
+	fs := db.flash
+	var changes []change
+	var seen map[string]uint64
+	err := db.bolt.View(func(tx *bolt.Tx) (err error) {
+		changes, seen, err = diffSince(tx, fs.seen)
+		return err
+	})
+	if err != nil || len(changes) == 0 {
+		return Persisted{}, err
+	}
+	n, err := appendRecord(JournalPath(dest), fs, frameRecord(changes))
+	if err != nil {
+		db.flash = nil
+		return Persisted{}, fmt.Errorf("journal of %s: %w", dest, err)
+	}
+	fs.journal, fs.seen = fs.journal+n, seen
+	return Persisted{Bytes: n, Changes: len(changes)}, nil
+}
+
+// appendRecord writes rec after the fs.journal bytes written before (the
+// header first, into a new file, when there are none) and syncs; it
+// returns the bytes written.
+func appendRecord(path string, fs *flashState, rec []byte) (int64, error) {
+	flags := os.O_WRONLY
+	if fs.journal == 0 {
+		flags |= os.O_CREATE | os.O_TRUNC
+		rec = append(journalHeader(fs.gen), rec...)
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	out := &writeErr{w: f}
+	if err = f.Truncate(fs.journal); err == nil {
+		_, err = f.Seek(fs.journal, 0)
+	}
+	if err == nil {
+		_, err = out.Write(rec)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	if fs.journal == 0 {
+		syncDir(filepath.Dir(path))
+	}
+	return int64(len(rec)), nil
+}
+
+// newGeneration names a base, so a journal is replayed onto its own only.
+func newGeneration() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// entryID names a key (kind 'k') or a bucket (kind 'b') unambiguously: its
+// bucket path, each name length-prefixed, then the kind and the key.
+func entryID(buf []byte, path [][]byte, kind byte, key []byte) []byte {
+	buf = buf[:0]
+	for _, name := range path {
+		buf = binary.AppendUvarint(buf, uint64(len(name)))
+		buf = append(buf, name...)
+	}
+	buf = append(buf, 0, kind)
+	return append(buf, key...)
+}
+
+// parseEntryID reads what entryID wrote.
+func parseEntryID(id string) (path [][]byte, kind byte, key []byte, err error) {
+	p := []byte(id)
+	for len(p) > 0 && p[0] != 0 {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || uint64(len(p)-k) < n {
+			return nil, 0, nil, errMalformedRecord
+		}
+		path = append(path, p[k:k+int(n)])
+		p = p[k+int(n):]
+	}
+	if len(p) < 2 {
+		return nil, 0, nil, errMalformedRecord
+	}
+	return path, p[1], p[2:], nil
+}
+
+// walkEntries calls f with every bucket (with its sequence as the value
+// hash) and every key (with its value's hash) in tx.
+func walkEntries(tx *bolt.Tx, f func(path [][]byte, kind byte, key, value []byte, hash uint64) error) error {
+	var walk func(path [][]byte, b *bolt.Bucket) error
+	walk = func(path [][]byte, b *bolt.Bucket) error {
+		if err := f(path, 'b', nil, nil, b.Sequence()); err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return walk(append(path[:len(path):len(path)], k), b.Bucket(k))
+			}
+			return f(path, 'k', k, v, maphash.Bytes(seenSeed, v))
+		})
+	}
+	return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk([][]byte{name}, b) })
+}
+
+// seenIn hashes every entry of tx: the state a base just written holds.
+func seenIn(tx *bolt.Tx) (map[string]uint64, error) {
+	seen := map[string]uint64{}
+	var buf []byte
+	err := walkEntries(tx, func(path [][]byte, kind byte, key, _ []byte, h uint64) error {
+		buf = entryID(buf, path, kind, key)
+		seen[string(buf)] = h
+		return nil
+	})
+	return seen, err
+}
+
+// diffSince lists what changed in tx since before: buckets created or
+// with a new sequence and keys put, in the order of the file (a bucket
+// before its keys), then keys and buckets gone. It returns the new hashes.
+func diffSince(tx *bolt.Tx, before map[string]uint64) ([]change, map[string]uint64, error) {
+	var changes []change
+	seen := make(map[string]uint64, len(before))
+	var buf []byte
+	err := walkEntries(tx, func(path [][]byte, kind byte, key, value []byte, h uint64) error {
+		buf = entryID(buf, path, kind, key)
+		id := string(buf)
+		seen[id] = h
+		if old, ok := before[id]; ok && old == h {
+			return nil
+		}
+		c := change{op: opPut, path: clonePath(path), key: clone(key), value: clone(value)}
+		if kind == 'b' {
+			c = change{op: opBucket, path: c.path, seq: h}
+		}
+		changes = append(changes, c)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for id := range before {
+		if _, ok := seen[id]; ok {
+			continue
+		}
+		path, kind, key, err := parseEntryID(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		c := change{op: opDelete, path: path, key: key}
+		if kind == 'b' {
+			c = change{op: opDropBucket, path: path}
+		}
+		changes = append(changes, c)
+	}
+	return changes, seen, nil
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+func clonePath(path [][]byte) [][]byte {
+	out := make([][]byte, len(path))
+	for i, name := range path {
+		out[i] = clone(name)
+	}
+	return out
+}
