@@ -233,7 +233,7 @@ func fillHostState(s *State, hosts int, services bool) {
 	for i := range hosts {
 		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i/256, i%256)
 		big := Counts{Packets: uint64(1e6 + i), Bytes: uint64(1e9 + 12345*i)}
-		busy := Usage{Download: big, Upload: big, Day: "2026-01-16", DayDownload: big, DayUpload: big, Month: "2026-01", MonthDownload: big, MonthUpload: big}
+		busy := Usage{Download: big, Upload: big, Day: "2026-01-16", Month: "2026-01"}
 		s.Hosts[mac] = &Host{MAC: mac, Name: fmt.Sprintf("host-%d", i), FirstSeen: now, LastSeen: now, Usage: busy}
 		addrs := []string{fmt.Sprintf("198.18.%d.%d", i/250, i%250+2), fmt.Sprintf("2001:db8:1::%x:%x", i, i*7919)}
 		for _, a := range addrs {

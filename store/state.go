@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"sort"
 	"time"
 )
@@ -14,6 +15,15 @@ type Counts struct {
 // Add returns c + d.
 func (c Counts) Add(d Counts) Counts {
 	return Counts{Packets: c.Packets + d.Packets, Bytes: c.Bytes + d.Bytes}
+}
+
+// Since returns c - start, what was counted after start; a start beyond c
+// (never, as totals only grow) gives zero.
+func (c Counts) Since(start Counts) Counts {
+	if start.Packets > c.Packets || start.Bytes > c.Bytes {
+		return Counts{}
+	}
+	return Counts{Packets: c.Packets - start.Packets, Bytes: c.Bytes - start.Bytes}
 }
 
 // A Baseline is the last kernel reading a total was brought up to, with what
@@ -99,33 +109,77 @@ type Host struct {
 	Usage
 }
 
-// Usage is what went each way: in all, on the day Day and in the month
-// Month ("2026-11-25", "2026-11", local time).
+// Usage is what went each way: in all, and the totals as the day Day and
+// the month Month began ("2026-11-25", "2026-11", local time): what moved
+// today is the difference (Today). Kept as starts rather than as the day's
+// own totals, a busy host's sample changes two counts of its row, not six,
+// and the journal on flash holds only what changed.
 type Usage struct {
-	Download      Counts `json:"download"`
-	Upload        Counts `json:"upload"`
-	Day           string `json:"day"`
-	DayDownload   Counts `json:"day_download"`
-	DayUpload     Counts `json:"day_upload"`
-	Month         string `json:"month"`
-	MonthDownload Counts `json:"month_download"`
-	MonthUpload   Counts `json:"month_upload"`
+	Download   Counts     `json:"download"`
+	Upload     Counts     `json:"upload"`
+	Day        string     `json:"day"`
+	DayStart   Directions `json:"day_start"`
+	Month      string     `json:"month"`
+	MonthStart Directions `json:"month_start"`
+}
+
+// Directions are counts each way.
+type Directions struct {
+	Download Counts `json:"download"`
+	Upload   Counts `json:"upload"`
 }
 
 // Add adds d in direction dir (DirDownload or DirUpload) on day, in
-// month; a new day or month starts its totals from zero.
+// month; a new day or month starts from the totals as they were.
 func (u *Usage) Add(dir string, d Counts, day, month string) {
 	if u.Day != day {
-		u.Day, u.DayDownload, u.DayUpload = day, Counts{}, Counts{}
+		u.Day, u.DayStart = day, Directions{u.Download, u.Upload}
 	}
 	if u.Month != month {
-		u.Month, u.MonthDownload, u.MonthUpload = month, Counts{}, Counts{}
+		u.Month, u.MonthStart = month, Directions{u.Download, u.Upload}
 	}
 	if dir == DirDownload {
-		u.Download, u.DayDownload, u.MonthDownload = u.Download.Add(d), u.DayDownload.Add(d), u.MonthDownload.Add(d)
+		u.Download = u.Download.Add(d)
 	} else {
-		u.Upload, u.DayUpload, u.MonthUpload = u.Upload.Add(d), u.DayUpload.Add(d), u.MonthUpload.Add(d)
+		u.Upload = u.Upload.Add(d)
 	}
+}
+
+// Today is what moved on the day Day.
+func (u Usage) Today() Directions {
+	return Directions{u.Download.Since(u.DayStart.Download), u.Upload.Since(u.DayStart.Upload)}
+}
+
+// ThisMonth is what moved in the month Month.
+func (u Usage) ThisMonth() Directions {
+	return Directions{u.Download.Since(u.MonthStart.Download), u.Upload.Since(u.MonthStart.Upload)}
+}
+
+// oldUsage is how Usage was written before the journal: the day's and the
+// month's own totals.
+type oldUsage struct {
+	DayDownload   *Counts `json:"day_download"`
+	DayUpload     *Counts `json:"day_upload"`
+	MonthDownload *Counts `json:"month_download"`
+	MonthUpload   *Counts `json:"month_upload"`
+}
+
+// readOld turns the day's and month's totals of a row written before the
+// journal into starts. A row with none is left as it is.
+func (u *Usage) readOld(raw []byte) error {
+	var old oldUsage
+	if err := json.Unmarshal(raw, &old); err != nil || old.DayDownload == nil {
+		return err
+	}
+	c := func(p *Counts) Counts {
+		if p == nil {
+			return Counts{}
+		}
+		return *p
+	}
+	u.DayStart = Directions{u.Download.Since(c(old.DayDownload)), u.Upload.Since(c(old.DayUpload))}
+	u.MonthStart = Directions{u.Download.Since(c(old.MonthDownload)), u.Upload.Since(c(old.MonthUpload))}
+	return nil
 }
 
 // A ServiceUse is what one host moved on one service's ports (Service

@@ -288,27 +288,24 @@ func (db *DB) Commit(s *State) error {
 	return nil
 }
 
-// loadJSON decodes every value of bucket into the value newValue returns
-// for its key. A database from before the bucket existed has none.
-func loadJSON(tx *bolt.Tx, bucket []byte, newValue func(k string) any) error {
+// loadMap reads bucket's JSON values into m, as replaceJSON writes them.
+// A value that can read an older form of itself (readOld) does.
+func loadMap[T any](tx *bolt.Tx, bucket []byte, m map[string]*T) error {
 	b := tx.Bucket(bucket)
 	if b == nil {
 		return nil
 	}
-	return b.ForEach(func(k, v []byte) error {
-		if err := json.Unmarshal(v, newValue(string(k))); err != nil {
+	return b.ForEach(func(k, raw []byte) error {
+		v := new(T)
+		err := json.Unmarshal(raw, v)
+		if old, ok := any(v).(interface{ readOld([]byte) error }); ok && err == nil {
+			err = old.readOld(raw)
+		}
+		if err != nil {
 			return fmt.Errorf("%s %q: %w", bucket, k, err)
 		}
+		m[string(k)] = v
 		return nil
-	})
-}
-
-// loadMap reads bucket's JSON values into m, as replaceJSON writes them.
-func loadMap[T any](tx *bolt.Tx, bucket []byte, m map[string]*T) error {
-	return loadJSON(tx, bucket, func(k string) any {
-		v := new(T)
-		m[k] = v
-		return v
 	})
 }
 

@@ -236,3 +236,66 @@ func TestRemoveStaleTemps_RestoreLeftovers(t *testing.T) {
 		t.Errorf("removed %v", got)
 	}
 }
+
+// Hosts and services written before the journal kept the day's and the
+// month's own totals; they read as the same usage, and are written back as
+// starts.
+func TestLoad_ReadsUsageOfTheOldForm(t *testing.T) {
+	db := openTest(t)
+	if err := db.Commit(NewState()); err != nil {
+		t.Fatal(err)
+	}
+	old := `{"mac":"02:00:00:00:00:01","download":{"packets":10,"bytes":1000},"upload":{"packets":5,"bytes":500},` +
+		`"day":"2026-03-01","day_download":{"packets":2,"bytes":200},"day_upload":{"packets":1,"bytes":50},` +
+		`"month":"2026-03","month_download":{"packets":4,"bytes":400},"month_upload":{"packets":3,"bytes":300}}`
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketHosts).Put([]byte("02:00:00:00:00:01"), []byte(old)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketServices).Put([]byte("02:00:00:00:00:01/https"), []byte(strings.Replace(old, `"mac"`, `"service":"https","mac"`, 1)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 { // as read, then as written back
+		s, err := db.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []Usage{s.Hosts["02:00:00:00:00:01"].Usage, s.Services["02:00:00:00:00:01/https"].Usage} {
+			today, month := u.Today(), u.ThisMonth()
+			if u.Download.Bytes != 1000 || today.Download != (Counts{2, 200}) || today.Upload != (Counts{1, 50}) ||
+				month.Download != (Counts{4, 400}) || month.Upload != (Counts{3, 300}) || u.Day != "2026-03-01" || u.Month != "2026-03" {
+				t.Errorf("round %d: %+v: today %+v, this month %+v", round, u, today, month)
+			}
+		}
+		s.Touch()
+		if err := db.Commit(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.bolt.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketHosts).Get([]byte("02:00:00:00:00:01")); strings.Contains(string(v), "day_download") {
+			t.Errorf("written back in the old form: %s", v)
+		}
+		return nil
+	})
+}
+
+// A new day starts from the totals as they were: today is what came after.
+func TestUsage_NewDayStartsFromTheTotals(t *testing.T) {
+	var u Usage
+	u.Add(DirDownload, Counts{1, 100}, "2026-03-01", "2026-03")
+	u.Add(DirUpload, Counts{1, 10}, "2026-03-01", "2026-03")
+	u.Add(DirDownload, Counts{2, 200}, "2026-03-02", "2026-03")
+	if today := u.Today(); today.Download != (Counts{2, 200}) || today.Upload != (Counts{}) {
+		t.Errorf("today %+v", today)
+	}
+	if m := u.ThisMonth(); m.Download != (Counts{3, 300}) || m.Upload != (Counts{1, 10}) {
+		t.Errorf("this month %+v", m)
+	}
+	u.Add(DirUpload, Counts{1, 5}, "2026-04-01", "2026-04")
+	if m := u.ThisMonth(); m.Download != (Counts{}) || m.Upload != (Counts{1, 5}) || u.Download != (Counts{3, 300}) {
+		t.Errorf("a new month: %+v, totals %+v", m, u.Download)
+	}
+}

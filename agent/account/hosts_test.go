@@ -192,7 +192,7 @@ func TestHosts_TodayAndThisMonthRollOver(t *testing.T) {
 	r.Sets.Traffic(store.DirDownload, "192.0.2.3", 1, 40)
 	r.Sample() // 2026-02-01 00:00:10 now
 	b := r.Host("02:00:00:00:00:0b")
-	if b.Day != "2026-02-01" || b.DayDownload.Bytes != 40 || b.Month != "2026-02" || b.MonthDownload.Bytes != 40 || b.Download.Bytes != 140 {
+	if b.Day != "2026-02-01" || b.Today().Download.Bytes != 40 || b.Month != "2026-02" || b.ThisMonth().Download.Bytes != 40 || b.Download.Bytes != 140 {
 		t.Errorf("after midnight on the month's last day: %+v", b)
 	}
 }

@@ -107,10 +107,11 @@ func goldenRig(t *testing.T) (*config.Config, *store.DB, *store.State) {
 		st.Counters[m+"/ipv4"] = &store.Counter{Meter: m, Family: "ipv4", Total: totals[store.MeterSeries(m)], Since: start}
 	}
 	for _, h := range goldenHosts {
+		dl, ul := totals[store.HostSeries(h.mac, store.DirDownload)], totals[store.HostSeries(h.mac, store.DirUpload)]
+		// Today: 123 MiB down, 12 MiB up.
+		today := store.Directions{Download: dl.Since(store.Counts{Bytes: 123 << 20}), Upload: ul.Since(store.Counts{Bytes: 12 << 20})}
 		st.Hosts[h.mac] = &store.Host{MAC: h.mac, Name: h.name, Addresses: []string{"198.18.1." + h.mac[len(h.mac)-1:]},
-			FirstSeen: start, LastSeen: goldenNow, Usage: store.Usage{
-				Download: totals[store.HostSeries(h.mac, store.DirDownload)], Upload: totals[store.HostSeries(h.mac, store.DirUpload)],
-				Day: "2026-11-25", DayDownload: store.Counts{Bytes: 123 << 20}, DayUpload: store.Counts{Bytes: 12 << 20}}}
+			FirstSeen: start, LastSeen: goldenNow, Usage: store.Usage{Download: dl, Upload: ul, Day: "2026-11-25", DayStart: today}}
 	}
 	st.LastSample = goldenNow
 	return cfg, db, st

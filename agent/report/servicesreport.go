@@ -127,10 +127,12 @@ func usageOf(name string, u store.Usage, day, month string) ServiceUsage {
 	x := ServiceUsage{Name: name, DownloadBytes: u.Download.Bytes, UploadBytes: u.Upload.Bytes,
 		DownloadPackets: u.Download.Packets, UploadPackets: u.Upload.Packets}
 	if u.Day == day {
-		x.TodayDownload, x.TodayUpload = u.DayDownload.Bytes, u.DayUpload.Bytes
+		today := u.Today()
+		x.TodayDownload, x.TodayUpload = today.Download.Bytes, today.Upload.Bytes
 	}
 	if u.Month == month {
-		x.MonthDownload, x.MonthUpload = u.MonthDownload.Bytes, u.MonthUpload.Bytes
+		m := u.ThisMonth()
+		x.MonthDownload, x.MonthUpload = m.Download.Bytes, m.Upload.Bytes
 	}
 	return x
 }
