@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -41,22 +42,50 @@ type flashState struct {
 // The seed of the value hashes: they are compared only within one process.
 var seenSeed = maphash.MakeSeed()
 
-// MinJournal is what a journal may grow to before a new base however small
-// the base: rewriting a base of a few KiB every few records would cost more
-// than the records, and replaying 64 KiB of records at boot costs nothing.
-var MinJournal int64 = 64 << 10
+// How far a journal grows before the next persist writes a base. A base
+// costs its size; written when the journal reaches JournalBases times it,
+// flash per day is the journal's growth times 1 + 1/JournalBases. The
+// flash holds the base, the journal and, while the next base is written,
+// its temporary file: JournalBases + 2 bases at most, so the journal only
+// grows past one base while the filesystem keeps a base and 256 KiB free.
+// MinJournal is what it may grow to however small the base: rewriting a
+// base of a few KiB every few records would cost more than the records,
+// and replaying 64 KiB of records at boot costs nothing.
+var (
+	JournalBases int64 = 2
+	MinJournal   int64 = 64 << 10
+)
+
+// freeSpace is what the filesystem holding dir has free for us; a
+// variable, so tests can fill a filesystem without filling one.
+var freeSpace = func(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * st.Bsize, nil
+}
 
 // PersistDue says whether the next Persist to dest writes a full base:
 // then compacting first makes it smaller.
 func (db *DB) PersistDue(dest string) bool {
 	fs := db.flash
-	return fs == nil || fs.dest != dest || fs.journal >= max(fs.baseSize, MinJournal)
+	switch {
+	case fs == nil || fs.dest != dest:
+		return true
+	case fs.journal < max(fs.baseSize, MinJournal):
+		return false
+	case fs.journal >= JournalBases*fs.baseSize:
+		return true
+	}
+	free, err := freeSpace(filepath.Dir(dest))
+	return err != nil || free < fs.baseSize+256<<10
 }
 
 // Persist writes to the snapshot at dest what it lacks of the live file: a
 // journal record of the changes since the last persist, or a full base
 // when full is set, when this process has written none to dest yet, or
-// when the journal has grown to the base's size (or MinJournal). Nothing changed, nothing
+// when the journal has grown as far as it may (PersistDue). Nothing changed, nothing
 // is written. A persist that fails leaves what was on flash whole, and the
 // next one writes a base.
 func (db *DB) Persist(dest string, full bool) (Persisted, error) {

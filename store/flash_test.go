@@ -259,34 +259,46 @@ func TestPersist_JournalOfAnotherBaseIsNotReplayed(t *testing.T) {
 	}
 }
 
-// The journal is bounded by its base: once it has grown to the base's
-// size, the next persist writes a base and starts a new journal.
-func TestPersist_JournalGrownToTheBaseMeansANewBase(t *testing.T) {
+// The journal is bounded by its base: it grows to twice the base's size
+// while the flash has room for another base beside it, only to its size
+// when it has not; then the next persist writes a base and a new journal.
+func TestPersist_JournalGrownToItsBoundMeansANewBase(t *testing.T) {
 	noMinJournal(t)
-	db := openTest(t)
-	dest := filepath.Join(t.TempDir(), "netmon.db")
-	s := sampleState()
-	busyHour(t, db, s, t0, 0)
-	base, _ := db.Persist(dest, false)
-	var journal int64
-	for hour := 1; hour < 100; hour++ {
-		busyHour(t, db, s, t0.Add(time.Duration(hour)*time.Hour), hour)
-		p, err := db.Persist(dest, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Full {
-			if journal < base.Bytes {
-				t.Errorf("a new base after %d bytes of journal, with a base of %d", journal, base.Bytes)
+	for _, c := range []struct {
+		name  string
+		free  int64
+		bound int64 // in bases
+	}{{"room", 1 << 40, 2}, {"no room", 1 << 10, 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			old := freeSpace
+			freeSpace = func(string) (int64, error) { return c.free, nil }
+			t.Cleanup(func() { freeSpace = old })
+			db := openTest(t)
+			dest := filepath.Join(t.TempDir(), "netmon.db")
+			s := sampleState()
+			busyHour(t, db, s, t0, 0)
+			base, _ := db.Persist(dest, false)
+			var journal int64
+			for hour := 1; hour < 200; hour++ {
+				busyHour(t, db, s, t0.Add(time.Duration(hour)*time.Hour), hour)
+				p, err := db.Persist(dest, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Full {
+					if journal < c.bound*base.Bytes || journal > (c.bound+1)*base.Bytes {
+						t.Errorf("a new base after %d bytes of journal, with a base of %d: want %d bases' worth", journal, base.Bytes, c.bound)
+					}
+					if _, err := os.Stat(JournalPath(dest)); !os.IsNotExist(err) {
+						t.Errorf("the new base kept the old journal: %v", err)
+					}
+					return
+				}
+				journal += p.Bytes
 			}
-			if _, err := os.Stat(JournalPath(dest)); !os.IsNotExist(err) {
-				t.Errorf("the new base kept the old journal: %v", err)
-			}
-			return
-		}
-		journal += p.Bytes
+			t.Errorf("no new base after %d bytes of journal, with a base of %d", journal, base.Bytes)
+		})
 	}
-	t.Errorf("no new base after %d bytes of journal, with a base of %d", journal, base.Bytes)
 }
 
 // Journals are read as what they claim to be: garbage where a record
