@@ -26,7 +26,7 @@ FEED_GO   := go1.26.6
 STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: bench-history all build demo test deps check unit bench bench-hosts size cross ipk clean feed-go
+.PHONY: bench-history all build demo test deps check unit bench bench-hosts bench-flash size cross ipk clean feed-go
 
 all: build
 
@@ -79,6 +79,12 @@ bench: build
 
 bench-hosts: build
 	./scripts/bench-hosts.sh bin/netmon-agent
+
+# The real daemon at 254 busy hosts: what it writes to flash, its memory.
+# An hour at the default persist_interval: make bench-flash FLASH_ARGS="62 3600"
+FLASH_ARGS ?= 6 60
+bench-flash: build
+	./scripts/bench-flash.sh bin/netmon-agent $(FLASH_ARGS)
 
 # Three simulated years of history at 32 and 254 hosts: file size per year,
 # flash written per day, report read latency. Minutes, not seconds.

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# What the real daemon writes to flash at 254 busy hosts: the lab's LAN
+# gets 252 more hosts (static neighbours with MACs of their own on the
+# router, their addresses on host a), and every second each of the 254
+# uploads to the internet host and downloads from it, IPv4 and IPv6, on a
+# service port (quic, 443/udp) and on one that is none, so the hosts, their
+# addresses and their services all move all the time. The daemon persists
+# every PERSIST seconds for MINUTES minutes; the script sums what it wrote
+# to flash (its log's snapshot and journal lines) and reads its memory.
+# Needs root. Usage: scripts/bench-flash.sh [BINARY] [MINUTES] [PERSIST]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$(realpath "${1:-$here/../bin/netmon-agent}")
+minutes=${2:-6}
+persist=${3:-60}
+go build -o "${TMPDIR:-/tmp}/netmon-flashload" "$here/flashload"
+load="${TMPDIR:-/tmp}/netmon-flashload"
+
+lab_cleanup_extra() { pkill -f "netmon-flashload" 2>/dev/null || true; }
+# shellcheck source=scripts/lab-session.sh
+. "$here/lab-session.sh"
+lab_session nmbf
+r() { ip netns exec "$p-r" "$@"; }
+a() { ip netns exec "$p-a" "$@"; }
+i() { ip netns exec "$p-i" "$@"; }
+
+for n in $(seq 4 255); do
+	mac=$(printf '02:00:00:02:00:%02x' "$n")
+	r ip neigh add "198.18.1.$n" lladdr "$mac" dev br-lan nud permanent
+	r ip -6 neigh add "2001:db8:1::$(printf %x "$n")" lladdr "$mac" dev br-lan nud permanent
+	a ip addr add "198.18.1.$n/24" dev eth0
+	a ip addr add "2001:db8:1::$(printf %x "$n")/64" dev eth0 nodad
+done
+
+cat >"$work/netmon" <<CONF
+config agent 'main'
+	option interval '1'
+	option commit_interval '10'
+	option persist_interval '$persist'
+	option runtime_dir '$work/run'
+	option database '$work/flash/netmon.db'
+	option leases '$work/none'
+
+config meter 'router_in'
+	option chain 'INPUT'
+	option in 'wan'
+
+config meter 'wan_down'
+	option chain 'FORWARD'
+	option in 'wan'
+CONF
+
+secs=$((minutes * 60))
+ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$work/log" 2>&1 &
+daemon=$!
+sleep 2
+loads=()
+for fam in 4 6; do
+	if [[ $fam == 4 ]]; then
+		pre=198.18.1. inet=198.19.0.2 top=255
+	else
+		pre=2001:db8:1:: inet='[2001:db8:ff::2]' top=ff
+	fi
+	for port in 443 9000; do
+		# Host b is .3; host a has .2 and the 252 added.
+		a "$load" -from "${pre}2-2,${pre}4-$top" -to "$inet:$port" -for "${secs}s" &
+		loads+=($!)
+		ip netns exec "$p-b" "$load" -from "${pre}3-3" -to "$inet:$port" -for "${secs}s" &
+		loads+=($!)
+		i "$load" -port "$port" -to-each "${pre}2-$top" -dport 5000 -for "${secs}s" &
+		loads+=($!)
+	done
+done
+sleep $((secs - 20))
+rss=$(awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s %.1f MiB, ", $1, $2 / 1024 }' "/proc/$daemon/status")
+hosts=$(r "$bin" --config "$work/netmon" hosts --json | grep -o '"mac"' | wc -l)
+wait "${loads[@]}"
+sleep 20
+kill -TERM "$daemon"
+wait "$daemon" || true
+daemon=
+
+awk -v minutes="$minutes" -v persist="$persist" -v hosts="$hosts" '
+	/snapshot written to/ { s = $0; sub(/.*\(/, "", s); sub(/ bytes.*/, "", s); snaps++; snapb += s; last = s; each = each " " $3 " snapshot " s }
+	/journal record written to/ { j = $0; sub(/.*\(/, "", j); sub(/ bytes.*/, "", j); recs++; recb += j; each = each " " $3 " record " j }
+	/taking a last sample/ { each = each " " $3 " (stop)" }
+	END {
+		printf "  writes:%s\n", each
+		printf "%d hosts seen, %d minutes, persist every %d s\n", hosts, minutes, persist
+		printf "  snapshots: %d, %d bytes in all (the last %d bytes)\n", snaps, snapb, last
+		printf "  journal records: %d, %d bytes in all, %.0f bytes each\n", recs, recb, recs ? recb / recs : 0
+		printf "  flash per day at this rate: %.2f MB (journal alone %.2f MB)\n",
+			(snapb + recb) * 1440 / minutes / 1e6, recb * 1440 / minutes / 1e6
+	}' "$work/log"
+echo "  daemon memory near the end: ${rss%, }"
