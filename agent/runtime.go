@@ -241,7 +241,7 @@ func (a *Agent) usedSince(mac string, t time.Time) (uint64, error) {
 	var n uint64
 	for _, b := range buckets {
 		for _, s := range series {
-			n += b.Series[s].Bytes
+			n += b.Of(s).Bytes
 		}
 	}
 	for k, d := range a.sampler.State.Deltas {

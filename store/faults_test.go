@@ -101,8 +101,8 @@ func TestStore_FullFilesystemKeepsTheBatch(t *testing.T) {
 	}
 	var sum uint64
 	for _, b := range days {
-		for _, c := range b.Series {
-			sum += c.Bytes
+		for _, m := range b.Moved {
+			sum += m.Bytes
 		}
 	}
 	if want := uint64(20*100 + 20*400*1000); sum != want {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -121,10 +122,48 @@ func (s *State) AddDelta(series string, t time.Time, d Counts) {
 	}
 }
 
-// A Bucket is one bucket of history: every series that moved in it.
+// A Bucket is one bucket of history: every meter's and host's series that
+// moved in it. A
+// series may be listed more than once (a caller adding what is not
+// committed yet appends); what it moved is the sum.
 type Bucket struct {
-	Start  time.Time
-	Series map[string]Counts
+	Start time.Time
+	Moved []Moved
+}
+
+// Moved is what one series moved in a bucket. The Series is shared by
+// every bucket of one read: read it, never write it.
+type Moved struct {
+	*Series
+	Counts
+}
+
+// NewBucket is a bucket starting at start with series' counts, in name
+// order.
+func NewBucket(start time.Time, series map[string]Counts) Bucket {
+	b := Bucket{Start: start}
+	for _, name := range slices.Sorted(maps.Keys(series)) {
+		b.Add(name, series[name])
+	}
+	return b
+}
+
+// Add lists c under the series name, if it names a meter's or a host's.
+func (b *Bucket) Add(name string, c Counts) {
+	if s, ok := ParseSeries(name); ok {
+		b.Moved = append(b.Moved, Moved{&s, c})
+	}
+}
+
+// Of is what series name moved in b.
+func (b Bucket) Of(name string) Counts {
+	var c Counts
+	for _, m := range b.Moved {
+		if m.Name == name {
+			c = c.Add(m.Counts)
+		}
+	}
+	return c
 }
 
 var (
@@ -279,13 +318,16 @@ func (db *DB) History(r Resolution, from, to time.Time) ([]Bucket, error) {
 		if series == nil || hist == nil {
 			return nil
 		}
-		names := map[uint64]string{}
+		// Each name parsed once, shared by every bucket read.
+		names := map[uint64]*Series{}
 		if err := series.ForEach(func(k, v []byte) error {
 			id, n := binary.Uvarint(v)
 			if n <= 0 {
 				return fmt.Errorf("series %q: malformed id", k)
 			}
-			names[id] = string(k)
+			if s, ok := ParseSeries(string(k)); ok {
+				names[id] = &s
+			}
 			return nil
 		}); err != nil {
 			return err
@@ -304,9 +346,13 @@ func (db *DB) History(r Resolution, from, to time.Time) ([]Bucket, error) {
 			if !to.IsZero() && start >= to.Unix() {
 				break
 			}
-			// Straight into the bucket's map: no row map in between.
-			bk := Bucket{Start: time.Unix(start, 0).In(db.loc), Series: make(map[string]Counts, rowLenGuess(v))}
-			if err := eachInRow(v, func(id uint64, c Counts) { bk.Series[names[id]] = c }); err != nil {
+			// Straight into the bucket's list: no map in between.
+			bk := Bucket{Start: time.Unix(start, 0).In(db.loc), Moved: make([]Moved, 0, rowLenGuess(v))}
+			if err := eachInRow(v, func(id uint64, c Counts) {
+				if s := names[id]; s != nil {
+					bk.Moved = append(bk.Moved, Moved{s, c})
+				}
+			}); err != nil {
 				return fmt.Errorf("history %s %d: %w", r, start, err)
 			}
 			out = append(out, bk)

@@ -70,7 +70,7 @@ func TestHistory_DeltaInEveryResolution(t *testing.T) {
 		}
 		var bytes []uint64
 		for _, b := range got {
-			bytes = append(bytes, b.Series[MeterSeries("wan")].Bytes)
+			bytes = append(bytes, b.Of(MeterSeries("wan")).Bytes)
 		}
 		if len(bytes) != len(c.want) {
 			t.Errorf("%s: wan %v, want %v", c.r, bytes, c.want)
@@ -83,7 +83,7 @@ func TestHistory_DeltaInEveryResolution(t *testing.T) {
 		}
 	}
 	days, _ := db.History(Day, time.Date(2026, 3, 1, 0, 0, 0, 0, berlin), time.Time{})
-	if len(days) != 1 || days[0].Series[HostSeries("02:00:00:00:01:02", DirDownload)].Bytes != 7 || days[0].Start.Day() != 1 {
+	if len(days) != 1 || days[0].Of(HostSeries("02:00:00:00:01:02", DirDownload)).Bytes != 7 || days[0].Start.Day() != 1 {
 		t.Errorf("March 1st: %+v", days)
 	}
 }
@@ -101,11 +101,11 @@ func TestHistory_RetentionCountsBuckets(t *testing.T) {
 		}
 	}
 	days, _ := db.History(Day, time.Time{}, time.Time{})
-	if len(days) != 3 || days[0].Series[MeterSeries("wan")].Bytes != 2 {
+	if len(days) != 3 || days[0].Of(MeterSeries("wan")).Bytes != 2 {
 		t.Errorf("days kept %+v, want the last 3 that exist", days)
 	}
 	years, _ := db.History(Year, time.Time{}, time.Time{})
-	if len(years) != 1 || years[0].Series[MeterSeries("wan")].Bytes != 1+2+41+42 {
+	if len(years) != 1 || years[0].Of(MeterSeries("wan")).Bytes != 1+2+41+42 {
 		t.Errorf("year %+v", years)
 	}
 }

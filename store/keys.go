@@ -30,6 +30,7 @@ func QuotaKey(quota, mac string) string { return quota + "/" + mac }
 // A Series names what a history delta counts: a meter's bytes, or a host's
 // in one direction (MeterSeries, HostSeries).
 type Series struct {
+	Name  string // as MeterSeries or HostSeries wrote it
 	Meter string // set for a meter's series
 	MAC   string // set for a host's series, with Dir
 	Dir   string // DirDownload or DirUpload
@@ -39,11 +40,11 @@ type Series struct {
 // meter's nor a host's.
 func ParseSeries(name string) (s Series, ok bool) {
 	if m, found := strings.CutPrefix(name, "m/"); found {
-		return Series{Meter: m}, true
+		return Series{Name: name, Meter: m}, true
 	}
 	if rest, found := strings.CutPrefix(name, "h/"); found {
 		mac, dir, cut := strings.Cut(rest, "/")
-		return Series{MAC: mac, Dir: dir}, cut
+		return Series{Name: name, MAC: mac, Dir: dir}, cut
 	}
-	return Series{}, false
+	return Series{Name: name}, false
 }

@@ -130,7 +130,7 @@ func TestStore_KilledMidCommit(t *testing.T) {
 		var hist uint64
 		days, herr := db.History(Day, time.Time{}, time.Time{})
 		for _, b := range days {
-			hist += b.Series[MeterSeries("wan")].Bytes
+			hist += b.Of(MeterSeries("wan")).Bytes
 		}
 		db.Close()
 		if verr != nil || lerr != nil || herr != nil {

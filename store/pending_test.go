@@ -46,9 +46,9 @@ func TestPendingDeltas_BoundedWhileCommitsFail(t *testing.T) {
 	gotSeries := map[string]uint64{}
 	for _, b := range hours {
 		var sum uint64
-		for name, c := range b.Series {
-			sum += c.Bytes
-			gotSeries[name] += c.Bytes
+		for _, m := range b.Moved {
+			sum += m.Bytes
+			gotSeries[m.Name] += m.Bytes
 		}
 		if sum != wantHour[b.Start.Unix()] {
 			t.Errorf("hour %s: %d bytes, want %d", b.Start, sum, wantHour[b.Start.Unix()])

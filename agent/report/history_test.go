@@ -20,7 +20,7 @@ func dayBytes(t *testing.T, r *accounttest.Rig, meter string) map[string]uint64 
 	}
 	out := map[string]uint64{}
 	for _, b := range buckets {
-		if c, ok := b.Series[store.MeterSeries(meter)]; ok {
+		if c := b.Of(store.MeterSeries(meter)); c != (store.Counts{}) {
 			out[b.Start.Format("2006-01-02")] = c.Bytes
 		}
 	}
@@ -44,7 +44,7 @@ func TestHistory_DeltasFiledByDay(t *testing.T) {
 		t.Errorf("proxy by day %v, want 1300 on the 30th and 200 on the 31st", got)
 	}
 	years, _ := r.DB.History(store.Year, time.Time{}, time.Time{})
-	if len(years) != 1 || years[0].Series[store.MeterSeries("proxy")].Bytes != 1500 || years[0].Series[store.MeterSeries("all")].Bytes != 60 {
+	if len(years) != 1 || years[0].Of(store.MeterSeries("proxy")).Bytes != 1500 || years[0].Of(store.MeterSeries("all")).Bytes != 60 {
 		t.Errorf("year %+v", years)
 	}
 }
@@ -127,8 +127,8 @@ func TestBuildHistory_PendingAndLimit(t *testing.T) {
 	loc := time.UTC
 	day := func(d int) time.Time { return time.Date(2026, 12, d, 0, 0, 0, 0, loc) }
 	buckets := []store.Bucket{
-		{Start: day(1), Series: map[string]store.Counts{store.MeterSeries("wan"): {Bytes: 100}, store.HostSeries("02:00:00:00:01:02", "dl"): {Bytes: 10}}},
-		{Start: day(2), Series: map[string]store.Counts{store.HostSeries("02:00:00:00:01:02", "ul"): {Bytes: 20}, store.HostSeries("02:00:00:00:01:03", "dl"): {Bytes: 5}}},
+		store.NewBucket(day(1), map[string]store.Counts{store.MeterSeries("wan"): {Bytes: 100}, store.HostSeries("02:00:00:00:01:02", "dl"): {Bytes: 10}}),
+		store.NewBucket(day(2), map[string]store.Counts{store.HostSeries("02:00:00:00:01:02", "ul"): {Bytes: 20}, store.HostSeries("02:00:00:00:01:03", "dl"): {Bytes: 5}}),
 	}
 	pending := map[store.DeltaKey]store.Counts{
 		{Series: store.MeterSeries("wan"), Slot: day(2).Add(time.Hour).Unix()}: {Bytes: 7},
@@ -159,9 +159,9 @@ func TestBuildHistory_PendingAndLimit(t *testing.T) {
 func TestWriteExport(t *testing.T) {
 	day := func(d int) time.Time { return time.Date(2026, 12, d, 0, 0, 0, 0, time.UTC) }
 	buckets := []store.Bucket{
-		{Start: day(1), Series: map[string]store.Counts{store.MeterSeries("wan"): {Bytes: 3 << 20}, store.MeterSeries("proxy"): {Bytes: 1 << 20},
-			store.HostSeries("02:00:00:00:01:02", "dl"): {Bytes: 1 << 19}}},
-		{Start: day(2), Series: map[string]store.Counts{store.MeterSeries("wan"): {Bytes: 1 << 21}, store.HostSeries("02:00:00:00:01:02", "ul"): {Bytes: 1 << 20}}},
+		store.NewBucket(day(1), map[string]store.Counts{store.MeterSeries("wan"): {Bytes: 3 << 20}, store.MeterSeries("proxy"): {Bytes: 1 << 20},
+			store.HostSeries("02:00:00:00:01:02", "dl"): {Bytes: 1 << 19}}),
+		store.NewBucket(day(2), map[string]store.Counts{store.MeterSeries("wan"): {Bytes: 1 << 21}, store.HostSeries("02:00:00:00:01:02", "ul"): {Bytes: 1 << 20}}),
 	}
 	r, err := report.BuildHistory(report.HistoryQuery{Resolution: "day", Limit: 100, PerHost: true}, "", buckets, nil, time.UTC, day(3), "test")
 	if err != nil {
@@ -212,7 +212,7 @@ func TestBuildUsage_BillingMonths(t *testing.T) {
 	now := time.Date(2026, 3, 15, 12, 0, 0, 0, loc) // period began Feb 28
 	var buckets []store.Bucket
 	for _, d := range []time.Time{at(1, 30), at(1, 31), at(2, 27), at(2, 28), at(3, 14), at(3, 15)} {
-		buckets = append(buckets, store.Bucket{Start: d, Series: map[string]store.Counts{store.MeterSeries("proxy"): {Bytes: uint64(d.Day())}}})
+		buckets = append(buckets, store.NewBucket(d, map[string]store.Counts{store.MeterSeries("proxy"): {Bytes: uint64(d.Day())}}))
 	}
 	h, err := report.BuildHistory(report.HistoryQuery{Resolution: "day", Begin: report.UsageSince(cfg, now), Limit: report.AllRows}, "", buckets, nil, loc, now, "")
 	if err != nil {

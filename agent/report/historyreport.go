@@ -117,10 +117,8 @@ func BuildHistory(q HistoryQuery, mac string, buckets []store.Bucket, pending ma
 	meters, hosts := map[string]bool{}, map[string]bool{}
 	for _, b := range buckets {
 		row := HistoryRow{Start: b.Start.In(loc), End: res.Next(b.Start.In(loc)), Meters: map[string]uint64{}}
-		for name, c := range b.Series {
-			if s, ok := store.ParseSeries(name); ok {
-				row.add(s, c, q, mac, meters, hosts)
-			}
+		for _, m := range b.Moved {
+			row.add(*m.Series, m.Counts, q, mac, meters, hosts)
 		}
 		row.AverageRate = row.rate(q.Meter, now)
 		r.Rows = append(r.Rows, row)
@@ -145,11 +143,11 @@ func withPending(buckets []store.Bucket, pending map[store.DeltaKey]store.Counts
 		}
 		i, ok := byStart[start.Unix()]
 		if !ok {
-			buckets = append(buckets, store.Bucket{Start: start, Series: map[string]store.Counts{}})
+			buckets = append(buckets, store.Bucket{Start: start})
 			i = len(buckets) - 1
 			byStart[start.Unix()] = i
 		}
-		buckets[i].Series[k.Series] = buckets[i].Series[k.Series].Add(d)
+		buckets[i].Add(k.Series, d)
 	}
 	slices.SortFunc(buckets, func(a, b store.Bucket) int { return a.Start.Compare(b.Start) })
 	return buckets
