@@ -63,7 +63,7 @@ var freeSpace = func(dir string) (int64, error) {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return 0, err
 	}
-	return int64(st.Bavail) * st.Bsize, nil
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }
 
 // PersistDue says whether the next Persist to dest writes a full base:
