@@ -3,9 +3,7 @@ package report
 import (
 	"github.com/netmon-agent/netmon-agent/agent/units"
 
-	_ "embed"
 	"fmt"
-	"html/template"
 	"io"
 	"sort"
 	"time"
@@ -17,22 +15,6 @@ import (
 // nothing fetched) with the summary, a bar chart of the last 30 days and
 // the month's top hosts. `report --html` writes it; the mail carries it
 // with the since-last report on top.
-
-//go:embed templates/report.html
-var reportHTML string
-
-var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"bytes": units.FormatBytes,
-	"stamp": func(any) string { return "" }, // bound to the page's zone in WriteHTML
-	"add":   func(a, b uint64) uint64 { return a + b },
-	"cause": describeCause,
-	"usageName": func(n string) string {
-		if n == "hosts" {
-			return "all hosts"
-		}
-		return n
-	},
-}).Parse(reportHTML))
 
 // An HTMLReport is what the page shows.
 type HTMLReport struct {
@@ -89,28 +71,16 @@ func firstMeter(r *Report) string {
 	return ""
 }
 
-// WriteHTML renders the page.
+// WriteHTML renders the page (html_page.go).
 func (p *HTMLReport) WriteHTML(w io.Writer) error {
 	loc := p.loc
 	if loc == nil {
 		loc = time.Local
 	}
-	t, err := reportTemplate.Clone()
-	if err != nil {
-		return err
-	}
-	t.Funcs(template.FuncMap{"stamp": func(v any) string {
-		switch t := v.(type) {
-		case time.Time:
-			return t.In(loc).Format("2006-01-02 15:04")
-		case *time.Time:
-			if t != nil {
-				return t.In(loc).Format("2006-01-02 15:04")
-			}
-		}
-		return "-"
-	}})
-	return t.Execute(w, p)
+	h := &page{loc: loc}
+	h.write(p)
+	_, err := io.WriteString(w, h.String())
+	return err
 }
 
 // monthTopHosts sums the per-host rows into the busiest hosts first.
