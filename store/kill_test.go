@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -23,8 +24,9 @@ func TestMain(m *testing.M) {
 }
 
 // committer is the test binary re-executed: it commits without pause, a
-// meter's total and its history growing together, snapshots every tenth
-// commit, and prints each total once its commit returned.
+// meter's total and its history growing together, persists to flash every
+// third commit (a snapshot first, then journal records), and prints each
+// total once its commit returned, and "p TOTAL" once its persist did.
 func committer(dir string) int {
 	live, flash := filepath.Join(dir, "live.db"), filepath.Join(dir, "netmon.db")
 	db, err := Open(live, 5*time.Second)
@@ -61,20 +63,24 @@ func committer(dir string) int {
 			return 1
 		}
 		fmt.Println(c.Total.Bytes)
-		if i%10 == 9 {
-			if _, err := db.Snapshot(flash); err != nil {
+		if i%3 == 2 {
+			if _, err := db.Persist(flash, false); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
+			fmt.Println("p", c.Total.Bytes)
 		}
 	}
 }
 
-// Power loss mid-commit: SIGKILL a process that commits and snapshots
+// Power loss mid-commit: SIGKILL a process that commits and persists
 // without pause, at a random moment, 200 times. Every time the file opens,
 // passes the full check, holds at least every total a commit acknowledged,
-// never less than the time before, and exactly as much history as total;
-// the snapshot on flash is whole.
+// never less than the time before, and exactly as much history as total.
+// The snapshot on flash is whole, and restored with its journal it holds
+// at least the total the last acknowledged persist had (a record cut short
+// may be left out, and said), at most the live file's, history equal to
+// it.
 func TestStore_KilledMidCommit(t *testing.T) {
 	iterations := 200
 	if testing.Short() {
@@ -86,7 +92,8 @@ func TestStore_KilledMidCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	live, flash := filepath.Join(dir, "live.db"), filepath.Join(dir, "netmon.db")
-	var before uint64
+	var before, persistedBefore uint64
+	var records, torn int // journal records replayed, journals that ended torn
 	for i := range iterations {
 		cmd := exec.Command(self, "-test.run=^$")
 		cmd.Env = append(os.Environ(), "NETMON_STORE_COMMITTER="+dir)
@@ -106,20 +113,26 @@ func TestStore_KilledMidCommit(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("iteration %d: the committer did not open the database: %s", i, stderr.String())
 		}
-		acked := make(chan uint64, 1)
+		acked := make(chan [2]uint64, 1)
 		go func() {
-			var last uint64
+			var last, persisted uint64
 			for lines.Scan() {
-				if n, err := strconv.ParseUint(lines.Text(), 10, 64); err == nil {
+				if p, ok := strings.CutPrefix(lines.Text(), "p "); ok {
+					persisted, _ = strconv.ParseUint(p, 10, 64)
+				} else if n, err := strconv.ParseUint(lines.Text(), 10, 64); err == nil {
 					last = n
 				}
 			}
-			acked <- last
+			acked <- [2]uint64{last, persisted}
 		}()
-		time.Sleep(time.Duration(rand.IntN(30000)) * time.Microsecond)
+		time.Sleep(time.Duration(rand.IntN(60000)) * time.Microsecond)
 		cmd.Process.Kill()
 		cmd.Wait()
-		last := <-acked
+		a := <-acked
+		last := a[0]
+		if a[1] > persistedBefore {
+			persistedBefore = a[1]
+		}
 
 		db, err := Open(live, time.Second)
 		if err != nil {
@@ -147,8 +160,10 @@ func TestStore_KilledMidCommit(t *testing.T) {
 			t.Fatalf("iteration %d: history holds %d bytes, the total is %d", i, hist, total)
 		}
 		if _, err := os.Stat(flash); err == nil {
-			if err := Check(flash); err != nil {
-				t.Fatalf("iteration %d: snapshot: %v", i, err)
+			rep := checkFlashAfterKill(t, i, flash, persistedBefore, total)
+			records += rep.Records
+			if rep.Dropped > 0 {
+				torn++
 			}
 		}
 		if left, _ := filepath.Glob(flash + ".tmp-*"); len(left) > 1 {
@@ -159,5 +174,47 @@ func TestStore_KilledMidCommit(t *testing.T) {
 	if before == 0 {
 		t.Fatal("nothing was ever committed")
 	}
-	t.Logf("%d kills; %d bytes committed in all", iterations, before)
+	t.Logf("%d kills; %d bytes committed in all; %d journal records replayed, %d journals ended torn", iterations, before, records, torn)
+	if records == 0 {
+		t.Error("no journal record was ever replayed: the kills never reached the journal")
+	}
+}
+
+// checkFlashAfterKill restores the snapshot at flash with its journal and
+// wants a whole database holding at least persisted (the last total a
+// persist acknowledged), at most live, and history equal to its total.
+func checkFlashAfterKill(t *testing.T, i int, flash string, persisted, live uint64) Replay {
+	t.Helper()
+	if err := Check(flash); err != nil && !errors.Is(err, ErrJournalTail) {
+		t.Fatalf("iteration %d: snapshot: %v", i, err)
+	}
+	restored := filepath.Join(t.TempDir(), "restored.db")
+	rep, err := RestoreReplaying(flash, restored)
+	if err != nil {
+		t.Fatalf("iteration %d: restore: %v", i, err)
+	}
+	db, err := Open(restored, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := db.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total, hist uint64
+	if c := s.Counters["wan/ipv4"]; c != nil {
+		total = c.Total.Bytes
+	}
+	days, err := db.History(Day, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range days {
+		hist += b.Of(MeterSeries("wan")).Bytes
+	}
+	if total < persisted || total > live || hist != total {
+		t.Fatalf("iteration %d: restored from flash: total %d, history %d; the last persist acknowledged %d, the live file has %d", i, total, hist, persisted, live)
+	}
+	return rep
 }
