@@ -93,6 +93,38 @@ func noMinJournal(t *testing.T) {
 	t.Cleanup(func() { MinJournal = old })
 }
 
+// persisting is a live database that persists to a snapshot at dest after
+// each busy hour it commits.
+type persisting struct {
+	*DB
+	dest string
+	s    *State
+	hour int
+}
+
+// newPersisting opens one and persists its first hours: a base, then a
+// journal record an hour.
+func newPersisting(t *testing.T, hours int) *persisting {
+	t.Helper()
+	p := &persisting{DB: openTest(t), dest: filepath.Join(t.TempDir(), "netmon.db"), s: sampleState()}
+	for range hours {
+		p.next(t)
+	}
+	return p
+}
+
+// next commits the next busy hour and persists it.
+func (p *persisting) next(t *testing.T) Persisted {
+	t.Helper()
+	busyHour(t, p.DB, p.s, t0.Add(time.Duration(p.hour)*time.Hour), p.hour)
+	p.hour++
+	w, err := p.Persist(p.dest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func TestPersist_BaseThenJournalRestoresTheLiveFileExactly(t *testing.T) {
 	noMinJournal(t)
 	db := openTest(t)
@@ -151,19 +183,10 @@ func TestPersist_NothingChangedWritesNothing(t *testing.T) {
 // A power loss mid-record leaves a torn tail: the restore drops it and
 // keeps the base and every record before it.
 func TestPersist_TornTailIsDroppedAndSaid(t *testing.T) {
-	db := openTest(t)
-	dest := filepath.Join(t.TempDir(), "netmon.db")
-	s := sampleState()
-	busyHour(t, db, s, t0, 0)
-	db.Persist(dest, false)
-	busyHour(t, db, s, t0.Add(time.Hour), 1)
-	db.Persist(dest, false)
+	p := newPersisting(t, 2)
+	db, dest := p.DB, p.dest
 	want := liveDump(t, db)
-	busyHour(t, db, s, t0.Add(2*time.Hour), 2)
-	second, err := db.Persist(dest, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := p.next(t)
 	fi, _ := os.Stat(JournalPath(dest))
 	for _, cut := range []int64{1, 5, second.Bytes / 2, second.Bytes - 1} {
 		if err := os.Truncate(JournalPath(dest), fi.Size()-cut); err != nil {
@@ -182,16 +205,11 @@ func TestPersist_TornTailIsDroppedAndSaid(t *testing.T) {
 // A damaged record ends the replay: what follows it is dropped, never
 // applied out of order.
 func TestPersist_DamagedRecordEndsTheReplay(t *testing.T) {
-	db := openTest(t)
-	dest := filepath.Join(t.TempDir(), "netmon.db")
-	s := sampleState()
-	busyHour(t, db, s, t0, 0)
-	db.Persist(dest, false)
+	p := newPersisting(t, 1)
+	db, dest := p.DB, p.dest
 	want := dump(t, restoredFile(t, dest))
-	busyHour(t, db, s, t0.Add(time.Hour), 1)
-	db.Persist(dest, false)
-	busyHour(t, db, s, t0.Add(2*time.Hour), 2)
-	db.Persist(dest, false)
+	p.next(t)
+	p.next(t)
 	j, _ := os.ReadFile(JournalPath(dest))
 	at := len(journalHeader(db.flash.gen))
 	j[at+20] ^= 0xff // in the first record's payload
@@ -214,19 +232,13 @@ func restoredFile(t *testing.T, dest string) string {
 // A full flash cuts a record short; the next persist writes over the torn
 // tail from the last good byte, and nothing written before is lost.
 func TestPersist_WritesOverATornTail(t *testing.T) {
-	db := openTest(t)
-	dest := filepath.Join(t.TempDir(), "netmon.db")
-	s := sampleState()
-	busyHour(t, db, s, t0, 0)
-	db.Persist(dest, false)
-	busyHour(t, db, s, t0.Add(time.Hour), 1)
-	db.Persist(dest, false)
+	p := newPersisting(t, 2)
+	db, dest := p.DB, p.dest
 	f, _ := os.OpenFile(JournalPath(dest), os.O_WRONLY|os.O_APPEND, 0)
 	f.Write([]byte{0, 0, 1, 0, 0xde, 0xad}) // the start of a record that never finished
 	f.Close()
-	busyHour(t, db, s, t0.Add(2*time.Hour), 2)
-	if p, err := db.Persist(dest, false); err != nil || p.Full {
-		t.Fatalf("persist after a torn tail: %+v, %v", p, err)
+	if w := p.next(t); w.Full {
+		t.Fatalf("persist after a torn tail: %+v, want a record", w)
 	}
 	got, rep := restoredDump(t, dest)
 	if got != liveDump(t, db) || rep.Records != 2 || rep.Dropped != 0 {
@@ -237,15 +249,10 @@ func TestPersist_WritesOverATornTail(t *testing.T) {
 // A base written, the journal of the base before still there (the persist
 // was cut short between the two): that journal is never replayed onto it.
 func TestPersist_JournalOfAnotherBaseIsNotReplayed(t *testing.T) {
-	db := openTest(t)
-	dest := filepath.Join(t.TempDir(), "netmon.db")
-	s := sampleState()
-	busyHour(t, db, s, t0, 0)
-	db.Persist(dest, false)
-	busyHour(t, db, s, t0.Add(time.Hour), 1)
-	db.Persist(dest, false)
+	p := newPersisting(t, 2)
+	db, dest := p.DB, p.dest
 	old, _ := os.ReadFile(JournalPath(dest))
-	busyHour(t, db, s, t0.Add(2*time.Hour), 2)
+	busyHour(t, db, p.s, t0.Add(2*time.Hour), 2)
 	if p, err := db.Persist(dest, true); err != nil || !p.Full {
 		t.Fatalf("forced base: %+v, %v", p, err)
 	}
@@ -375,13 +382,8 @@ func TestJournal_ChangesRoundTrip(t *testing.T) {
 // Check reads a snapshot with its journal: a torn tail is said, naming the
 // journal; a stale journal is not a fault.
 func TestCheck_SaysAJournalsTornTail(t *testing.T) {
-	db := openTest(t)
-	dest := filepath.Join(t.TempDir(), "netmon.db")
-	s := sampleState()
-	busyHour(t, db, s, t0, 0)
-	db.Persist(dest, false)
-	busyHour(t, db, s, t0.Add(time.Hour), 1)
-	db.Persist(dest, false)
+	p := newPersisting(t, 2)
+	db, dest := p.DB, p.dest
 	if err := Check(dest); err != nil {
 		t.Fatalf("sound snapshot and journal: %v", err)
 	}
