@@ -276,8 +276,9 @@ func commitAt(b *testing.B, db *DB, series []string, times []time.Time) *State {
 // traffic's are: constant ones would compress to nothing. It simulates
 // three weeks after the base the daemon writes at start and reports the
 // mean per day over whole cycles (from one new base to the last: the
-// steady state), and beside it what a whole compacted snapshot every hour
-// would write. Run with -benchtime=1x.
+// steady state), beside it what a whole compacted snapshot every hour
+// would write, and how long a restore (a boot) of snapshot and journal
+// takes at the end. Run with -benchtime=1x.
 func BenchmarkPersistSteady(b *testing.B) {
 	for _, hosts := range []int{32, 254} {
 		for _, services := range []bool{true, false} {
@@ -368,6 +369,15 @@ func persistWeek(b *testing.B, hosts int, services bool) {
 	for h := from + 1; h <= to; h++ {
 		cycles += written[h]
 	}
+	// What a boot costs: the snapshot unpacked and the journal replayed,
+	// as it is at the end.
+	t0 := time.Now()
+	rep, err := RestoreReplaying(dest, filepath.Join(dir, "restored.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(t0).Milliseconds()), "restore-ms")
+	b.ReportMetric(float64(rep.Records), "restore-records")
 	b.ReportMetric(float64(cycles)*24/float64(to-from), "flash-bytes/day")
 	b.ReportMetric(float64(journal)/days, "journal-bytes/day")
 	b.ReportMetric(float64(len(fulls))/days, "bases/day")

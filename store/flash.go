@@ -116,7 +116,8 @@ func (db *DB) Persist(dest string, full bool) (Persisted, error) {
 // header first, into a new file, when there are none) and syncs; it
 // returns the bytes written.
 func appendRecord(path string, fs *flashState, rec []byte) (int64, error) {
-	flags := os.O_WRONLY
+	// Non-blocking: a FIFO put where the journal goes fails, never hangs.
+	flags := os.O_WRONLY | syscall.O_NONBLOCK
 	if fs.journal == 0 {
 		flags |= os.O_CREATE | os.O_TRUNC
 		rec = append(journalHeader(fs.gen), rec...)
@@ -126,7 +127,15 @@ func appendRecord(path string, fs *flashState, rec []byte) (int64, error) {
 		return 0, err
 	}
 	out := &writeErr{w: f}
-	if err = f.Truncate(fs.journal); err == nil {
+	if fi, serr := f.Stat(); serr != nil {
+		err = serr
+	} else if !fi.Mode().IsRegular() {
+		err = CheckRegular(path)
+	}
+	if err == nil {
+		err = f.Truncate(fs.journal)
+	}
+	if err == nil {
 		_, err = f.Seek(fs.journal, 0)
 	}
 	if err == nil {

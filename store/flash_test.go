@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -396,5 +397,42 @@ func TestCheck_SaysAJournalsTornTail(t *testing.T) {
 	os.WriteFile(JournalPath(dest), append(journalHeader("0123"), 1, 2, 3), 0o600)
 	if err := Check(dest); err != nil {
 		t.Errorf("stale journal: %v", err)
+	}
+}
+
+// A FIFO where the journal goes (with a reader, or without) fails the
+// persist at once instead of hanging it, and the next persist writes a
+// snapshot.
+func TestPersist_JournalThatIsAFIFOFailsAtOnce(t *testing.T) {
+	p := newPersisting(t, 1)
+	for _, reader := range []bool{false, true} {
+		if err := syscall.Mkfifo(JournalPath(p.dest), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if reader {
+			r, err := os.OpenFile(JournalPath(p.dest), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+		}
+		busyHour(t, p.DB, p.s, t0.Add(time.Duration(p.hour)*time.Hour), p.hour)
+		p.hour++
+		done := make(chan error, 1)
+		go func() { _, err := p.Persist(p.dest, false); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("reader %v: a persist into a FIFO succeeded", reader)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("reader %v: a persist into a FIFO hangs", reader)
+		}
+		if w := p.next(t); !w.Full {
+			t.Errorf("reader %v: after a failed record: %+v, want a snapshot", reader, w)
+		}
+		if fi, err := os.Lstat(JournalPath(p.dest)); err == nil {
+			t.Errorf("reader %v: the snapshot left %v where the journal goes", reader, fi.Mode())
+		}
 	}
 }
