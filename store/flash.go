@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -67,8 +68,10 @@ var freeSpace = func(dir string) (int64, error) {
 }
 
 // PersistDue says whether the next Persist to dest writes a full base:
-// then compacting first makes it smaller.
+// then compacting first makes it smaller. The first time, it takes over
+// what a process before left at dest (adopt).
 func (db *DB) PersistDue(dest string) bool {
+	db.adopt(dest)
 	fs := db.flash
 	switch {
 	case fs == nil || fs.dest != dest:
@@ -110,6 +113,45 @@ func (db *DB) Persist(dest string, full bool) (Persisted, error) {
 	}
 	fs.journal, fs.seen = fs.journal+n, seen
 	return Persisted{Bytes: n, Changes: len(changes)}, nil
+}
+
+// adopt makes the snapshot at dest and its journal, as they restore, what
+// this DB journals to, once per DB: a daemon that starts (after every
+// reboot) or a command that samples without one then appends a record of
+// what differs from them, not a whole snapshot. The record is computed
+// against what the flash holds, not against the live file, so it is exact
+// whatever the live file went through in between. What does not restore
+// whole (a damaged snapshot, a journal that cannot be read) is not
+// adopted: the next persist writes a snapshot.
+func (db *DB) adopt(dest string) {
+	if db.flash != nil || db.adopted {
+		return
+	}
+	db.adopted = true
+	if _, err := os.Stat(dest); err != nil {
+		return
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(db.path), filepath.Base(db.path)+".adopt-")
+	if err != nil {
+		return
+	}
+	defer os.RemoveAll(dir)
+	restored := filepath.Join(dir, "flash.db")
+	rep, err := RestoreReplaying(dest, restored)
+	fi, serr := os.Stat(dest)
+	if err != nil || serr != nil || rep.gen == "" || (rep.Why != "" && !rep.Stale && rep.kept == 0) {
+		return
+	}
+	flash, err := bolt.Open(restored, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return
+	}
+	defer flash.Close()
+	var seen map[string]uint64
+	if err := flash.View(func(tx *bolt.Tx) (err error) { seen, err = seenIn(tx); return err }); err != nil {
+		return
+	}
+	db.flash = &flashState{dest: dest, gen: rep.gen, baseSize: fi.Size(), journal: rep.kept, seen: seen}
 }
 
 // appendRecord writes rec after the fs.journal bytes written before (the

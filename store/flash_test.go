@@ -436,3 +436,47 @@ func TestPersist_JournalThatIsAFIFOFailsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// reopen closes p's database and opens its file again: a new process.
+func (p *persisting) reopen(t *testing.T) {
+	t.Helper()
+	path := p.Path()
+	p.Close()
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p.DB = db
+}
+
+// A new process (a daemon after a reboot, a sample without one) takes over
+// the snapshot and journal it finds and appends to them; a torn tail is
+// written over; a snapshot that does not restore is not taken over.
+func TestPersist_ANewProcessAppendsToWhatItFinds(t *testing.T) {
+	p := newPersisting(t, 3)
+	p.reopen(t)
+	if w := p.next(t); w.Full || w.Bytes == 0 {
+		t.Errorf("a new process's first persist: %+v, want a journal record", w)
+	}
+	if got, rep := restoredDump(t, p.dest); got != liveDump(t, p.DB) || rep.Records != 3 {
+		t.Errorf("after a new process's record: replay %+v; restored equals live: %v", rep, got == liveDump(t, p.DB))
+	}
+	fi, _ := os.Stat(JournalPath(p.dest))
+	os.Truncate(JournalPath(p.dest), fi.Size()-3)
+	p.reopen(t)
+	if w := p.next(t); w.Full {
+		t.Errorf("over a torn tail: %+v, want a journal record", w)
+	}
+	if got, rep := restoredDump(t, p.dest); got != liveDump(t, p.DB) || rep.Dropped != 0 || rep.Records != 3 {
+		t.Errorf("after writing over a torn tail: replay %+v; restored equals live: %v", rep, got == liveDump(t, p.DB))
+	}
+	os.WriteFile(p.dest, []byte("\x1f\x8bnot a snapshot"), 0o600)
+	p.reopen(t)
+	if w := p.next(t); !w.Full {
+		t.Errorf("over a damaged snapshot: %+v, want a new snapshot", w)
+	}
+	if got, _ := restoredDump(t, p.dest); got != liveDump(t, p.DB) {
+		t.Error("the new snapshot does not restore to the live file")
+	}
+}

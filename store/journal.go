@@ -66,6 +66,9 @@ type Replay struct {
 	// Stale: the journal is of another snapshot, left by a persist cut
 	// short between writing a snapshot and removing its old journal.
 	Stale bool `json:"stale,omitempty"`
+
+	gen  string // the snapshot's generation
+	kept int64  // the journal's bytes replayed, header included: where the next record goes
 }
 
 // String says the replay for a log line: nothing when there was no
@@ -225,6 +228,7 @@ func replayJournal(path, gen, dest string) (Replay, error) {
 		rep.Records++
 		at += n
 	}
+	rep.kept = at
 	if err := db.Sync(); err != nil {
 		return rep, fmt.Errorf("journal: %w", err)
 	}

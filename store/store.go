@@ -40,9 +40,10 @@ type DB struct {
 	path string
 	loc  *time.Location // where days and months of history begin
 	keep Retention
-	// flash is what this DB wrote to flash as base and journal; nil until
-	// its first base.
-	flash *flashState
+	// flash is what this DB wrote to flash as base and journal, or took
+	// over from a process before (adopted); nil until then.
+	flash   *flashState
+	adopted bool // adopt was tried
 }
 
 // SetHistory sets where days begin (the router's time zone) and how much
@@ -438,10 +439,11 @@ func RestoreReplaying(src, dest string) (Replay, error) {
 	if err != nil {
 		return Replay{}, err
 	}
-	var rep Replay
+	rep := Replay{gen: gen}
 	if gen != "" {
 		err = guard("restore "+src, func() (err error) {
 			rep, err = replayJournal(JournalPath(src), gen, tmp.Name())
+			rep.gen = gen
 			return err
 		})
 		if err != nil {
@@ -600,15 +602,16 @@ func syncDir(dir string) {
 	}
 }
 
-// RemoveStaleTemps deletes what a snapshot, restore or compaction that was
-// killed midway left beside dest (the snapshot, or the live file). Only a process holding the live database may
-// call it: it is the only one that writes them.
+// RemoveStaleTemps deletes what a snapshot, restore, compaction or
+// adoption (a directory) that was killed midway left beside dest (the
+// snapshot, or the live file). Only a process holding the live database
+// may call it: it is the only one that writes them.
 func RemoveStaleTemps(dest string) []string {
 	var removed []string
-	for _, pattern := range []string{".tmp-*", ".restore-*", ".restoring", ".restoring.restore-*", ".compact"} {
+	for _, pattern := range []string{".tmp-*", ".restore-*", ".restoring", ".restoring.restore-*", ".compact", ".adopt-*"} {
 		names, _ := filepath.Glob(dest + pattern)
 		for _, n := range names {
-			if os.Remove(n) == nil {
+			if os.RemoveAll(n) == nil {
 				removed = append(removed, n)
 			}
 		}

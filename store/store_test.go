@@ -232,8 +232,14 @@ func TestRemoveStaleTemps_RestoreLeftovers(t *testing.T) {
 	for _, n := range []string{".restoring", ".restoring.restore-123", ".restore-9", ".tmp-1", ".compact"} {
 		os.WriteFile(live+n, []byte("x"), 0o600)
 	}
-	if got := RemoveStaleTemps(live); len(got) != 5 {
+	// An adoption's directory, with the flash restored in it.
+	os.Mkdir(live+".adopt-77", 0o700)
+	os.WriteFile(live+".adopt-77/flash.db", []byte("x"), 0o600)
+	if got := RemoveStaleTemps(live); len(got) != 6 {
 		t.Errorf("removed %v", got)
+	}
+	if _, err := os.Stat(live + ".adopt-77"); !os.IsNotExist(err) {
+		t.Errorf("the adoption's directory is still there: %v", err)
 	}
 }
 
