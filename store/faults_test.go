@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -164,5 +165,59 @@ func TestStore_ReadOnlyDirectoryIsNamed(t *testing.T) {
 	}
 	if _, err := Open(filepath.Join(dir, "live.db"), time.Second); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "live.db")) {
 		t.Errorf("open on a read-only filesystem: %v; want an error naming the file", err)
+	}
+}
+
+// A journal record on a full flash fails and is cut off again: the
+// journal stays what it was, the next record goes where the failed one
+// would have, and once there is room the flash restores to the live file.
+func TestPersist_RecordOnFullFlashLeavesTheJournalWhole(t *testing.T) {
+	flash := smallFS(t, 256<<10)
+	db := openTest(t)
+	dest := filepath.Join(flash, "netmon.db")
+	s := sampleState()
+	addTraffic(s, 8, t0, 10)
+	if err := db.Commit(s); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // a snapshot, then a journal with a record
+		s.LastSample = t0.Add(time.Duration(i) * time.Minute)
+		s.Touch()
+		if err := db.Commit(s); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Persist(dest, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filler := fstest.Fill(t, flash)
+	before, _ := os.ReadFile(JournalPath(dest))
+	failed := 0
+	for i := 1; i <= 50 && failed == 0; i++ {
+		addTraffic(s, 300, t0.Add(time.Duration(i)*time.Hour), 100) // records bigger than a block's slack
+		if err := db.Commit(s); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Persist(dest, false); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("record on a full flash: %v, want ENOSPC", err)
+			}
+			failed++
+			continue
+		}
+		before, _ = os.ReadFile(JournalPath(dest))
+	}
+	if failed == 0 {
+		t.Fatal("no record failed: the flash was not full")
+	}
+	if after, _ := os.ReadFile(JournalPath(dest)); !bytes.Equal(before, after) {
+		t.Errorf("the failed record changed the journal: %d bytes before, %d after", len(before), len(after))
+	}
+	os.Remove(filler)
+	if p, err := db.Persist(dest, false); err != nil || p.Full {
+		t.Fatalf("once there is room: %+v, %v; want a journal record", p, err)
+	}
+	if got, rep := restoredDump(t, dest); got != liveDump(t, db) || rep.Dropped != 0 {
+		t.Errorf("replay %+v; restored equals live: %v", rep, got == liveDump(t, db))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"os"
@@ -107,8 +108,10 @@ func (db *DB) Persist(dest string, full bool) (Persisted, error) {
 		return Persisted{}, err
 	}
 	n, err := appendRecord(JournalPath(dest), fs, frameRecord(changes))
+	if errors.Is(err, errJournalUncertain) {
+		db.flash = nil // what the journal holds is not known: a snapshot next
+	}
 	if err != nil {
-		db.flash = nil
 		return Persisted{}, fmt.Errorf("journal of %s: %w", dest, err)
 	}
 	fs.journal, fs.seen = fs.journal+n, seen
@@ -154,37 +157,29 @@ func (db *DB) adopt(dest string) {
 	db.flash = &flashState{dest: dest, gen: rep.gen, baseSize: fi.Size(), journal: rep.kept, seen: seen}
 }
 
+// errJournalUncertain wraps an append that failed and could not be undone.
+var errJournalUncertain = errors.New("the journal's end is uncertain")
+
 // appendRecord writes rec after the fs.journal bytes written before (the
 // header first, into a new file, when there are none) and syncs; it
-// returns the bytes written.
+// returns the bytes written. A write that fails (a full flash) is cut off
+// again, so the journal stays what it was and the next persist can try a
+// record again, which on a full flash has a better chance than a snapshot;
+// when even that fails the error wraps errJournalUncertain.
 func appendRecord(path string, fs *flashState, rec []byte) (int64, error) {
-	// Non-blocking: a FIFO put where the journal goes fails, never hangs.
-	flags := os.O_WRONLY | syscall.O_NONBLOCK
 	if fs.journal == 0 {
-		flags |= os.O_CREATE | os.O_TRUNC
 		rec = append(journalHeader(fs.gen), rec...)
 	}
-	f, err := os.OpenFile(path, flags, 0o600)
+	f, err := openJournal(path, fs.journal)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w: %w", errJournalUncertain, err)
 	}
-	out := &writeErr{w: f}
-	if fi, serr := f.Stat(); serr != nil {
-		err = serr
-	} else if !fi.Mode().IsRegular() {
-		err = CheckRegular(path)
-	}
-	if err == nil {
-		err = f.Truncate(fs.journal)
-	}
-	if err == nil {
-		_, err = f.Seek(fs.journal, 0)
-	}
-	if err == nil {
-		_, err = out.Write(rec)
-	}
+	_, err = f.Write(rec)
 	if err == nil {
 		err = f.Sync()
+	}
+	if err != nil && (fs.journal == 0 || f.Truncate(fs.journal) != nil || f.Sync() != nil) {
+		err = fmt.Errorf("%w: %w", errJournalUncertain, err)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -196,6 +191,36 @@ func appendRecord(path string, fs *flashState, rec []byte) (int64, error) {
 		syncDir(filepath.Dir(path))
 	}
 	return int64(len(rec)), nil
+}
+
+// openJournal opens the journal at path for a record at offset end: a new
+// file when end is 0, else the one written, cut back to end (a torn tail
+// goes). Non-blocking and refused unless regular: a FIFO put where the
+// journal goes fails, never hangs.
+func openJournal(path string, end int64) (*os.File, error) {
+	flags := os.O_WRONLY | syscall.O_NONBLOCK
+	if end == 0 {
+		flags |= os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %w (it is a %s)", path, ErrNotRegular, fileKind(fi.Mode()))
+	}
+	if err == nil {
+		err = f.Truncate(end)
+	}
+	if err == nil {
+		_, err = f.Seek(end, 0)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // newGeneration names a base, so a journal is replayed onto its own only.
