@@ -52,7 +52,7 @@ func TestPage_WritesWhatTheTemplateDid(t *testing.T) {
 	hostile := `<script>alert("x")</script> & 'q' +1`
 	pages := map[string]*HTMLReport{
 		"meters without history or hosts": {Title: "netmon", Summary: &Report{Meters: []MeterReport{{Name: "wan", Bytes: 12345}}}},
-		"nothing at all":                   {Title: "netmon", Summary: &Report{}},
+		"nothing at all":                  {Title: "netmon", Summary: &Report{}},
 		"hostile names": {Title: hostile, Subtitle: hostile, Generated: hostile, MonthStart: hostile,
 			Summary: &Report{
 				Meters: []MeterReport{{Name: hostile, Bytes: 1 << 30, Since: &at, LastReset: &store.Event{Time: at, Cause: hostile}}},
