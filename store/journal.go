@@ -38,10 +38,6 @@ func JournalPath(snapshot string) string { return snapshot + ".journal" }
 
 const journalMagic = "netmon-journal 1\n"
 
-// maxRecord bounds one record as read: no persist writes more than a
-// database can hold.
-var maxRecord = MaxDatabaseSize
-
 // A change is one step of a record.
 type change struct {
 	op    byte     // opPut, opDelete, opBucket, opDropBucket
@@ -214,7 +210,7 @@ func replayJournal(path, gen, dest string) (Replay, error) {
 	rep := Replay{}
 	at := int64(len(head))
 	for {
-		changes, n, why := readRecord(r)
+		changes, n, why := readRecord(r, fi.Size()-at)
 		if n == 0 && why == "" {
 			break // the end, exactly between records
 		}
@@ -235,9 +231,12 @@ func replayJournal(path, gen, dest string) (Replay, error) {
 	return rep, nil
 }
 
-// readRecord reads one framed record; why says what was wrong with it. At
-// the end of the file it returns no changes, no length and no why.
-func readRecord(r io.Reader) (changes []change, n int64, why string) {
+// readRecord reads one framed record of the left bytes left in the file;
+// why says what was wrong with it. At the end of the file it returns no
+// changes, no length and no why. A length beyond what is left is a record
+// cut short, found before anything is allocated for it: a damaged length
+// never asks a router for more memory than the journal's size.
+func readRecord(r io.Reader, left int64) (changes []change, n int64, why string) {
 	var frame [8]byte
 	if k, err := io.ReadFull(r, frame[:]); err != nil {
 		if k == 0 && errors.Is(err, io.EOF) {
@@ -246,8 +245,8 @@ func readRecord(r io.Reader) (changes []change, n int64, why string) {
 		return nil, int64(k), "cut short"
 	}
 	size := int64(binary.BigEndian.Uint32(frame[0:]))
-	if size > maxRecord {
-		return nil, 8, fmt.Sprintf("a record of %d bytes, more than a database can be", size)
+	if size > left-8 {
+		return nil, 8, "cut short"
 	}
 	z := make([]byte, size)
 	if _, err := io.ReadFull(r, z); err != nil {
