@@ -6,13 +6,16 @@
 # service port (quic, 443/udp) and on one that is none, so the hosts, their
 # addresses and their services all move all the time. The daemon persists
 # every PERSIST seconds for MINUTES minutes; the script sums what it wrote
-# to flash (its log's snapshot and journal lines) and reads its memory.
-# Needs root. Usage: scripts/bench-flash.sh [BINARY] [MINUTES] [PERSIST]
+# to flash (its log's snapshot and journal lines) and reads its memory. It
+# starts on a live database holding SEED_DAYS days of every host's history
+# (scripts/seedhistory; 0: a fresh one).
+# Needs root. Usage: [SEED_DAYS=365] scripts/bench-flash.sh [BINARY] [MINUTES] [PERSIST]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(realpath "${1:-$here/../bin/netmon-agent}")
 minutes=${2:-6}
 persist=${3:-60}
+seed=${SEED_DAYS:-365}
 go build -o "${TMPDIR:-/tmp}/netmon-flashload" "$here/flashload"
 load="${TMPDIR:-/tmp}/netmon-flashload"
 
@@ -50,6 +53,12 @@ config meter 'wan_down'
 	option in 'wan'
 CONF
 
+if ((seed > 0)); then
+	mkdir -m 0700 "$work/run"
+	(cd "$here/.." && go run ./scripts/seedhistory -db "$work/run/live.db" -days "$seed" \
+		-macs 02:00:00:02:00:04-ff,02:00:00:00:01:02-03)
+fi
+
 secs=$((minutes * 60))
 ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$work/log" 2>&1 &
 daemon=$!
@@ -72,7 +81,7 @@ for fam in 4 6; do
 	done
 done
 sleep $((secs - 20))
-rss=$(awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s %.1f MiB, ", $1, $2 / 1024 }' "/proc/$daemon/status")
+rss=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "%s %.1f MiB, ", $1, $2 / 1024 }' "/proc/$daemon/status")
 hosts=$(r "$bin" --config "$work/netmon" hosts --json | grep -o '"mac"' | wc -l)
 wait "${loads[@]}"
 sleep 20
@@ -80,13 +89,13 @@ kill -TERM "$daemon"
 wait "$daemon" || true
 daemon=
 
-awk -v minutes="$minutes" -v persist="$persist" -v hosts="$hosts" '
+awk -v minutes="$minutes" -v persist="$persist" -v hosts="$hosts" -v seed="$seed" '
 	/snapshot written to/ { s = $0; sub(/.*\(/, "", s); sub(/ bytes.*/, "", s); snaps++; snapb += s; last = s; each = each " " $3 " snapshot " s }
 	/journal record written to/ { j = $0; sub(/.*\(/, "", j); sub(/ bytes.*/, "", j); recs++; recb += j; each = each " " $3 " record " j }
 	/taking a last sample/ { each = each " " $3 " (stop)" }
 	END {
 		printf "  writes:%s\n", each
-		printf "%d hosts seen, %d minutes, persist every %d s\n", hosts, minutes, persist
+		printf "%d hosts seen, %d minutes, persist every %d s, %d days of history to start\n", hosts, minutes, persist, seed
 		printf "  snapshots: %d, %d bytes in all (the last %d bytes)\n", snaps, snapb, last
 		printf "  journal records: %d, %d bytes in all, %.0f bytes each\n", recs, recb, recs ? recb / recs : 0
 		printf "  flash per day at this rate: %.2f MB (journal alone %.2f MB)\n",
