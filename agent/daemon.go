@@ -105,7 +105,7 @@ func newDaemon(a *Agent, cfgPath string, opts Options) *daemon {
 // loop runs until a signal, ctx or a stop request ends it.
 func (d *daemon) loop(ctx context.Context, calls <-chan control.Call, sigs <-chan os.Signal) error {
 	cfg := d.a.Config()
-	d.logf("started: %d meters, sampling every %s, committing every %s, snapshot every %s",
+	d.logf("started: %d meters, sampling every %s, committing every %s, writing to flash every %s",
 		len(cfg.Meters), cfg.Interval, cfg.CommitInterval, cfg.PersistInterval)
 	d.sample()
 	d.commit()

@@ -33,7 +33,14 @@ func luciMessages(t *testing.T) []string {
 			out = append(out, s)
 		}
 	}
-	for _, view := range []string{"overview", "history", "maintenance"} {
+	// In the menu's order; a view not listed here fails the test, so a new
+	// view's strings cannot be left out of the template.
+	views := []string{"overview", "history", "maintenance", "settings"}
+	files, _ := filepath.Glob(filepath.Join(luciViews, "netmon", "*.js"))
+	if len(files) != len(views) {
+		t.Fatalf("views %v, but the template is made of %v", files, views)
+	}
+	for _, view := range views {
 		src, err := os.ReadFile(filepath.Join(luciViews, "netmon", view+".js"))
 		if err != nil {
 			t.Fatal(err)

@@ -54,7 +54,7 @@ return view.extend({
 		s = m.section(form.NamedSection, 'main', 'agent', _('Agent'));
 		o = s.option(form.Value, 'interval', _('Sampling interval'), _('Seconds, or a duration such as 500ms.'));
 		o.placeholder = '30';
-		o = s.option(form.Value, 'persist_interval', _('Snapshot to flash every'), _('Seconds; blocks and other changes are written at once.'));
+		o = s.option(form.Value, 'persist_interval', _('Write to flash every'), _('Seconds; blocks and other changes are written at once.'));
 		o.placeholder = '3600';
 		o = s.option(form.Value, 'lan', _('LAN interface'));
 		o.placeholder = 'br-lan';
