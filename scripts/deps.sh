@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, on Debian, only when missing:
 # iproute2 (ip netns), both iptables backends, nft, ipset, ping, qemu-user (the mips and
-# arm builds' tests), shellcheck, chromium (the browser tests), lua5.1 and msmtp. Needs root.
+# arm builds' tests), shellcheck, chromium (the browser tests), lua5.1, msmtp and
+# promtool. Needs root.
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
@@ -25,4 +26,19 @@ if ((${#need[@]})); then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+# promtool (the collector's output must pass `promtool check metrics`):
+# only that binary, taken out of Debian's prometheus package, so no server
+# is installed or started.
+if ! command -v promtool >/dev/null; then
+	if [[ $EUID -ne 0 ]]; then
+		echo "deps: missing promtool; run as root to install it" >&2
+		exit 1
+	fi
+	echo "deps: installing promtool from Debian's prometheus package"
+	d=$(mktemp -d)
+	(cd "$d" && chmod 0755 . && apt-get download -q prometheus >/dev/null 2>&1) || { apt-get update -q && (cd "$d" && apt-get download -q prometheus); }
+	dpkg-deb --fsys-tarfile "$d"/prometheus_*.deb | tar -x -C "$d" ./usr/bin/promtool
+	install -m 0755 "$d/usr/bin/promtool" /usr/local/bin/promtool
+	rm -rf "$d"
 fi
