@@ -146,11 +146,14 @@ check_agent() { # the agent packages: $1 netmon-agent or netmon-agent-full, $2 a
 	check "Provides netmon-agent-any" grep -qx 'Provides: netmon-agent-any' "$w/c/control"
 	check "Conflicts with $other" grep -qx "Conflicts: $other" "$w/c/control"
 	check "Installed-Size is at least the binary's" test "$(field Installed-Size)" -ge "$(stat -c %s "$w/d/usr/sbin/netmon-agent")"
-	check "conffiles are the config and /etc/netmon/" test "$(cat "$w/c/conffiles")" = "$(printf '/etc/config/netmon\n/etc/netmon/')"
+	# opkg backs every conffile up on upgrade and cannot copy a directory.
+	check "conffiles are files: the config" test "$(cat "$w/c/conffiles")" = /etc/config/netmon
 	check "keep.d is the conffiles" cmp "$w/c/conffiles" "$w/d/lib/upgrade/keep.d/$name"
+	check "sysupgrade keeps /etc/netmon/ (keep.d/netmon-agent-db)" grep -qx /etc/netmon/ "$w/d/lib/upgrade/keep.d/netmon-agent-db"
 	check "postinst is OpenWrt's default_postinst, also in an image build" bash -c "grep -q '^default_postinst \"\$0\" \"\$@\"' '$w/c/postinst' && ! grep -q 'IPKG_INSTROOT\" ] && exit' '$w/c/postinst'"
 	check "prerm is OpenWrt's default_prerm" grep -q '^default_prerm ' "$w/c/prerm"
-	check "prerm-pkg stops the daemon, then removes our rules" bash -c "grep -A1 'init.d/netmon-agent stop' '$w/c/prerm-pkg' | grep -q 'netmon-agent stop'"
+	check "prerm-pkg leaves rules and include alone on upgrade" bash -c "grep -q 'PKG_UPGRADE' '$w/c/prerm-pkg'"
+	check "prerm-pkg stops the service once (default_prerm stops it)" bash -c "! grep -q 'init.d/netmon-agent stop' '$w/c/prerm-pkg'"
 	for s in postinst prerm prerm-pkg; do
 		check "$s is executable" test -x "$w/c/$s"
 	done
