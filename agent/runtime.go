@@ -266,6 +266,7 @@ func (a *Agent) Report(source string) *report.Report {
 	now := a.opts.Clock.Now()
 	r := report.BuildReport(a.cfg, a.sampler.State, now, source)
 	report.AddUsage(r, a.cfg, a.db, a.sampler.State, now)
+	r.Flood = a.sampler.Flood()
 	return r
 }
 

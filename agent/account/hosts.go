@@ -1,6 +1,7 @@
 package account
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -43,8 +44,14 @@ func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip
 	grown := map[string]*Rate{}
 	for _, f := range s.hostFamilies() {
 		for _, dir := range []string{store.DirDownload, store.DirUpload} {
-			if set := have[netfilter.SetName(dir, f)]; set != nil {
-				s.accountSet(set, dir, f, neigh, boot, now, grown)
+			set := have[netfilter.SetName(dir, f)]
+			if set == nil {
+				continue
+			}
+			evict := s.hostStrays(set, dir, neigh)
+			s.accountSet(set, dir, f, neigh, boot, now, grown, evict)
+			if len(evict) > 0 {
+				s.evict(set.Name, slices.SortedFunc(maps.Keys(evict), netip.Addr.Compare), neighbourAddrs(neigh, set, f), now)
 			}
 		}
 	}
@@ -63,8 +70,9 @@ func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip
 }
 
 // accountSet credits the growth of set's elements (direction dir, family
-// f) to their hosts, adding the bytes to grown by host.
-func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Family, neigh map[netip.Addr]string, boot string, now time.Time, grown map[string]*Rate) {
+// f) to their hosts, adding the bytes to grown by host. The strays in evict
+// are credited and then forgotten: they leave the set at this sample.
+func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Family, neigh map[netip.Addr]string, boot string, now time.Time, grown map[string]*Rate, evict map[netip.Addr]bool) {
 	st := s.State
 	seen := map[string]bool{}
 	setBoot := setBootOf(set, boot)
@@ -77,6 +85,9 @@ func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Famil
 			mac = e.MAC // the last one known: neighbour entries expire
 		}
 		e.Counts, e.Boot, e.MAC = c, setBoot, mac
+		if evict[addr] {
+			delete(st.Elements, key)
+		}
 		if d.Packets == 0 && d.Bytes == 0 {
 			continue
 		}

@@ -62,6 +62,10 @@ type Sampler struct {
 	// neighErr is the last failure to read the neighbours and names, said
 	// once rather than at every sample.
 	neighErr string
+	// flood is the flood of strays in progress or the last one
+	// (strays.go); evictedNow says this sample evicted.
+	flood      *Flood
+	evictedNow bool
 }
 
 // IdleElement is how long an address may send nothing before it leaves our
@@ -288,6 +292,7 @@ func (s *Sampler) sampleHosts(boot string, now time.Time) error {
 	}
 	s.accountHosts(have, neigh, s.Sources.Names(), boot, now, elapsed)
 	s.accountServices(have, neigh, boot, now)
+	s.endFlood()
 	s.pruneIdle(now, IdleElement)
 	s.pruneIdleServices(now, IdleElement)
 	if err := s.applyBlocks(have, neigh, now); err != nil {

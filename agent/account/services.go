@@ -1,7 +1,9 @@
 package account
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +50,15 @@ func (s *Sampler) accountServices(have map[string]*netfilter.IPSet, neigh map[ne
 	for _, f := range s.hostFamilies() {
 		for _, dir := range []string{store.DirDownload, store.DirUpload} {
 			if set := have[netfilter.ServiceSetName(dir, f)]; set != nil {
-				s.accountServiceSet(set, dir, neigh, boot, now, seen)
+				evict := s.serviceStrays(set, dir, neigh)
+				s.accountServiceSet(set, dir, neigh, boot, now, seen, evict)
+				if len(evict) > 0 {
+					keys := slices.Collect(maps.Keys(evict))
+					if err := s.Sets.EvictServices(set.Name, keys); err != nil {
+						s.Logf("%v", err)
+					}
+					s.noteFlood(set.Name, len(keys), now)
+				}
 			}
 		}
 	}
@@ -60,7 +70,9 @@ func (s *Sampler) accountServices(have map[string]*netfilter.IPSet, neigh map[ne
 	}
 }
 
-func (s *Sampler) accountServiceSet(set *netfilter.IPSet, dir string, neigh map[netip.Addr]string, boot string, now time.Time, seen map[string]bool) {
+// accountServiceSet credits the growth of a service set's elements; the
+// strays in evict are credited and then forgotten.
+func (s *Sampler) accountServiceSet(set *netfilter.IPSet, dir string, neigh map[netip.Addr]string, boot string, now time.Time, seen map[string]bool, evict map[netfilter.ServiceKey]bool) {
 	st := s.State
 	setBoot := setBootOf(set, boot)
 	for k, c := range set.Services {
@@ -74,6 +86,9 @@ func (s *Sampler) accountServiceSet(set *netfilter.IPSet, dir string, neigh map[
 			mac = m
 		}
 		e.Counts, e.Boot, e.MAC = c, setBoot, mac
+		if evict[k] {
+			delete(st.ServiceElements, key)
+		}
 		if d.Packets == 0 && d.Bytes == 0 {
 			continue
 		}

@@ -40,6 +40,22 @@ func (d *doctor) daemon() {
 		return
 	}
 	d.ok("daemon", fmt.Sprintf("running; last sample %s ago", age.Round(time.Second)))
+	d.flood(r.Flood)
+}
+
+// flood names a flood of addresses that are no host's, in progress or
+// within the last two days.
+func (d *doctor) flood(f *account.Flood) {
+	if f == nil || f.Over && d.sys.Now().Sub(f.Last) > 48*time.Hour {
+		return
+	}
+	state := "in progress"
+	if f.Over {
+		state = "over, last evicted " + f.Last.Format(time.RFC3339)
+	}
+	d.warn("flood", fmt.Sprintf("%d addresses that are no LAN host's evicted from %s since %s (%s): someone sent to or from made-up addresses; hosts are still counted, the flood's bytes as unattributed",
+		f.Evicted, strings.Join(f.Sets, ", "), f.Since.Format(time.RFC3339), state),
+		"a scan from the internet needs no action; a LAN host spoofing sources: find it by MAC (logread, or the unattributed row's traffic)")
 }
 
 // clock: days and months are cut by the wall clock.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/account"
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
@@ -201,6 +202,9 @@ func TestDoctor_EachFault(t *testing.T) {
 			m.fwErr = fmt.Errorf("%w: iptables is legacy, iptables-save is nf_tables", netfilter.ErrMixedBackends)
 		}},
 		{"daemon stopped", "daemon", StatusWarn, "not running", "", func(m *fakeMachine) { m.daemon = nil }},
+		{"a flood of made-up addresses", "flood", StatusWarn, "70000 addresses that are no LAN host's evicted from netmon-dl6 since", "", func(m *fakeMachine) {
+			m.daemon.Flood = &account.Flood{Since: m.now.Add(-time.Minute), Last: m.now, Evicted: 70000, Sets: []string{"netmon-dl6"}}
+		}},
 		{"daemon stalled", "daemon", StatusFail, "last sample was 10m0s ago", "", func(m *fakeMachine) {
 			last := m.now.Add(-10 * time.Minute)
 			m.daemon.LastSample = &last

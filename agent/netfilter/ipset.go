@@ -31,7 +31,22 @@ type Sets interface {
 	Del(name string, addr netip.Addr) error
 	// DelService deletes an element of a service set.
 	DelService(name string, k ServiceKey) error
+	// Evict deletes the elements out of set name and adds in (with zero
+	// counters), in one process; out goes first, so in finds room in a full
+	// set. Elements already gone, or already there, are fine.
+	Evict(name string, out, in []netip.Addr) error
+	// EvictServices deletes the elements out of service set name in one
+	// process.
+	EvictServices(name string, out []ServiceKey) error
 }
+
+// MaxElements bounds each of our sets. A home LAN's hosts need a few
+// addresses each (IPv6 privacy addresses among them), so 4096 is room for
+// hundreds of hosts, and a flood of made-up addresses fills no more: the
+// kernel stops adding, and the daemon evicts addresses that are no host's
+// at every sample. Every sample reads the whole set, so the bound is also
+// what a sample costs at most.
+const MaxElements = 4096
 
 // A RuleHolder is Sets that hold their own rules (nftables); the per-host
 // rules then stay out of our iptables chains.
@@ -143,8 +158,48 @@ func (s *ipsetCmd) Create(name string, f Family) error {
 	if IsServiceSet(name) {
 		typ = "hash:ip,port"
 	}
-	_, err := s.run("create", name, typ, "family", fam, "counters", "-exist")
+	_, err := s.run("create", name, typ, "family", fam, "counters", "maxelem", strconv.Itoa(MaxElements), "-exist")
 	return err
+}
+
+func (s *ipsetCmd) Evict(name string, out, in []netip.Addr) error {
+	var b strings.Builder
+	for _, a := range out {
+		fmt.Fprintf(&b, "del %s %s\n", name, a)
+	}
+	// The counters are given: ipset reuses a deleted element's slot and,
+	// for an add without counters, leaves the old element's counts in it
+	// (seen in the lab: a host admitted after a flood showed a flood
+	// packet).
+	for _, a := range in {
+		fmt.Fprintf(&b, "add %s %s packets 0 bytes 0\n", name, a)
+	}
+	return s.restore(b.String())
+}
+
+func (s *ipsetCmd) EvictServices(name string, out []ServiceKey) error {
+	var b strings.Builder
+	for _, k := range out {
+		fmt.Fprintf(&b, "del %s %s,%s:%d\n", name, k.Addr, ProtoName(k.Proto), k.Port)
+	}
+	return s.restore(b.String())
+}
+
+// restore runs `ipset restore -exist` on script: one process for any
+// number of changes, missing and existing elements fine.
+func (s *ipsetCmd) restore(script string) error {
+	if script == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, s.path, "restore", "-exist")
+	cmd.Stdin, cmd.Stderr = strings.NewReader(script), &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("ipset restore: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
 }
 
 func (s *ipsetCmd) DelService(name string, k ServiceKey) error {

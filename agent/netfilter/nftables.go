@@ -21,9 +21,9 @@ import (
 // canary is installed with `counter packets 1 bytes 1`, which nft honours
 // in both families: a zeroing by `nft reset counters` shows in IPv6 too.
 
-// nftMeterPriority hooks our meter chains before the host chain
-// (nftPriority) and the firewall's filter chains (0): a meter counts what a
-// block or the firewall drops later, as in our iptables chains.
+// nftMeterPriority hooks our meter chains before the firewall's filter
+// chains (0) and the host chain (nftPriority, after them): a meter counts
+// what a block or the firewall drops later, as in our iptables chains.
 const nftMeterPriority = -2
 
 // hooks are the nftables hooks of the built-in chains meters count in.

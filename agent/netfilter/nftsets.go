@@ -22,8 +22,9 @@ import (
 // through ipset). The sets and their rules live in tables of our own, one
 // per family (ip netmon, ip6 netmon: an IPv4 packet then never meets an IPv6
 // rule, which one inet table would make it test), each with a forward chain
-// hooked just before the filter priority, so a packet the firewall drops
-// later is still counted, as with our iptables chains. Nothing in anyone
+// hooked after the filter priority: only what the firewall lets through
+// reaches it, so a scan the firewall drops makes no element (a drop is
+// final; an accept ends only the firewall's own chain). Nothing in anyone
 // else's table changes.
 //
 // Each element is created by the packet that first shows its address and
@@ -33,10 +34,9 @@ import (
 const (
 	nftTable     = "netmon"
 	nftHostChain = "forward"
-	// nftPriority runs our chain before the firewall's filter chains (0).
-	nftPriority = -1
-	// nftSetSize bounds each set, as ipset's default maxelem does.
-	nftSetSize = 65535
+	// nftPriority runs our chain after the firewall's filter chains (0):
+	// what they drop is never counted and makes no element.
+	nftPriority = 10
 	// nftCommentPrefix marks the rules of our chain; the rest of the comment
 	// is a hash of the rule's text, so a changed rule is seen as changed.
 	nftCommentPrefix = "netmon:"
@@ -106,7 +106,7 @@ func (s *nftSets) Create(name string, f Family) error {
 	}
 	fam := nftFamily(f)
 	script := fmt.Sprintf("add table %s %s\nadd set %s %s %s { type %s; size %d; flags dynamic; counter; }\n",
-		fam, nftTable, fam, nftTable, name, typ, nftSetSize)
+		fam, nftTable, fam, nftTable, name, typ, MaxElements)
 	_, err := s.run(script, "-f", "-")
 	return err
 }
@@ -167,6 +167,60 @@ func (s *nftSets) Del(name string, addr netip.Addr) error {
 	return err
 }
 
+// Evict deletes the elements out of set name and adds in, in one
+// transaction: the kernel counts the room the deletes make, so in gets in
+// even while a flood keeps the set full.
+func (s *nftSets) Evict(name string, out, in []netip.Addr) error {
+	if len(out) == 0 && len(in) == 0 {
+		return nil
+	}
+	var f Family
+	switch {
+	case len(out) > 0:
+		f = AddrFamily(out[0])
+	default:
+		f = AddrFamily(in[0])
+	}
+	ref := fmt.Sprintf("%s %s %s", nftFamily(f), nftTable, name)
+	var b strings.Builder
+	writeElements(&b, "delete element "+ref, out, netip.Addr.String)
+	writeElements(&b, "add element "+ref, in, netip.Addr.String)
+	if _, err := s.run(b.String(), "-f", "-"); err != nil {
+		return fmt.Errorf("evict %d and admit %d addresses in set %s: %w", len(out), len(in), name, err)
+	}
+	return nil
+}
+
+// EvictServices deletes the elements out of service set name in one
+// transaction.
+func (s *nftSets) EvictServices(name string, out []ServiceKey) error {
+	if len(out) == 0 {
+		return nil
+	}
+	ref := fmt.Sprintf("%s %s %s", nftFamily(AddrFamily(out[0].Addr)), nftTable, name)
+	var b strings.Builder
+	writeElements(&b, "delete element "+ref, out, func(k ServiceKey) string {
+		return fmt.Sprintf("%s . %s . %d", k.Addr, ProtoName(k.Proto), k.Port)
+	})
+	if _, err := s.run(b.String(), "-f", "-"); err != nil {
+		return fmt.Errorf("evict %d elements of set %s: %w", len(out), name, err)
+	}
+	return nil
+}
+
+// writeElements writes verb { e, e, ... } lines of at most 512 elements.
+func writeElements[E any](b *strings.Builder, verb string, elems []E, text func(E) string) {
+	for len(elems) > 0 {
+		n := min(len(elems), 512)
+		parts := make([]string, n)
+		for i, e := range elems[:n] {
+			parts[i] = text(e)
+		}
+		fmt.Fprintf(b, "%s { %s }\n", verb, strings.Join(parts, ", "))
+		elems = elems[n:]
+	}
+}
+
 func (s *nftSets) DelService(name string, k ServiceKey) error {
 	_, err := s.run("", "delete", "element", nftFamily(AddrFamily(k.Addr)), nftTable, name, "{", k.Addr.String(), ".", ProtoName(k.Proto), ".", strconv.Itoa(int(k.Port)), "}")
 	if err != nil && strings.Contains(err.Error(), errNoTable) {
@@ -200,9 +254,12 @@ func (s *nftSets) HoldRules(fams []Family, r HostRules) ([]string, error) {
 		}
 		fam := nftFamily(f)
 		var b strings.Builder
+		chain := fmt.Sprintf("%s %s %s", fam, nftTable, nftHostChain)
+		// The chain is made anew, so a chain of an older version, hooked at
+		// another priority, takes ours; its rules go, the sets' counters stay.
 		fmt.Fprintf(&b, "add table %s %s\n", fam, nftTable)
-		fmt.Fprintf(&b, "add chain %s %s %s { type filter hook forward priority %d; policy accept; }\n", fam, nftTable, nftHostChain, nftPriority)
-		fmt.Fprintf(&b, "flush chain %s %s %s\n", fam, nftTable, nftHostChain)
+		fmt.Fprintf(&b, "add chain %s\nflush chain %s\ndelete chain %s\n", chain, chain, chain)
+		fmt.Fprintf(&b, "add chain %s { type filter hook forward priority %d; policy accept; }\n", chain, nftPriority)
 		for i, r := range rules {
 			fmt.Fprintf(&b, "add rule %s %s %s %s comment %q\n", fam, nftTable, nftHostChain, r, want[i])
 		}
@@ -262,9 +319,10 @@ func validMAC(m string) bool {
 	return err == nil && len(hw) == 6 && hw.String() == m
 }
 
-// nftComment names a rule by its text.
+// nftComment names a rule by its text and its chain's priority, so a chain
+// hooked elsewhere by an older version is seen as changed.
 func nftComment(rule string) string {
 	h := fnv.New64a()
-	h.Write([]byte(rule))
+	fmt.Fprintf(h, "%d %s", nftPriority, rule)
 	return fmt.Sprintf("%s%016x", nftCommentPrefix, h.Sum64())
 }

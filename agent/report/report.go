@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/account"
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
 	"github.com/netmon-agent/netmon-agent/agent/units"
@@ -26,6 +27,9 @@ type Report struct {
 	// Usage is today, yesterday, this and last billing month per meter and
 	// for all hosts, from the history (usage.go).
 	Usage []Usage `json:"usage"`
+	// Flood is the daemon's flood of addresses that are no host's, in
+	// progress or the last one it saw; omitted when none was.
+	Flood *account.Flood `json:"flood,omitempty"`
 }
 
 // A MeterReport is one meter's totals since it first counted.

@@ -618,6 +618,12 @@ func labHelper(mode string, args []string) int {
 			time.Sleep(200 * time.Microsecond)
 		}
 	default:
+		if h, ok := floodHelpers[mode]; ok {
+			if err := h(args); err != nil {
+				return fail(err)
+			}
+			return 0
+		}
 		return fail(fmt.Errorf("unknown helper %q", mode))
 	}
 	return 0

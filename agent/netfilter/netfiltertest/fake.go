@@ -375,6 +375,9 @@ func (fs *Sets) ServiceTraffic(dir, addr, port string, packets, bytes uint64) {
 		return // no service rules: nothing counts
 	}
 	k := netfilter.ServiceKey{Addr: a, ServicePort: p}
+	if _, ok := s.Services[k]; !ok && len(s.Services) >= netfilter.MaxElements {
+		return
+	}
 	c := s.Services[k]
 	s.Services[k] = store.Counts{Packets: c.Packets + packets, Bytes: c.Bytes + bytes}
 }
@@ -409,9 +412,43 @@ func (fs *Sets) Del(name string, a netip.Addr) error {
 	return nil
 }
 
-// traffic is what the kernel does for a forwarded packet of a LAN address:
+// Evict deletes out and adds in, as ipset restore -exist does: in gets the
+// room out made, up to netfilter.MaxElements.
+func (fs *Sets) Evict(name string, out, in []netip.Addr) error {
+	fs.Calls++
+	s, ok := fs.Sets[name]
+	if !ok {
+		return fmt.Errorf("ipset v7.17: Error in line 1: The set with the given name does not exist")
+	}
+	for _, a := range out {
+		delete(s.Elements, a)
+	}
+	for _, a := range in {
+		if _, ok := s.Elements[a]; ok {
+			continue
+		}
+		if len(s.Elements) >= netfilter.MaxElements {
+			return fmt.Errorf("ipset v7.17: Error in line %d: Hash is full, cannot add more elements", len(out)+1)
+		}
+		s.Elements[a] = store.Counts{}
+	}
+	return nil
+}
+
+func (fs *Sets) EvictServices(name string, out []netfilter.ServiceKey) error {
+	fs.Calls++
+	if s, ok := fs.Sets[name]; ok {
+		for _, k := range out {
+			delete(s.Services, k)
+		}
+	}
+	return nil
+}
+
+// Traffic is what the kernel does for a forwarded packet of a LAN address:
 // the match counts an existing element, or the add creates it with the
-// packet.
+// packet. A full set (netfilter.MaxElements) takes no new address: its
+// packets go through uncounted, as the kernel's do.
 func (fs *Sets) Traffic(dir, addr string, packets, bytes uint64) {
 	a := netip.MustParseAddr(addr)
 	f := netfilter.IPv4
@@ -421,6 +458,9 @@ func (fs *Sets) Traffic(dir, addr string, packets, bytes uint64) {
 	s := fs.Sets[netfilter.SetName(dir, f)]
 	if s == nil {
 		panic("traffic before the sets exist")
+	}
+	if _, ok := s.Elements[a]; !ok && len(s.Elements) >= netfilter.MaxElements {
+		return
 	}
 	s.Elements[a] = s.Elements[a].Add(store.Counts{Packets: packets, Bytes: bytes})
 }
