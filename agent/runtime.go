@@ -331,9 +331,13 @@ func RemoveAll(cfg *config.Config, opts Options) error {
 		}
 	}
 	// The sets go once no rule names them: whichever kind is there, so a
-	// changed `option sets` leaves nothing behind.
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	// changed `option sets` leaves nothing behind. A table of our name
+	// that is someone else's stops nothing: it is left alone, the other
+	// family's go.
+	for _, err := range errs {
+		if !errors.Is(err, netfilter.ErrForeignTable) {
+			return errors.Join(errs...)
+		}
 	}
 	for _, kind := range []string{"nft", "ipset"} {
 		c := *cfg

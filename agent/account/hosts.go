@@ -228,7 +228,9 @@ func (s *Sampler) hostFamilies() []netfilter.Family {
 	}
 	var out []netfilter.Family
 	for _, fw := range s.Firewalls {
-		out = append(out, fw.Family())
+		if !s.foreign[fw.Family()] {
+			out = append(out, fw.Family())
+		}
 	}
 	return out
 }

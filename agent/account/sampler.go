@@ -66,6 +66,9 @@ type Sampler struct {
 	// (strays.go); evictedNow says this sample evicted.
 	flood      *Flood
 	evictedNow bool
+	// foreign are the families whose table of our name is someone else's,
+	// as the last List found: no host of theirs is counted.
+	foreign map[netfilter.Family]bool
 }
 
 // IdleElement is how long an address may send nothing before it leaves our
@@ -275,11 +278,24 @@ func (s *Sampler) sampleHosts(boot string, now time.Time) error {
 		return nil
 	}
 	have, err := s.Sets.List()
-	if err != nil {
+	s.foreign = netfilter.ForeignFamilies(err)
+	if err != nil && len(s.foreign) == 0 {
 		// The rules stay as they are (hostsReady keeps its value): the
 		// kernel goes on counting, and the next read catches up.
 		return fmt.Errorf("read host counters: %w", err)
 	}
+	// A family whose table is someone else's is left out (hostFamilies);
+	// the others go on, and the refusal is what this sample returns.
+	foreignErr := err
+	if err := s.holdHosts(have, boot, now); err != nil {
+		return errors.Join(foreignErr, err)
+	}
+	return foreignErr
+}
+
+// holdHosts credits the sets' growth, prunes and evicts, and holds the
+// rules, in the families hostFamilies gives.
+func (s *Sampler) holdHosts(have map[string]*netfilter.IPSet, boot string, now time.Time) error {
 	if err := netfilter.EnsureSets(s.Sets, have, s.hostFamilies(), len(s.Config.ServicePorts()) > 0); err != nil {
 		return err
 	}

@@ -176,13 +176,18 @@ func (d *doctor) sets() {
 		}
 	}
 	have, err := sets.List()
-	if err != nil {
+	foreign := netfilter.ForeignFamilies(err)
+	if err != nil && len(foreign) == 0 {
 		d.fail("host sets", "read "+kind+": "+err.Error(), "")
 		return
 	}
+	if len(foreign) > 0 {
+		d.fail("foreign table", strings.ReplaceAll(err.Error(), "\n", "; "),
+			"find the program that made it (nft list table ...); rename or delete its table, then netmon-agent start")
+	}
 	var missing []string
 	for _, f := range netfilter.Families {
-		if f == netfilter.IPv6 && !d.cfg.IPv6 {
+		if f == netfilter.IPv6 && !d.cfg.IPv6 || foreign[f] {
 			continue
 		}
 		for _, dir := range []string{"dl", "ul"} {

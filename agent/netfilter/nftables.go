@@ -58,9 +58,13 @@ func (fw *nftFirewall) Rules() (*Ruleset, error) {
 	return d.Ruleset(), nil
 }
 
-// apply runs an nft script on our table as one transaction.
+// apply runs an nft script on our table as one transaction, never on a
+// table of our name that is someone else's.
 func (fw *nftFirewall) apply(lines ...string) error {
-	script := fmt.Sprintf("add table %s %s\n", nftFamily(fw.fam), nftTable) + strings.Join(lines, "\n") + "\n"
+	if err := fw.guard(fw.fam); err != nil {
+		return err
+	}
+	script := addTable(fw.fam) + "\n" + strings.Join(lines, "\n") + "\n"
 	_, err := fw.run(script, "-f", "-")
 	return err
 }

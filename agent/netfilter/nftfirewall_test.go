@@ -23,7 +23,7 @@ func firewallOnCapture(t *testing.T) (*nftFirewall, *nftScript) {
 // lastScript is the last nft script run, without its leading add table.
 func (n *nftScript) lastScript() string {
 	s := n.calls[len(n.calls)-1]
-	return strings.TrimPrefix(s, "-f -\nadd table ip netmon\n")
+	return strings.TrimPrefix(s, "-f -\nadd table ip netmon { comment \"netmon-agent\"; }\n")
 }
 
 func TestNftFirewall_InsertGoesBeforeTheRuleAtThatPosition(t *testing.T) {

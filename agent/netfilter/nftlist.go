@@ -65,6 +65,12 @@ func (p *nftListParser) line(line string) error {
 		p.d.Chains[fields[1]] = p.chain
 	case code == "}":
 		p.set, p.chain = nil, nil
+	case p.set == nil && p.chain == nil && fields[0] == "comment":
+		c, err := strconv.Unquote(strings.TrimSpace(strings.TrimPrefix(code, "comment")))
+		if err != nil {
+			return fmt.Errorf("table comment: %w", err)
+		}
+		p.d.Comment = c
 	case p.set != nil:
 		return p.setLine(code, fields)
 	case p.chain != nil && fields[0] == "type":

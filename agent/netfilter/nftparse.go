@@ -15,7 +15,8 @@ import (
 
 // An nftDump is one table of ours as the kernel holds it.
 type nftDump struct {
-	Handle uint64
+	Handle  uint64
+	Comment string // the table's comment (nftowner.go)
 	Chains map[string]*nftChain
 	Sets   map[string]*IPSet
 }
@@ -36,8 +37,11 @@ type nftRule struct {
 }
 
 const (
-	nftaTableName   = 1
-	nftaTableHandle = 4
+	nftaTableName     = 1
+	nftaTableHandle   = 4
+	// nftaTableUserdata holds the table's comment, as a rule's user data
+	// does (libnftnl's NFTNL_UDATA_TABLE_COMMENT is 0 too).
+	nftaTableUserdata = 6
 
 	nftaChainTable = 1
 	nftaChainName  = 3
@@ -99,11 +103,11 @@ func nftAttrs(b []byte) ([]netlink.Attr, error) {
 	return netlink.Attrs(b[4:])
 }
 
-// parseNftTableMsg reads a table's name and handle.
-func parseNftTableMsg(b []byte) (name string, handle uint64, err error) {
+// parseNftTableMsg reads a table's name, handle and comment.
+func parseNftTableMsg(b []byte) (name string, handle uint64, comment string, err error) {
 	attrs, err := nftAttrs(b)
 	if err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	for _, a := range attrs {
 		switch a.Type {
@@ -111,11 +115,13 @@ func parseNftTableMsg(b []byte) (name string, handle uint64, err error) {
 			name = a.Text()
 		case nftaTableHandle:
 			if handle, err = a.Uint64(); err != nil {
-				return "", 0, fmt.Errorf("table handle: %w", err)
+				return "", 0, "", fmt.Errorf("table handle: %w", err)
 			}
+		case nftaTableUserdata:
+			comment = udataComment(a.Data)
 		}
 	}
-	return name, handle, nil
+	return name, handle, comment, nil
 }
 
 // parseNftChainMsg reads a chain's table, name and whether it is hooked.

@@ -69,9 +69,9 @@ func (r *nftReader) Read(f Family, elements bool) (*nftDump, error) {
 func (r *nftReader) table(f Family) (*nftDump, error) {
 	var d *nftDump
 	err := r.each(f, unix.NFT_MSG_GETTABLE, func(m []byte) error {
-		name, handle, err := parseNftTableMsg(m)
+		name, handle, comment, err := parseNftTableMsg(m)
 		if err == nil && name == nftTable {
-			d = &nftDump{Handle: handle, Chains: map[string]*nftChain{}, Sets: map[string]*IPSet{}}
+			d = &nftDump{Handle: handle, Comment: comment, Chains: map[string]*nftChain{}, Sets: map[string]*IPSet{}}
 		}
 		return err
 	})

@@ -76,12 +76,19 @@ func nftFamily(f Family) string {
 	return "ip"
 }
 
-// List reads our table of each family.
+// List reads our table of each family. A family whose table is someone
+// else's is left out, its ForeignTableError joined to what List returns
+// with the other families' sets.
 func (s *nftSets) List() (map[string]*IPSet, error) {
 	all := map[string]*IPSet{}
 	s.rules = map[Family][]string{}
+	var foreign []error
 	for _, f := range s.fams {
 		d, err := s.read(f, true)
+		if errors.Is(err, ErrForeignTable) {
+			foreign = append(foreign, err)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -93,7 +100,7 @@ func (s *nftSets) List() (map[string]*IPSet, error) {
 		}
 		s.rules[f] = d.comments(nftHostChain)
 	}
-	return all, nil
+	return all, errors.Join(foreign...)
 }
 
 func (s *nftSets) Create(name string, f Family) error {
@@ -104,20 +111,29 @@ func (s *nftSets) Create(name string, f Family) error {
 	if IsServiceSet(name) {
 		typ += " . inet_proto . inet_service"
 	}
+	if err := s.guard(f); err != nil {
+		return err
+	}
 	fam := nftFamily(f)
-	script := fmt.Sprintf("add table %s %s\nadd set %s %s %s { type %s; size %d; flags dynamic; counter; }\n",
-		fam, nftTable, fam, nftTable, name, typ, MaxElements)
+	script := fmt.Sprintf("%s\nadd set %s %s %s { type %s; size %d; flags dynamic; counter; }\n",
+		addTable(f), fam, nftTable, name, typ, MaxElements)
 	_, err := s.run(script, "-f", "-")
 	return err
 }
 
 // Remove deletes our sets and the chain that uses them. The table goes
 // with them unless it holds our meters' chains too (backend nftables):
-// those are the Firewall's to remove.
+// those are the Firewall's to remove. A table of our name that is someone
+// else's is left alone, and said so; the other family's still goes.
 func (s *nftSets) Remove() ([]string, error) {
 	var done []string
+	var foreign []error
 	for _, f := range Families {
 		d, err := s.read(f, false) // the sets' names are enough
+		if errors.Is(err, ErrForeignTable) {
+			foreign = append(foreign, err)
+			continue
+		}
 		if err != nil {
 			return done, err
 		}
@@ -138,7 +154,7 @@ func (s *nftSets) Remove() ([]string, error) {
 		done = append(done, "deleted nftables "+what)
 	}
 	s.rules = nil
-	return done, nil
+	return done, errors.Join(foreign...)
 }
 
 // removeScript deletes the host chain and the sets of d, nothing else.
@@ -155,11 +171,17 @@ func (s *nftSets) removeScript(f Family, d *nftDump) string {
 }
 
 func (s *nftSets) Add(name string, addr netip.Addr) error {
+	if err := s.guard(AddrFamily(addr)); err != nil {
+		return err
+	}
 	_, err := s.run("", "add", "element", nftFamily(AddrFamily(addr)), nftTable, name, "{", addr.String(), "}")
 	return err
 }
 
 func (s *nftSets) Del(name string, addr netip.Addr) error {
+	if err := s.guard(AddrFamily(addr)); err != nil {
+		return err
+	}
 	_, err := s.run("", "delete", "element", nftFamily(AddrFamily(addr)), nftTable, name, "{", addr.String(), "}")
 	if err != nil && strings.Contains(err.Error(), errNoTable) {
 		return nil // gone already, as ipset del -exist allows
@@ -181,6 +203,9 @@ func (s *nftSets) Evict(name string, out, in []netip.Addr) error {
 	default:
 		f = AddrFamily(in[0])
 	}
+	if err := s.guard(f); err != nil {
+		return err
+	}
 	ref := fmt.Sprintf("%s %s %s", nftFamily(f), nftTable, name)
 	var b strings.Builder
 	writeElements(&b, "delete element "+ref, out, netip.Addr.String)
@@ -196,6 +221,9 @@ func (s *nftSets) Evict(name string, out, in []netip.Addr) error {
 func (s *nftSets) EvictServices(name string, out []ServiceKey) error {
 	if len(out) == 0 {
 		return nil
+	}
+	if err := s.guard(AddrFamily(out[0].Addr)); err != nil {
+		return err
 	}
 	ref := fmt.Sprintf("%s %s %s", nftFamily(AddrFamily(out[0].Addr)), nftTable, name)
 	var b strings.Builder
@@ -222,6 +250,9 @@ func writeElements[E any](b *strings.Builder, verb string, elems []E, text func(
 }
 
 func (s *nftSets) DelService(name string, k ServiceKey) error {
+	if err := s.guard(AddrFamily(k.Addr)); err != nil {
+		return err
+	}
 	_, err := s.run("", "delete", "element", nftFamily(AddrFamily(k.Addr)), nftTable, name, "{", k.Addr.String(), ".", ProtoName(k.Proto), ".", strconv.Itoa(int(k.Port)), "}")
 	if err != nil && strings.Contains(err.Error(), errNoTable) {
 		return nil
@@ -257,7 +288,10 @@ func (s *nftSets) HoldRules(fams []Family, r HostRules) ([]string, error) {
 		chain := fmt.Sprintf("%s %s %s", fam, nftTable, nftHostChain)
 		// The chain is made anew, so a chain of an older version, hooked at
 		// another priority, takes ours; its rules go, the sets' counters stay.
-		fmt.Fprintf(&b, "add table %s %s\n", fam, nftTable)
+		if err := s.guard(f); err != nil {
+			return done, err
+		}
+		fmt.Fprintf(&b, "%s\n", addTable(f))
 		fmt.Fprintf(&b, "add chain %s\nflush chain %s\ndelete chain %s\n", chain, chain, chain)
 		fmt.Fprintf(&b, "add chain %s { type filter hook forward priority %d; policy accept; }\n", chain, nftPriority)
 		for i, r := range rules {

@@ -47,13 +47,25 @@ func runNft(path, stdin string, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
-// read returns our table of family f, nil when there is none; the sets'
+// read returns our table of family f, nil when there is none, or a
+// ForeignTableError when the table of our name is not ours; the sets'
 // elements only with elements (the text fallback always has them). Each read
 // opens its own netlink socket and closes it: an nftTool a reload replaces
 // leaves nothing open behind.
 func (t *nftTool) read(f Family, elements bool) (*nftDump, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	d, err := t.readLocked(f, elements)
+	if err != nil || d == nil {
+		return d, err
+	}
+	if err := d.owner(f); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (t *nftTool) readLocked(f Family, elements bool) (*nftDump, error) {
 	if t.fallback == nil {
 		d, err := t.readNetlink(f, elements)
 		if err == nil || !errors.Is(err, netlink.ErrRefused) {
@@ -62,6 +74,15 @@ func (t *nftTool) read(f Family, elements bool) (*nftDump, error) {
 		t.refused(err)
 	}
 	return t.readText(f)
+}
+
+// guard refuses a change to family f's table when it is someone else's.
+// Other failures to read are left to the change itself.
+func (t *nftTool) guard(f Family) error {
+	if _, err := t.read(f, false); errors.Is(err, ErrForeignTable) {
+		return err
+	}
+	return nil
 }
 
 func (t *nftTool) readNetlink(f Family, elements bool) (*nftDump, error) {
