@@ -17,8 +17,8 @@ import (
 type nftDump struct {
 	Handle  uint64
 	Comment string // the table's comment (nftowner.go)
-	Chains map[string]*nftChain
-	Sets   map[string]*IPSet
+	Chains  map[string]*nftChain
+	Sets    map[string]*IPSet
 }
 
 type nftChain struct {
@@ -37,8 +37,8 @@ type nftRule struct {
 }
 
 const (
-	nftaTableName     = 1
-	nftaTableHandle   = 4
+	nftaTableName   = 1
+	nftaTableHandle = 4
 	// nftaTableUserdata holds the table's comment, as a rule's user data
 	// does (libnftnl's NFTNL_UDATA_TABLE_COMMENT is 0 too).
 	nftaTableUserdata = 6
