@@ -114,7 +114,8 @@ func backupTarget(cfg *config.Config, dest string) error {
 // RestoreDatabase replaces the database with the backup (or snapshot, or
 // plain database file) at src, once it is verified whole: through the
 // running daemon, which swaps it under itself, else by itself. What is
-// replaced is kept as *.before-restore. Counting goes on from the backup's
+// replaced is kept as *.before-restore; the snapshot in force stays in
+// force until the new one is whole on flash. Counting goes on from the backup's
 // totals: the kernel's counters fill in what they still hold since it was
 // taken.
 func RestoreDatabase(cfg *config.Config, src string) (*DBResult, error) {
@@ -129,7 +130,7 @@ func RestoreDatabase(cfg *config.Config, src string) (*DBResult, error) {
 	if err := stageRestore(cfg, abs); err != nil {
 		return nil, err
 	}
-	return swapRestored(cfg)
+	return swapRestored(cfg, abs)
 }
 
 // restoringPath is where a verified backup waits to become the live file.
@@ -152,41 +153,87 @@ func stageRestore(cfg *config.Config, src string) error {
 	return nil
 }
 
-// swapRestored sets the live file and the snapshot aside, puts the staged
-// backup in the live file's place and writes its snapshot. The database
-// must be closed.
-func swapRestored(cfg *config.Config) (*DBResult, error) {
-	live, tmp := cfg.LiveDatabase(), restoringPath(cfg)
+// swapRestored puts the staged backup in force: its snapshot first, on
+// flash, then the live file. The snapshot in force stays in force until
+// the new one is whole on flash (the new one is written beside it, synced,
+// then renamed over it): a full flash or a power cut on the way leaves the
+// old one and its journal as they were. What is replaced is kept as
+// *.before-restore: on flash by hard links, which take no room. The
+// database must be closed.
+func swapRestored(cfg *config.Config, src string) (*DBResult, error) {
+	live, staged := cfg.LiveDatabase(), restoringPath(cfg)
+	defer os.Remove(staged) // gone by its rename once it is in force
+	if err := roomForRestore(cfg, src); err != nil {
+		return nil, err
+	}
 	res := &DBResult{Path: live}
-	// The snapshot's journal goes with it, named as its journal, so the
-	// kept snapshot restores whole.
-	aside := [][2]string{{live, live + ".before-restore"}, {cfg.Database, cfg.Database + ".before-restore"},
-		{store.JournalPath(cfg.Database), store.JournalPath(cfg.Database + ".before-restore")}}
-	for _, p := range aside {
-		if _, err := os.Stat(p[0]); err == nil {
-			if err := os.Rename(p[0], p[1]); err != nil {
-				os.Remove(tmp)
-				return nil, fmt.Errorf("restore: keep %s: %w", p[0], err)
-			}
-			res.Kept = append(res.Kept, p[1])
-		}
-	}
-	if err := os.Rename(tmp, live); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	db, err := store.Open(live, time.Second)
+	kept, err := keepOnFlash(cfg.Database)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	db, err := store.Open(staged, time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	p, err := db.Persist(cfg.Database, true)
+	db.Close()
+	if err != nil {
+		for _, k := range kept {
+			os.Remove(k) // the names only: the files are still the ones in force
+		}
+		return nil, fmt.Errorf("restore: %w; nothing was replaced: the snapshot in force stays", err)
+	}
+	res.Snapshot, res.Kept = p.Bytes, kept
+	if _, err := os.Stat(live); err == nil {
+		if err := os.Rename(live, live+".before-restore"); err != nil {
+			return res, fmt.Errorf("restore: keep %s: %w", live, err)
+		}
+		res.Kept = append([]string{live + ".before-restore"}, res.Kept...)
+	}
+	if err := os.Rename(staged, live); err != nil {
+		return res, fmt.Errorf("restore: %w", err)
+	}
 	if fi, err := os.Stat(live); err == nil {
 		res.Bytes = fi.Size()
 	}
-	p, err := db.Persist(cfg.Database, true)
-	if res.Snapshot = p.Bytes; err != nil {
-		return res, fmt.Errorf("restored %s, but %w", live, err)
-	}
 	return res, nil
+}
+
+// keepOnFlash gives the snapshot at db and its journal a second name,
+// *.before-restore, by hard links: no room is taken, and the names stay
+// valid whatever happens to the first ones.
+func keepOnFlash(db string) ([]string, error) {
+	var kept []string
+	for _, p := range [][2]string{{db, db + ".before-restore"}, {store.JournalPath(db), store.JournalPath(db + ".before-restore")}} {
+		if _, err := os.Lstat(p[0]); err != nil {
+			os.Remove(p[1]) // a journal of an older restore's snapshot
+			continue
+		}
+		os.Remove(p[1])
+		if err := os.Link(p[0], p[1]); err != nil {
+			return kept, fmt.Errorf("restore: keep %s: %w; nothing was replaced", p[0], err)
+		}
+		kept = append(kept, p[1])
+	}
+	return kept, nil
+}
+
+// roomForRestore refuses a restore up front when the flash cannot hold
+// the new snapshot beside the one in force: a compressed backup's own size
+// is about what its snapshot takes. (A plain database file compresses; its
+// snapshot is only known once written, which a full flash then refuses
+// with nothing replaced.)
+func roomForRestore(cfg *config.Config, src string) error {
+	need, err := store.SnapshotSize(src)
+	if err != nil || need == 0 {
+		return nil
+	}
+	dir := filepath.Dir(cfg.Database)
+	free, err := store.FreeSpace(dir)
+	if err != nil || free >= need+store.FlashMargin {
+		return nil
+	}
+	return fmt.Errorf("restore: %s has %d bytes free and the restored snapshot needs about %d more beside the one in force; nothing was replaced: free room on flash (or move option database), then restore again", dir, free, need+store.FlashMargin-free)
 }
 
 // CompactDatabase shrinks the live database to what it holds and writes a

@@ -90,7 +90,7 @@ func handleRestore(d *daemon, req control.Request) control.Response {
 	if err := d.a.Close(); err != nil {
 		d.logf("restore: closing the live database: %v", err)
 	}
-	res, err := swapRestored(cfg)
+	res, err := swapRestored(cfg, req.Path)
 	a, oerr := Open(cfg, d.opts)
 	if oerr != nil {
 		d.exit, d.exitErr = true, fmt.Errorf("reopen the database after the restore: %w", oerr)

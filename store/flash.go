@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -66,6 +67,33 @@ var freeSpace = func(dir string) (int64, error) {
 		return 0, err
 	}
 	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// FreeSpace is the room left for us on dir's filesystem.
+func FreeSpace(dir string) (int64, error) { return freeSpace(dir) }
+
+// FlashMargin is room a write to flash leaves free besides what it needs:
+// a filesystem's metadata and the next journal records.
+const FlashMargin = 16 << 10
+
+// SnapshotSize is what a snapshot of the database at src takes on flash:
+// src's own size when it is a snapshot (gzip), 0 when that is not known
+// before writing one (a plain database file).
+func SnapshotSize(src string) (int64, error) {
+	f, err := openRegular(src)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var magic [2]byte
+	if _, err := io.ReadFull(f, magic[:]); err != nil || magic != [2]byte{0x1f, 0x8b} {
+		return 0, nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
 }
 
 // PersistDue says whether the next Persist to dest writes a full base:

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"math/rand"
 	"os"
@@ -306,4 +308,107 @@ func TestLab_KilledMidCommit(t *testing.T) {
 	if before["proxy"] == 0 {
 		t.Error("the flood was never counted")
 	}
+}
+
+// fillTo writes dir/filler until dir's filesystem has about free bytes left.
+func fillTo(t *testing.T, dir string, free int64) {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	avail := int64(st.Bavail) * st.Bsize
+	if avail <= free {
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, "filler"), make([]byte, avail-free), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// db restore on a flash with 8 KB free, under the daemon and without it:
+// refused up front in one line, nothing replaced; after a power cut the
+// block made before is still in force and the last sample is known. With
+// room, the restore goes through and the old snapshot is kept beside it
+// without taking flash.
+func TestLab_RestoreOnAFullFlash(t *testing.T) {
+	requireLab(t)
+	l := newLab(t, "nft")
+	data := t.TempDir()
+	fstest.Tmpfs(t, filepath.Join(data, "flash"), 2<<20)
+	l.writeConfigData(data, labMeters)
+	l.startDaemon()
+	l.traffic(1)
+	l.helper("a", "udp", "198.19.0.2:9000", "3", "100")
+	l.agent("sample")
+	backup := filepath.Join(l.dir, "backup.db")
+	l.agent("db", "backup", backup)
+	// The backup grows big: a year of history of many hosts makes a
+	// snapshot larger than the room left.
+	big := filepath.Join(l.dir, "big.db")
+	seed := exec.Command("go", "run", "../../scripts/seedhistory", "-db", big, "-macs", "02:00:00:02:00:04-ff", "-days", "60")
+	if out, err := seed.CombinedOutput(); err != nil {
+		t.Fatalf("seedhistory: %v\n%s", err, out)
+	}
+	gz := gzipFile(t, big)
+	l.agent("block", "198.18.1.2", "--reason", "before the restore")
+	flash := filepath.Join(data, "flash")
+	snap := filepath.Join(flash, "netmon.db")
+	fillTo(t, flash, 8<<10)
+	// A snapshot is refused up front (its size is known); a plain
+	// database file when its snapshot does not fit.
+	for _, c := range []struct {
+		daemon bool
+		src    string
+	}{{true, gz}, {true, big}, {false, gz}, {false, big}} {
+		if !c.daemon && l.daemon.ProcessState == nil {
+			l.stopDaemon(syscall.SIGTERM)
+		}
+		before, _ := os.ReadFile(snap)
+		out, err := l.exec("r", l.agentArgs("db", "restore", c.src)...)
+		if err == nil || !strings.Contains(out, "nothing was replaced") || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+			t.Errorf("restore of %s on a full flash (daemon %v): %v\n%s", filepath.Base(c.src), c.daemon, err, out)
+		}
+		t.Logf("restore of %s (daemon %v): %s", filepath.Base(c.src), c.daemon, out)
+		if after, _ := os.ReadFile(snap); string(after) != string(before) {
+			t.Errorf("a refused restore (daemon %v) changed the snapshot", c.daemon)
+		}
+	}
+	l.startDaemon()
+	l.powerCut("55555555-5555-5555-5555-555555555555")
+	l.startDaemon()
+	if out := l.agent("blocks"); !strings.Contains(out, macA) {
+		t.Errorf("blocks after a refused restore and a power cut:\n%s", out)
+	}
+	if out := l.agent("report"); strings.Contains(out, "never") {
+		t.Errorf("report after a refused restore and a power cut:\n%s", out)
+	}
+	// With room: restored, the old snapshot kept under a second name.
+	os.Remove(filepath.Join(flash, "filler"))
+	out := l.agent("db", "restore", backup)
+	if !strings.Contains(out, "restored ") || !strings.Contains(out, snap+".before-restore") {
+		t.Errorf("db restore with room: %s", out)
+	}
+	l.powerCut("66666666-6666-6666-6666-666666666666")
+	l.startDaemon()
+	if out := l.agent("blocks"); strings.Contains(out, macA) {
+		t.Errorf("the restored backup (made before the block) still has it:\n%s", out)
+	}
+}
+
+// gzipFile writes path.gz, a gzip of path, and returns its name.
+func gzipFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(data)
+	zw.Close()
+	if err := os.WriteFile(path+".gz", b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path + ".gz"
 }
