@@ -23,6 +23,9 @@ func checkPaths(cfg *config.Config) error {
 	if err := store.CheckRegular(cfg.Database); err != nil {
 		return fmt.Errorf("option database: %w: it must name a file", err)
 	}
+	if err := store.CheckSnapshot(cfg.Database); err != nil {
+		return fmt.Errorf("option database: %w", err)
+	}
 	if err := store.CheckRegular(cfg.LiveDatabase()); err != nil {
 		return fmt.Errorf("live database: %w", err)
 	}

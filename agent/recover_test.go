@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -168,6 +169,9 @@ func TestOpen_DamagedSnapshotStartsAfresh(t *testing.T) {
 		if name == "random bytes in the middle" {
 			continue // a gzip stream with garbage in it is the truncated case's kin; see below
 		}
+		if name == "not a database" {
+			continue // another file at the snapshot's path: refused, below
+		}
 		t.Run(name, func(t *testing.T) {
 			r := newRecoverRig(t)
 			r.counted(288_000)
@@ -242,5 +246,71 @@ func TestCheck_NamesTheDamage(t *testing.T) {
 				t.Errorf("%s: error %q is not one line naming the file", name, err)
 			}
 		}
+	}
+}
+
+// A file that is no snapshot at the snapshot's path (option database
+// naming someone else's file) is never set aside or replaced: open refuses
+// it in one line, and the file stays as it was.
+func TestOpen_SnapshotPathHoldingAnotherFileIsRefused(t *testing.T) {
+	r := newRecoverRig(t)
+	r.counted(288_000)
+	os.Remove(r.cfg.LiveDatabase())
+	damages["not a database"](t, r.cfg.Database)
+	before, _ := os.ReadFile(r.cfg.Database)
+	_, err := agent.Open(r.cfg, r.opts)
+	if !errors.Is(err, store.ErrNotOurs) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("open: %v", err)
+	}
+	if after, _ := os.ReadFile(r.cfg.Database); !bytes.Equal(after, before) || len(asideFiles(t, r.cfg.Database)) > 0 {
+		t.Error("the file at the snapshot's path was changed or moved")
+	}
+}
+
+// A symbolic link planted at the journal's path (the live file gone, as
+// after a reboot), at the live file's or at the snapshot's is never
+// followed: its target keeps every byte, and what refuses says why.
+func TestOpen_SymlinksAreNeverFollowed(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		path func(cfg *config.Config) string
+	}{
+		{"journal", func(cfg *config.Config) string { return store.JournalPath(cfg.Database) }},
+		{"live file", func(cfg *config.Config) string { return cfg.LiveDatabase() }},
+		{"snapshot", func(cfg *config.Config) string { return cfg.Database }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRecoverRig(t)
+			r.counted(288_000)
+			victim := filepath.Join(t.TempDir(), "victim")
+			os.WriteFile(victim, []byte("precious\n"), 0o600)
+			if c.name != "live file" {
+				os.Remove(r.cfg.LiveDatabase()) // a reboot emptied tmpfs
+			}
+			link := c.path(r.cfg)
+			os.Remove(link)
+			if err := os.Symlink(victim, link); err != nil {
+				t.Fatal(err)
+			}
+			a, err := agent.Open(r.cfg, r.opts)
+			if err == nil {
+				// Two samples a minute apart, each persisted: each has
+				// something to write (the time of the last sample).
+				for range 2 {
+					r.opts.Clock.(*accounttest.Clock).Advance(time.Minute)
+					a.Sample()
+					if _, perr := a.Persist(); err == nil {
+						err = perr
+					}
+				}
+				a.Close()
+			}
+			if !errors.Is(err, store.ErrSymlink) {
+				t.Errorf("open with a link at the %s: %v", c.name, err)
+			}
+			if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+				t.Errorf("the link's target was written: %q\nlog:\n%s", b, r.logs)
+			}
+		})
 	}
 }

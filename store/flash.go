@@ -223,14 +223,18 @@ func appendRecord(path string, fs *flashState, rec []byte) (int64, error) {
 
 // openJournal opens the journal at path for a record at offset end: a new
 // file when end is 0, else the one written, cut back to end (a torn tail
-// goes). Non-blocking and refused unless regular: a FIFO put where the
-// journal goes fails, never hangs.
+// goes). Non-blocking, never through a symbolic link, and refused unless
+// regular: a FIFO put where the journal goes fails, never hangs; a link
+// planted there never makes us truncate its target.
 func openJournal(path string, end int64) (*os.File, error) {
-	flags := os.O_WRONLY | syscall.O_NONBLOCK
+	flags := os.O_WRONLY | syscall.O_NONBLOCK | syscall.O_NOFOLLOW
 	if end == 0 {
 		flags |= os.O_CREATE | os.O_TRUNC
 	}
 	f, err := os.OpenFile(path, flags, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s: %w", path, ErrSymlink)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -184,7 +184,7 @@ func journalHeader(gen string) []byte { return []byte(journalMagic + gen + "\n")
 // gen, to the database file at dest. A missing journal replays nothing; one
 // that cannot be read is said in the Replay. Errors are dest's.
 func replayJournal(path, gen, dest string) (Replay, error) {
-	f, err := openRegular(path)
+	f, err := openOurs(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Replay{}, nil
 	}

@@ -56,6 +56,9 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
+	if err := CheckRegular(path); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	var b *bolt.DB
 	err := guard("open "+path, func() (err error) {
 		b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -124,9 +126,7 @@ func (m *MailConfig) setOption(name, v, raw string) error {
 		m.Timeout = time.Duration(secs) * time.Second
 	case "sendmail":
 		m.Sendmail = v
-		if !strings.HasPrefix(v, "/") {
-			err = fmt.Errorf("sendmail %q is not an absolute path", v)
-		}
+		err = checkProgram(v)
 	case "msmtp_account":
 		m.MsmtpAccount = v
 		if !validAccount(v) {
@@ -141,4 +141,20 @@ func (m *MailConfig) setOption(name, v, raw string) error {
 		err = fmt.Errorf("unknown option %q", name)
 	}
 	return err
+}
+
+// checkProgram says whether v is an absolute path to an executable regular
+// file: the program that sends mail runs as root.
+func checkProgram(v string) error {
+	if !strings.HasPrefix(v, "/") {
+		return fmt.Errorf("sendmail %q is not an absolute path", v)
+	}
+	fi, err := os.Stat(v)
+	switch {
+	case err != nil:
+		return fmt.Errorf("sendmail %q: %v: want an executable file", v, errors.Unwrap(err))
+	case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("sendmail %q is not an executable regular file", v)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +39,8 @@ var agentOptions = map[string]agentOption{
 	"interval":         durationOption(func(c *Config) *time.Duration { return &c.Interval }, MaxInterval),
 	"commit_interval":  durationOption(func(c *Config) *time.Duration { return &c.CommitInterval }, MaxCommitInterval),
 	"persist_interval": durationOption(func(c *Config) *time.Duration { return &c.PersistInterval }, MaxPersistInterval),
-	"database":         pathOption(func(c *Config) *string { return &c.Database }),
-	"runtime_dir":      pathOption(func(c *Config) *string { return &c.RuntimeDir }),
+	"database":         setDatabase,
+	"runtime_dir":      setRuntimeDir,
 	"lan":              setLAN,
 	"wan":              func(c *Config, v string) error { c.WAN = v; return nil },
 	"leases":           pathOption(func(c *Config) *string { return &c.Leases }),
@@ -105,6 +106,49 @@ func pathOption(field func(*Config) *string) agentOption {
 		*field(c) = v
 		return nil
 	}
+}
+
+// systemDirs hold the system's own files: no database or runtime directory
+// of ours goes under them (but /etc/netmon/, the packaged place).
+var systemDirs = []string{"/bin", "/sbin", "/usr", "/lib", "/proc", "/sys", "/dev", "/etc"}
+
+// ourPath checks that v is an absolute path, cleaned, outside systemDirs.
+func ourPath(v string) (string, error) {
+	if !strings.HasPrefix(v, "/") {
+		return "", fmt.Errorf("%q is not an absolute path", v)
+	}
+	p := filepath.Clean(v)
+	if p == "/etc/netmon" || strings.HasPrefix(p, "/etc/netmon/") {
+		return p, nil
+	}
+	for _, d := range systemDirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return "", fmt.Errorf("%q is under %s, which holds the system's own files: use /etc/netmon/ or a directory of its own (/overlay, /mnt, /var/lib)", v, d)
+		}
+	}
+	return p, nil
+}
+
+// setDatabase takes the snapshot's path: ours (ourPath), and, if a file is
+// there, one a netmon snapshot could be, so nothing else is ever replaced.
+func setDatabase(c *Config, v string) error {
+	p, err := ourPath(v)
+	if err != nil {
+		return err
+	}
+	if err := store.CheckSnapshot(p); err != nil {
+		return err
+	}
+	c.Database = p
+	return nil
+}
+
+func setRuntimeDir(c *Config, v string) error {
+	p, err := ourPath(v)
+	if err == nil {
+		c.RuntimeDir = p
+	}
+	return err
 }
 
 func boolOption(field func(*Config) *bool) agentOption {
