@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,8 +31,13 @@ func TestLab_LuCIViews(t *testing.T) {
 	l.interval = "500ms"
 	leases := filepath.Join(l.dir, "dhcp.leases")
 	os.WriteFile(leases, []byte("2000000000 "+macA+" 198.18.1.2 laptop *\n2000000000 "+macB+" 198.18.1.3 <svg/onload=window.pwned=1> *\n"), 0o600)
-	l.options = "\toption leases '" + leases + "'\n"
-	l.writeConfig(labMeters)
+	// Secrets in the config, which the settings page must never put on a
+	// command line (ps shows those to every user of the router).
+	l.options = "\toption leases '" + leases + "'\n\toption token 'tok-SECRET-0123456789abcdef'\n"
+	l.writeConfig(labMeters + "\nconfig mail\n\tlist to 'owner@example.org'\n\toption from 'router@example.org'\n" +
+		"\toption server 'mail.example.org'\n\toption username 'router'\n\toption password 'pw SECRET hunter2'\n")
+	var execMu sync.Mutex
+	var execs [][]string
 	l.startDaemon()
 	l.hostOracle("b")
 	l.helper("b", "udp", "198.19.0.2:9000", "20", "100")
@@ -44,6 +50,9 @@ func TestLab_LuCIViews(t *testing.T) {
 	l.bg = append(l.bg, flood)
 	l.waitFor(func() bool { return l.hosts()[macA].DownloadRate > 0 }, "a's download rate")
 	h := newLuCIHarness(t, func(params []string) ([]byte, []byte, int) {
+		execMu.Lock()
+		execs = append(execs, params)
+		execMu.Unlock()
 		cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns("r")}, l.agentArgs(params...)...)...)
 		cmd.Env = append(os.Environ(), "NETMON_BOOT_ID_FILE="+l.bootFile)
 		var stderr strings.Builder
@@ -135,6 +144,15 @@ func TestLab_LuCIViews(t *testing.T) {
 	backup := luciMaintenance(t, ctx, h, l)
 	luciRestore(t, ctx, h, l, backup)
 	luciSettings(t, ctx, h, l)
+	execMu.Lock()
+	for _, params := range execs {
+		if line := strings.Join(params, " "); strings.Contains(line, "SECRET") {
+			t.Errorf("a secret went on a command line: %s", line)
+		} else if params[0] == "config" && strings.Contains(line, "password=") && !strings.Contains(line, "password=xx xxxxxx xxxxxxx") {
+			t.Errorf("the password's stand-in is not of its shape: %s", line)
+		}
+	}
+	execMu.Unlock()
 	if unused := h.unusedGrants(); len(unused) != 0 {
 		t.Errorf("the ACL grants what no view runs: %v", unused)
 	}

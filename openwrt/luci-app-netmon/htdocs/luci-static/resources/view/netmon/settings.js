@@ -14,6 +14,8 @@
 //
 // The ACL group luci-app-netmon-settings grants this page: the uci config
 // netmon (which holds the mail password and the web token) and the check.
+// Whoever holds it may name the program that sends mail, which runs as
+// root: grant it to administrators only.
 
 var agent = '/usr/sbin/netmon-agent';
 
@@ -21,9 +23,19 @@ function txt(v) {
 	return document.createTextNode(v == null ? '' : String(v));
 }
 
+// secrets are options whose values never go on a command line, where ps
+// shows them to every user of the router.
+var secrets = { agent: { token: true }, mail: { password: true } };
+
+// standIn is what the check gets for a secret: every character but white
+// space made an x, so its length and spaces (all the check judges) stay.
+function standIn(v) {
+	return String(v).replace(/\S/g, 'x');
+}
+
 // sectionArgs writes the config as uci holds it now (the form's values
 // parsed in) as `config check` arguments: @TYPE or @TYPE=NAME, then
-// NAME=VALUE and NAME+=VALUE for list entries.
+// NAME=VALUE and NAME+=VALUE for list entries; secrets as stand-ins.
 function sectionArgs() {
 	var args = [];
 	uci.sections('netmon').forEach(function(s) {
@@ -31,10 +43,11 @@ function sectionArgs() {
 		Object.keys(s).forEach(function(k) {
 			if (k.charAt(0) === '.')
 				return;
+			var secret = (secrets[s['.type']] || {})[k];
 			if (Array.isArray(s[k]))
-				s[k].forEach(function(v) { args.push(k + '+=' + v); });
+				s[k].forEach(function(v) { args.push(k + '+=' + (secret ? standIn(v) : v)); });
 			else
-				args.push(k + '=' + s[k]);
+				args.push(k + '=' + (secret ? standIn(s[k]) : s[k]));
 		});
 	});
 	return args;
@@ -76,6 +89,9 @@ return view.extend({
 		o = s.option(form.ListValue, 'chain', _('Chain'));
 		[ 'INPUT', 'FORWARD', 'OUTPUT' ].forEach(function(c) { o.value(c); });
 		o.editable = true;
+		// The grid shares its width among seven columns; the bootstrap
+		// theme's select then showed "FO" for FORWARD.
+		o.width = '10em';
 		[ [ 'src', _('Source') ], [ 'dst', _('Destination') ], [ 'in', _('In interface') ],
 		  [ 'out', _('Out interface') ], [ 'proto', _('Protocol') ], [ 'dport', _('Destination port') ] ].forEach(function(f) {
 			o = s.option(form.Value, f[0], f[1]);
