@@ -130,3 +130,35 @@ func composeTest(t *testing.T, m *config.MailConfig) []byte {
 	}
 	return msg
 }
+
+// option timeout bounds the whole send: a program that sleeps, or leaves a
+// child holding its output open, is killed with everything it started, and
+// a program that prints without end costs 4 KiB, in an error of one line.
+func TestMail_SendmailIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "sendmail")
+	m := &config.MailConfig{To: []string{"owner@example.org"}, From: "router@example.org", Sendmail: prog, Timeout: time.Second}
+	msg := composeTest(t, m)
+	for _, c := range []struct{ name, script, want string }{
+		{"sleeps", "#!/bin/sh\ncat >/dev/null\nsleep 30\n", "no answer in 1s"},
+		{"a child keeps stdout open", "#!/bin/sh\ncat >/dev/null\n(sleep 30; echo late) &\nexit 0\n", ""},
+		{"a child keeps stdout open, the parent sleeps", "#!/bin/sh\ncat >/dev/null\n(sleep 30) &\nsleep 30\n", "no answer in 1s"},
+		{"prints without end", "#!/bin/sh\ncat >/dev/null\nprintf 'line one\\nline two\\n'\nyes 0123456789abcdef | head -c 300000000\nexit 1\n", "line one line two"},
+	} {
+		os.WriteFile(prog, []byte(c.script), 0o755)
+		start := time.Now()
+		err := mail.SendMail(m, msg)
+		took := time.Since(start)
+		if took > 10*time.Second {
+			t.Errorf("%s: the send took %s with a timeout of 1s", c.name, took.Round(time.Millisecond))
+		}
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		case err != nil && (len(err.Error()) > 5<<10 || strings.Contains(err.Error(), "\n")):
+			t.Errorf("%s: an error of %d bytes, or of more than one line", c.name, len(err.Error()))
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"mime"
 	"mime/multipart"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/config"
@@ -100,13 +102,57 @@ func sendmail(m *config.MailConfig, msg []byte) error {
 	}
 	cmd := exec.CommandContext(ctx, m.Sendmail, args...)
 	cmd.Stdin = bytes.NewReader(msg)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	// The program and whatever it starts are one process group, killed
+	// whole at the timeout; a child that kept our pipes open past that is
+	// cut off after sendmailWaitDelay.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = sendmailWaitDelay
+	out := &headWriter{max: maxSendmailOutput}
+	cmd.Stdout, cmd.Stderr = out, out
+	err = cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState.Success() {
+		// It took the message and said so; what it left running holds
+		// the output we no longer read.
+		err = nil
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("no answer in %s", m.Timeout)
 		}
-		return fmt.Errorf("mail via %s: %w: %s", m.Sendmail, err, strings.TrimSpace(out.String()))
+		return fmt.Errorf("mail via %s: %w: %s", m.Sendmail, err, out.line())
 	}
 	return nil
+}
+
+const (
+	// maxSendmailOutput is what is kept of the program's output, for the
+	// error: the rest is read and dropped.
+	maxSendmailOutput = 4 << 10
+	// sendmailWaitDelay bounds the wait for the program's pipes to close
+	// once it is killed or has exited.
+	sendmailWaitDelay = 500 * time.Millisecond
+)
+
+// headWriter keeps the first max bytes written to it and counts the rest.
+type headWriter struct {
+	max     int
+	buf     bytes.Buffer
+	dropped int64
+}
+
+func (w *headWriter) Write(p []byte) (int, error) {
+	n := min(max(w.max-w.buf.Len(), 0), len(p))
+	w.buf.Write(p[:n])
+	w.dropped += int64(len(p) - n)
+	return len(p), nil
+}
+
+// line is what was kept, on one line, and how much was not.
+func (w *headWriter) line() string {
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(w.buf.String(), "?")), " ")
+	if w.dropped > 0 {
+		s += fmt.Sprintf(" (%d more bytes not shown)", w.dropped)
+	}
+	return s
 }
