@@ -68,3 +68,18 @@ func TestLoadConfig_SendmailIsAnExecutableFile(t *testing.T) {
 		}
 	}
 }
+
+// Two services claiming one port: the second would never count, so the
+// config is refused, naming both.
+func TestLoadConfig_APortBelongsToOneService(t *testing.T) {
+	path := accounttest.WriteConfig(t, "config agent 'main'\n\nconfig service 'alpha'\n\tlist port 'tcp/8080'\n\nconfig service 'beta'\n\tlist port 'udp/53'\n\tlist port 'tcp/8080'\n")
+	_, err := config.Load(path)
+	if err == nil || !strings.HasPrefix(err.Error(), path+":8:") || !strings.Contains(err.Error(), "service beta: port tcp/8080 is service alpha's") {
+		t.Errorf("two services on tcp/8080: %v", err)
+	}
+	// A configured service may take a built-in one's port: it wins.
+	path = accounttest.WriteConfig(t, "config agent 'main'\n\nconfig service 'intranet'\n\tlist port 'tcp/443'\n")
+	if _, err := config.Load(path); err != nil {
+		t.Errorf("a configured service on a built-in port: %v", err)
+	}
+}

@@ -66,6 +66,12 @@ func (r *reader) service(s uci.Section) error {
 		if err != nil {
 			return r.bad(o.Line, "service %s: %v", s.Name, err)
 		}
+		// A port counts for one service only: the second would never count.
+		for _, other := range r.services {
+			if slices.Contains(other.Ports, p) {
+				return r.bad(o.Line, "service %s: port %s is service %s's already: a port belongs to one service", s.Name, p, other.Name)
+			}
+		}
 		svc.Ports = append(svc.Ports, p)
 	}
 	if len(svc.Ports) == 0 {
