@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Exports for graphs and spreadsheets: one row per bucket, one column per
@@ -52,7 +53,11 @@ func WriteExport(w io.Writer, r *HistoryReport, format, unit string) error {
 		if format == "tsv" {
 			cw.Comma = '\t'
 		}
-		cw.Write(header)
+		cells := make([]string, len(header))
+		for i, h := range header {
+			cells[i] = spreadsheetCell(h)
+		}
+		cw.Write(cells)
 		cw.WriteAll(rows)
 		return cw.Error()
 	case "json":
@@ -69,6 +74,17 @@ func WriteExport(w io.Writer, r *HistoryReport, format, unit string) error {
 		return enc.Encode(map[string]any{"unit": unit, "columns": header, "rows": out})
 	}
 	return fmt.Errorf("unknown format %q (csv, tsv or json)", format)
+}
+
+// spreadsheetCell keeps a cell from being read as a formula: host names
+// are chosen by the devices, and a spreadsheet runs a cell that starts
+// with = + - @ (or a tab or carriage return). Such a cell gets a leading ',
+// which spreadsheet tools take as "text".
+func spreadsheetCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // hostLabels names each host's columns, in r.Hosts' order: its name where

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +238,43 @@ func TestBuildUsage_BillingMonths(t *testing.T) {
 	// 57 bytes in 15.5 of the period's 31 days (Feb 28 to Mar 31).
 	if want := uint64(57 * 31 / 15.5); u.Estimate != want {
 		t.Errorf("estimate %d, want %d", u.Estimate, want)
+	}
+}
+
+// Host names are the devices' choice: one that starts like a formula goes
+// into a CSV or TSV header behind a ', as spreadsheet tools expect; JSON
+// keeps it as it is.
+func TestWriteExport_NamesThatLookLikeFormulas(t *testing.T) {
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var macs []string
+	names := map[string]string{}
+	series := map[string]store.Counts{}
+	for i, n := range []string{"=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "plain"} {
+		mac := fmt.Sprintf("02:00:00:00:01:%02x", i+2)
+		macs = append(macs, mac)
+		names[mac] = n
+		series[store.HostSeries(mac, "dl")] = store.Counts{Bytes: 1}
+	}
+	r, err := report.BuildHistory(report.HistoryQuery{Resolution: "day", Limit: 10, PerHost: true}, "", []store.Bucket{store.NewBucket(day, series)}, nil, time.UTC, day.AddDate(0, 0, 1), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Names = names
+	for _, format := range []string{"csv", "tsv"} {
+		var b strings.Builder
+		if err := report.WriteExport(&b, r, format, "B"); err != nil {
+			t.Fatal(err)
+		}
+		header, _, _ := strings.Cut(b.String(), "\n")
+		for _, want := range []string{`'=HYPERLINK(`, `'+1 download`, `'-2 upload`, `'@SUM(A1) download`, `plain download`} {
+			if !strings.Contains(header, want) {
+				t.Errorf("%s header %q lacks %q", format, header, want)
+			}
+		}
+		for _, cell := range strings.FieldsFunc(header, func(r rune) bool { return r == ',' || r == '\t' }) {
+			if c := strings.Trim(cell, `"`); c != "" && strings.ContainsRune("=+-@", rune(c[0])) {
+				t.Errorf("%s: a header cell starts a formula: %q", format, cell)
+			}
+		}
 	}
 }
