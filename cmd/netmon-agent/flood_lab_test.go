@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -109,7 +108,7 @@ func ipv4UDP(pkt []byte, src uint32, dst [4]byte) {
 func (l *lab) homeFirewall() {
 	l.t.Helper()
 	if l.backend == "nftables" {
-		l.mustInput("r", "table inet fw {\n chain forward {\n type filter hook forward priority filter; policy drop;\n ct state established,related accept\n iifname \"br-lan\" accept\n }\n}\n", "nft", "-f", "-")
+		l.mustStdin("r", "table inet fw {\n chain forward {\n type filter hook forward priority filter; policy drop;\n ct state established,related accept\n iifname \"br-lan\" accept\n }\n}\n", "nft", "-f", "-")
 		return
 	}
 	for _, cmd := range []string{"iptables", "ip6tables"} {
@@ -120,17 +119,7 @@ func (l *lab) homeFirewall() {
 	}
 }
 
-// mustInput runs a command in host with input on its standard input.
-func (l *lab) mustInput(host, input string, args ...string) {
-	l.t.Helper()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns(host)}, args...)...)
-	cmd.Stdin = strings.NewReader(input)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		l.t.Fatalf("%s: %v: %v\n%s", host, args, err, out)
-	}
-}
-
-// procStatus reads the daemon's VmRSS in KiB and its CPU time.
+// daemonUse reads the daemon's VmRSS in KiB and its CPU time.
 func (l *lab) daemonUse() (rssKiB int, cpu time.Duration) {
 	l.t.Helper()
 	pid := l.daemon.Process.Pid

@@ -31,7 +31,7 @@ func TestLab_ForeignTableIsLeftAlone(t *testing.T) {
 	for _, backend := range []string{"nftables", "nft"} {
 		t.Run(backend, func(t *testing.T) {
 			l := newLab(t, backend)
-			l.mustInput("r", foreignNetmon, "nft", "-f", "-")
+			l.mustStdin("r", foreignNetmon, "nft", "-f", "-")
 			before := l.must("r", "nft", "list", "table", "ip", "netmon")
 			out, err := l.exec("r", l.agentArgs("start")...)
 			if err == nil || !strings.Contains(out, "table ip netmon is not netmon-agent's") {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,51 +68,6 @@ func (l *lab) hosts() map[string]hostJSON {
 		m[h.MAC] = h
 	}
 	return m
-}
-
-// hostOracle adds, in LAN host h, counters of every unicast packet it
-// receives from and sends to lab addresses outside the LAN, both families,
-// with the other backend. (Multicast, such as a host's own MLD reports, is
-// not forwarded and so is no one's upload.)
-func (l *lab) hostOracle(h string) {
-	for _, x := range []struct{ cmd, lan, lab string }{
-		{"iptables", "198.18.1.0/24", "198.18.0.0/15"},
-		{"ip6tables", "2001:db8:1::/64", "2001:db8::/32"},
-	} {
-		ipt := x.cmd + "-" + other(l.backend)
-		l.must(h, ipt, "-A", "INPUT", "-s", x.lan, "-j", "ACCEPT")
-		l.must(h, ipt, "-A", "INPUT", "-s", x.lab, "-m", "comment", "--comment", "oracle-hostdl")
-		l.must(h, ipt, "-A", "OUTPUT", "-d", x.lan, "-j", "ACCEPT")
-		l.must(h, ipt, "-A", "OUTPUT", "-d", x.lab, "-m", "comment", "--comment", "oracle-hostul")
-	}
-}
-
-// hostOracleCounts sums host h's oracle rules: download and upload.
-func (l *lab) hostOracleCounts(h string) (dl, ul [2]uint64) {
-	l.t.Helper()
-	c := l.commentCounts(h)
-	return c["oracle-hostdl"], c["oracle-hostul"]
-}
-
-// commentCounts sums host h's rules by comment over both families:
-// [packets, bytes].
-func (l *lab) commentCounts(h string) map[string][2]uint64 {
-	l.t.Helper()
-	out := map[string][2]uint64{}
-	for _, cmd := range []string{"iptables", "ip6tables"} {
-		for _, line := range strings.Split(l.must(h, cmd+"-"+other(l.backend)+"-save", "-c", "-t", "filter"), "\n") {
-			var p, b uint64
-			if _, err := fmt.Sscanf(line, "[%d:%d]", &p, &b); err != nil {
-				continue
-			}
-			if _, c, ok := strings.Cut(line, "--comment "); ok {
-				c = strings.Trim(strings.Fields(c)[0], `"`)
-				x := out[c]
-				out[c] = [2]uint64{x[0] + p, x[1] + b}
-			}
-		}
-	}
-	return out
 }
 
 const (
@@ -368,7 +322,7 @@ func TestLab_BlockAndUnblock(t *testing.T) {
 		l.stopDaemon(syscall.SIGTERM)
 		l.deleteOurs()
 		if l.backend != "legacy" {
-			l.must("r", "nft", "flush", "ruleset") // what OpenWrt's firewall restart does
+			l.flushRuleset() // what OpenWrt's firewall restart does
 		}
 		l.startDaemon()
 		if l.tcpWorks("a", "198.19.0.2:7000") {
@@ -437,7 +391,7 @@ func (l *lab) powerCut(boot string) {
 	l.t.Helper()
 	l.stopDaemon(syscall.SIGKILL)
 	l.deleteOurs()
-	l.must("r", "nft", "flush", "ruleset")
+	l.flushRuleset()
 	l.exec("r", "ipset", "destroy") // none may be there
 	l.must("r", "rm", "-rf", l.dir+"/run")
 	l.setBoot(boot)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -90,15 +89,6 @@ func requireLab(t *testing.T) {
 // nftables, and iptables in each variant.
 var backends = []string{"nftables", "legacy", "nft"}
 
-// other is the iptables variant of the senders' oracle rules: not the one
-// under test.
-func other(backend string) string {
-	if backend == "legacy" {
-		return "nft"
-	}
-	return "legacy"
-}
-
 // A lab is one instance of scripts/lab.sh with netmon-agent configured in
 // its router.
 type lab struct {
@@ -120,10 +110,14 @@ type lab struct {
 	log      *lockedBuffer
 	waited   chan error
 	bg       []*exec.Cmd
+	// oracleRules are the oracles' nft rules, oracleBase what they had
+	// counted before the last flush (oracle_lab_test.go).
+	oracleRules []string
+	oracleBase  map[string][2]uint64
 }
 
-// The lab's meters, and which oracle rules (in which host, family and
-// destination) see the same packets.
+// The lab's meters, and which oracle rules (for packets from which host,
+// in which family, to which destination) see the same packets.
 const labMeters = `
 config meter 'proxy'
 	option chain 'INPUT'
@@ -174,8 +168,9 @@ func newLab(t *testing.T, backend string) *lab {
 	l.setBoot("11111111-1111-1111-1111-111111111111")
 	l.config = filepath.Join(l.dir, "netmon")
 	l.writeConfig(labMeters)
+	l.installOracles()
 	for _, o := range oracles {
-		l.must(o.host, o.cmd+"-"+other(backend), "-A", "OUTPUT", "-d", o.dst, "-m", "comment", "--comment", "oracle-"+o.meter)
+		l.meterOracle(o)
 	}
 	l.startSink("r")
 	l.startSink("a")
@@ -347,33 +342,9 @@ func (l *lab) report() map[string]meterJSON {
 	return m
 }
 
-var oracleRule = regexp.MustCompile(`^\[(\d+):(\d+)\] -A OUTPUT .*--comment "?oracle-([a-z0-9_]+)"?`)
-
-// oracleBytes sums the oracle rules' bytes and packets per meter.
-func (l *lab) oracleCounts() map[string][2]uint64 {
-	l.t.Helper()
-	sum := map[string][2]uint64{}
-	seen := map[string]bool{}
-	for _, o := range oracles {
-		key := o.host + o.cmd
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		out := l.must(o.host, o.cmd+"-"+other(l.backend)+"-save", "-c", "-t", "filter")
-		for _, line := range strings.Split(out, "\n") {
-			m := oracleRule.FindStringSubmatch(line)
-			if m == nil {
-				continue
-			}
-			p, _ := strconv.ParseUint(m[1], 10, 64)
-			b, _ := strconv.ParseUint(m[2], 10, 64)
-			c := sum[m[3]]
-			sum[m[3]] = [2]uint64{c[0] + p, c[1] + b}
-		}
-	}
-	return sum
-}
+// oracleCounts is what each meter's oracle counted: [packets, bytes] by
+// meter name.
+func (l *lab) oracleCounts() map[string][2]uint64 { return l.oracleReadings() }
 
 // settle waits for in-flight packets (a TCP close's last ACK) to land.
 func settle() { time.Sleep(150 * time.Millisecond) }

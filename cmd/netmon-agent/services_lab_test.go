@@ -1,14 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
 
-// serviceOracles count, on host h, what it receives from and sends to the
-// lab's internet by remote port, as the router's service sets should:
-// comment "oracle-svc-NAME-dl|ul". They go after hostOracle's rules, which
-// skip LAN traffic.
+// serviceOracles count, in the router, what LAN host h receives from and
+// sends to the lab's internet by remote port, as the router's service sets
+// should: "svc-NAME-dl|ul-H".
 var serviceOracles = []struct {
 	name, proto, port string
 }{
@@ -18,11 +18,12 @@ var serviceOracles = []struct {
 }
 
 func (l *lab) serviceOracle(h string) {
-	for _, ipt := range []string{"iptables", "ip6tables"} {
-		cmd := ipt + "-" + other(l.backend)
+	l.t.Helper()
+	port := "lan" + h
+	for _, n := range labNets {
 		for _, o := range serviceOracles {
-			l.must(h, cmd, "-A", "INPUT", "-p", o.proto, "--sport", o.port, "-m", "comment", "--comment", "oracle-svc-"+o.name+"-dl")
-			l.must(h, cmd, "-A", "OUTPUT", "-p", o.proto, "--dport", o.port, "-m", "comment", "--comment", "oracle-svc-"+o.name+"-ul")
+			l.addOracle("bridge out", fmt.Sprintf("oifname %q %s saddr != %s %s saddr %s %s sport %s", port, n.ip, n.lan, n.ip, n.lab, o.proto, o.port), "svc-"+o.name+"-dl-"+h)
+			l.addOracle("bridge in", fmt.Sprintf("iifname %q %s daddr != %s %s daddr %s %s dport %s", port, n.ip, n.lan, n.ip, n.lab, o.proto, o.port), "svc-"+o.name+"-ul-"+h)
 		}
 	}
 }
@@ -62,7 +63,7 @@ func TestLab_ServicesMatchTheHostsOwnCounters(t *testing.T) {
 		settle()
 		l.agent("sample")
 
-		oracle := l.commentCounts("a")
+		oracle := l.oracleReadings()
 		var got servicesJSON
 		l.agentJSON(&got, "hosts", "--services", "--json", macA)
 		if len(got.Hosts) != 1 {
@@ -78,14 +79,14 @@ func TestLab_ServicesMatchTheHostsOwnCounters(t *testing.T) {
 			sum["ulp"] += s.UploadPackets
 			want := [4]uint64{}
 			if s.Name == "other" {
-				dl, ul := oracle["oracle-hostdl"], oracle["oracle-hostul"]
+				dl, ul := oracle["hostdl-a"], oracle["hostul-a"]
 				want = [4]uint64{dl[1], ul[1], dl[0], ul[0]}
 				for _, o := range serviceOracles {
-					d, u := oracle["oracle-svc-"+o.name+"-dl"], oracle["oracle-svc-"+o.name+"-ul"]
+					d, u := oracle["svc-"+o.name+"-dl-a"], oracle["svc-"+o.name+"-ul-a"]
 					want[0], want[1], want[2], want[3] = want[0]-d[1], want[1]-u[1], want[2]-d[0], want[3]-u[0]
 				}
 			} else {
-				d, u := oracle["oracle-svc-"+s.Name+"-dl"], oracle["oracle-svc-"+s.Name+"-ul"]
+				d, u := oracle["svc-"+s.Name+"-dl-a"], oracle["svc-"+s.Name+"-ul-a"]
 				want = [4]uint64{d[1], u[1], d[0], u[0]}
 			}
 			if g := [4]uint64{s.DownloadBytes, s.UploadBytes, s.DownloadPackets, s.UploadPackets}; g != want {

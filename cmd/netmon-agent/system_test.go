@@ -264,7 +264,7 @@ func TestLab_HealsAfterNftRulesetFlush(t *testing.T) {
 					}
 				}
 			}
-			l.must("r", "nft", "flush", "ruleset")
+			l.flushRuleset()
 			l.waitFor(func() bool {
 				return l.jumpFirst("iptables", "INPUT") && l.jumpFirst("ip6tables", "FORWARD")
 			}, "chains restored after nft flush ruleset")
