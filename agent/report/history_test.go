@@ -246,12 +246,10 @@ func TestBuildUsage_BillingMonths(t *testing.T) {
 // keeps it as it is.
 func TestWriteExport_NamesThatLookLikeFormulas(t *testing.T) {
 	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	var macs []string
 	names := map[string]string{}
 	series := map[string]store.Counts{}
 	for i, n := range []string{"=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "plain"} {
 		mac := fmt.Sprintf("02:00:00:00:01:%02x", i+2)
-		macs = append(macs, mac)
 		names[mac] = n
 		series[store.HostSeries(mac, "dl")] = store.Counts{Bytes: 1}
 	}
