@@ -18,6 +18,15 @@
 #      and enables the service;
 #   3. remove: prerm-pkg runs, the service is disabled, the include is gone,
 #      /etc/netmon/ stays.
+# Then, with opkg itself running inside the tree (so it runs the scripts as
+# on the router, with PKG_UPGRADE set as it sets it), for the router
+# package: an upgrade to a higher version, a reinstall, and a switch to
+# netmon-agent-full and back. Each must succeed, leave the service enabled
+# and started, the config and the snapshot in /etc/netmon/ untouched, and
+# print no "Command failed". procd does not run: base-files' procd.sh is
+# replaced by a stand-in that logs what procd would be asked (add or delete
+# the service) to /tmp/procd.log in the tree; SRC/base-files/files must
+# hold it as lib/functions/procd.sh.
 set -euo pipefail
 src=$(cd "$1" && pwd)
 shift
@@ -132,5 +141,92 @@ for pkg in "${pkgs[@]}"; do
 	check "remove: the firewall include is gone" bash -c "! chroot '$live' /sbin/uci -q get firewall.netmon_agent"
 	check "remove: /etc/netmon/ stays" test -d "$live/etc/netmon"
 done
+# opkg inside the tree: the binary and the C library it links.
+intree_opkg() { # intree_opkg ROOT
+	local root=$1
+	cp -a "$prefix/bin/opkg-cl" "$root/bin/opkg"
+	ldd "$prefix/bin/opkg-cl" | grep -o '/[^ ]*' | while read -r lib; do
+		mkdir -p "$root${lib%/*}" && cp -L "$lib" "$root$lib"
+	done
+	mkdir -p "$root/feed" "$root/usr/lib/opkg/lists"
+	cp -a "$work/feed/." "$root/feed/"
+	printf 'dest root /\nlists_dir ext /usr/lib/opkg/lists\narch all 1\narch x86_64 10\nsrc/gz local file:///feed\n' >"$root/etc/opkg.conf"
+	for a in gzip gunzip zcat tar touch tee env cut wc sleep date; do ln -sf busybox "$root/bin/$a"; done
+}
+in_tree() { # in_tree ROOT COMMAND...: as root on the router
+	local root=$1
+	shift
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_LIBRARY_PATH=/usr/lib chroot "$root" "$@"
+}
+started() { [ "$(grep -E '^(add|delete) netmon-agent' "$1/tmp/procd.log" | tail -n 1)" = "add netmon-agent" ]; }
+
+# The same packages at a higher release, for the upgrade.
+router=$(ls "$here"/../dist/netmon-agent_*_x86_64.ipk)
+full=$(ls "$here"/../dist/netmon-agent-full_*_x86_64.ipk)
+mkdir -p "$work/v2"
+version=$(tar -xzOf "$router" ./control.tar.gz | tar -xzO ./control | sed -n 's/^Version: //p')
+v2=${version%-r*}-r99
+"$here/ipk.sh" netmon-agent x86_64 "$here/../dist/netmon-agent-x86_64" "$v2" "$work/v2" >/dev/null
+router2=$(ls "$work"/v2/netmon-agent_*_x86_64.ipk)
+
+echo "== upgrade, reinstall, variant switch (opkg in the tree)"
+up="$work/upgrade"
+rm -rf "$up" && tree "$up" && intree_opkg "$up"
+cp "$router" "$up/tmp/v1.ipk" && cp "$router2" "$up/tmp/v2.ipk" && cp "$full" "$up/tmp/full.ipk"
+in_tree "$up" opkg update >/dev/null
+in_tree "$up" opkg install /tmp/v1.ipk >"$work/log" 2>&1 || cat "$work/log"
+check "v1 installed, started" started "$up"
+# What the daemon would have written (a snapshot: a gzip'ed database with
+# two days of two hosts' history), and an owner's change to the config.
+mkdir -p "$up/etc/netmon"
+(cd "$here/.." && go run ./scripts/seedhistory -db "$work/seed.db" -macs 02:00:00:00:01:02-03 -days 2)
+gzip -c "$work/seed.db" >"$up/etc/netmon/netmon.db"
+snap=$(sha256sum <"$up/etc/netmon/netmon.db")
+in_tree "$up" uci set netmon.main.interval=45 && in_tree "$up" uci commit netmon
+for step in "upgrade to $v2:opkg install /tmp/v2.ipk" "reinstall:opkg install --force-reinstall /tmp/v2.ipk" \
+	"switch to full:opkg remove netmon-agent;opkg install /tmp/full.ipk" "switch back:opkg remove netmon-agent-full;opkg install /tmp/v2.ipk"; do
+	what=${step%%:*} cmds=${step#*:}
+	: >"$up/tmp/procd.log"
+	ok=1
+	IFS=';' read -ra parts <<<"$cmds"
+	for c in "${parts[@]}"; do
+		# shellcheck disable=SC2086 # the command's words
+		in_tree "$up" $c >>"$work/log.$$" 2>&1 || ok=0
+	done
+	check "$what: opkg succeeds" test "$ok" = 1
+	check "$what: no 'omitting directory', no 'Command failed', no sha256sum warning" bash -c "! grep -Eq 'omitting directory|Command failed|sha256sum' '$work/log.$$'"
+	check "$what: the service is enabled" test -L "$up/etc/rc.d/S99netmon-agent"
+	check "$what: the service is started" started "$up"
+	check "$what: the snapshot in /etc/netmon/ is untouched" test "$(sha256sum <"$up/etc/netmon/netmon.db")" = "$snap"
+	check "$what: the owner's config change stays" grep -q "option interval '45'" "$up/etc/config/netmon"
+	check "$what: the firewall include is there" in_tree "$up" /sbin/uci -q get firewall.netmon_agent
+	[ -n "${VERBOSE:-}" ] && cat "$work/log.$$"
+	rm -f "$work/log.$$"
+done
+check "upgrade: opkg's status has $v2 installed" bash -c "grep -A3 '^Package: netmon-agent$' '$up/usr/lib/opkg/status' | grep -q 'Version: $v2' && grep -A6 '^Package: netmon-agent$' '$up/usr/lib/opkg/status' | grep -q 'Status: install user installed'"
+: >"$up/tmp/procd.log"
+in_tree "$up" opkg remove netmon-agent >"$work/log" 2>&1 || true
+check "remove: one stop, quietly" bash -c "! grep -q 'Command failed' '$work/log' && [ \"\$(grep -c '^delete netmon-agent' '$up/tmp/procd.log')\" = 1 ]"
+check "remove: /etc/netmon/ stays" test -f "$up/etc/netmon/netmon.db"
+
+# OLD=PACKAGE.ipk: a release from before conffiles named files only. opkg
+# failed on the directory in the *new* package's conffiles (the old status
+# has no checksum for it, so it is backed up as a new conffile, and cannot
+# be); an upgrade from it to this one succeeds and keeps the config and the
+# snapshot.
+if [ -n "${OLD:-}" ]; then
+	echo "== from $(basename "$OLD")"
+	old="$work/old"
+	rm -rf "$old" && tree "$old" && intree_opkg "$old"
+	cp "$OLD" "$old/tmp/old.ipk" && cp "$router" "$old/tmp/new.ipk"
+	in_tree "$old" opkg update >/dev/null
+	in_tree "$old" opkg install /tmp/old.ipk >"$work/log" 2>&1 || cat "$work/log"
+	mkdir -p "$old/etc/netmon" && cp "$up/etc/netmon/netmon.db" "$old/etc/netmon/netmon.db"
+	: >"$old/tmp/procd.log"
+	check "old: the upgrade to this version succeeds" in_tree "$old" opkg install /tmp/new.ipk
+	check "old: the service is started" started "$old"
+	check "old: the snapshot stays" test "$(sha256sum <"$old/etc/netmon/netmon.db")" = "$snap"
+fi
+
 echo "openwrt userland: $pass passed, $fail failed"
 ((fail == 0))
