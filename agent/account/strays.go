@@ -49,11 +49,11 @@ type Flood struct {
 // by this process.
 func (s *Sampler) Flood() *Flood { return s.flood }
 
-// pickStrays returns the keys to evict: none while isHost leaves no more
+// pickStrays returns the keys to evict, as a set: none while isHost leaves no more
 // than KeepStrays unclaimed; past that (a flood), every stray but those kept
 // from before the flood (kept reports them), and of those no more than
 // KeepStrays.
-func pickStrays[K any](keys []K, isHost, kept func(K) bool, order func(a, b K) int) []K {
+func pickStrays[K comparable](keys []K, isHost, kept func(K) bool, order func(a, b K) int) map[K]bool {
 	var strays []K
 	for _, k := range keys {
 		if !isHost(k) {
@@ -74,7 +74,11 @@ func pickStrays[K any](keys []K, isHost, kept func(K) bool, order func(a, b K) i
 	for n < len(strays) && n < KeepStrays && kept(strays[n]) {
 		n++
 	}
-	return strays[n:]
+	evict := make(map[K]bool, len(strays)-n)
+	for _, k := range strays[n:] {
+		evict[k] = true
+	}
+	return evict
 }
 
 // hostStrays picks the elements of set (direction dir) to evict.
@@ -91,15 +95,7 @@ func (s *Sampler) hostStrays(set *netfilter.IPSet, dir string, neigh map[netip.A
 		return e != nil && e.MAC != ""
 	}
 	kept := func(a netip.Addr) bool { return s.State.Elements[store.ElementKey(dir, a)] != nil }
-	evict := pickStrays(addrs, isHost, kept, netip.Addr.Compare)
-	if len(evict) == 0 {
-		return nil
-	}
-	out := make(map[netip.Addr]bool, len(evict))
-	for _, a := range evict {
-		out[a] = true
-	}
-	return out
+	return pickStrays(addrs, isHost, kept, netip.Addr.Compare)
 }
 
 // serviceStrays picks the elements of service set set (direction dir) to
@@ -120,15 +116,7 @@ func (s *Sampler) serviceStrays(set *netfilter.IPSet, dir string, neigh map[neti
 	order := func(a, b netfilter.ServiceKey) int {
 		return cmp.Or(a.Addr.Compare(b.Addr), cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.Port, b.Port))
 	}
-	evict := pickStrays(keys, isHost, kept, order)
-	if len(evict) == 0 {
-		return nil
-	}
-	out := make(map[netfilter.ServiceKey]bool, len(evict))
-	for _, k := range evict {
-		out[k] = true
-	}
-	return out
+	return pickStrays(keys, isHost, kept, order)
 }
 
 // neighbourAddrs are the LAN neighbours' addresses of family f that set
