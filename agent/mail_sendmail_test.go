@@ -25,7 +25,7 @@ func TestMail_Sendmail(t *testing.T) {
 	os.WriteFile(prog, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \""+dir+"/args\"\ncat > \""+dir+"/stdin\"\n"), 0o755)
 	m := &config.MailConfig{To: []string{"owner@example.org", "x;rm -rf /@example.org"}, From: "Router <router@example.org>", Sendmail: prog, Timeout: 10 * time.Second}
 	msg := composeTest(t, m)
-	if err := mail.SendMail(m, msg); err != nil {
+	if err := mail.Send(m, msg); err != nil {
 		t.Fatal(err)
 	}
 	args, _ := os.ReadFile(filepath.Join(dir, "args"))
@@ -38,7 +38,7 @@ func TestMail_Sendmail(t *testing.T) {
 	}
 	checkMessage(t, stdin, "owner@example.org, x;rm -rf /@example.org")
 	os.WriteFile(prog, []byte("#!/bin/sh\necho 'msmtp: cannot connect to smtp.example.org' >&2\nexit 75\n"), 0o755)
-	if err := mail.SendMail(m, msg); err == nil || !strings.Contains(err.Error(), "cannot connect to smtp.example.org") {
+	if err := mail.Send(m, msg); err == nil || !strings.Contains(err.Error(), "cannot connect to smtp.example.org") {
 		t.Errorf("err %v, want sendmail's complaint", err)
 	}
 }
@@ -124,7 +124,7 @@ func checkMessage(t *testing.T, data []byte, wantTo string) {
 
 func composeTest(t *testing.T, m *config.MailConfig) []byte {
 	t.Helper()
-	msg, err := mail.ComposeMail(m, mail.MailSubject(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)), []byte(mailText), []byte(mailHTML), time.Now())
+	msg, err := mail.Compose(m, mail.Subject(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)), []byte(mailText), []byte(mailHTML), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestMail_SendmailIsBounded(t *testing.T) {
 	} {
 		os.WriteFile(prog, []byte(c.script), 0o755)
 		start := time.Now()
-		err := mail.SendMail(m, msg)
+		err := mail.Send(m, msg)
 		took := time.Since(start)
 		if took > 10*time.Second {
 			t.Errorf("%s: the send took %s with a timeout of 1s", c.name, took.Round(time.Millisecond))

@@ -188,7 +188,7 @@ func TestMail_STARTTLSWithAuth(t *testing.T) {
 	port, caFile := startSMTP(t, b, true, false)
 	m := mailConfig(port, "starttls", caFile)
 	m.Username, m.Password = "router", "s3cret"
-	if err := mail.SendMail(m, composeTest(t, m)); err != nil {
+	if err := mail.Send(m, composeTest(t, m)); err != nil {
 		t.Fatal(err)
 	}
 	got := b.received()
@@ -208,7 +208,7 @@ func TestMail_ImplicitTLS(t *testing.T) {
 	b := &smtpBackend{}
 	port, caFile := startSMTP(t, b, false, true)
 	m := mailConfig(port, "tls", caFile)
-	if err := mail.SendMail(m, composeTest(t, m)); err != nil {
+	if err := mail.Send(m, composeTest(t, m)); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.received(); len(got) != 1 || !got[0].tls {
@@ -221,7 +221,7 @@ func TestMail_Plain(t *testing.T) {
 	b := &smtpBackend{}
 	port, _ := startSMTP(t, b, false, false)
 	m := mailConfig(port, "none", "")
-	if err := mail.SendMail(m, composeTest(t, m)); err != nil {
+	if err := mail.Send(m, composeTest(t, m)); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.received(); len(got) != 1 || got[0].tls {
@@ -234,7 +234,7 @@ func TestMail_STARTTLSNotOffered(t *testing.T) {
 	b := &smtpBackend{}
 	port, _ := startSMTP(t, b, false, false)
 	m := mailConfig(port, "starttls", "")
-	err := mail.SendMail(m, composeTest(t, m))
+	err := mail.Send(m, composeTest(t, m))
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("err %v, want one naming STARTTLS", err)
 	}
@@ -249,7 +249,7 @@ func TestMail_UntrustedCertificate(t *testing.T) {
 	port, _ := startSMTP(t, b, true, false)
 	_, other := selfSigned(t) // a CA that did not sign the server's
 	m := mailConfig(port, "starttls", other)
-	if err := mail.SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if err := mail.Send(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("err %v, want a certificate error", err)
 	}
 }
@@ -258,7 +258,7 @@ func TestMail_RejectionCarriesTheServersAnswer(t *testing.T) {
 	b := &smtpBackend{rejectTo: "second@example.org"}
 	port, caFile := startSMTP(t, b, true, false)
 	m := mailConfig(port, "starttls", caFile)
-	err := mail.SendMail(m, composeTest(t, m))
+	err := mail.Send(m, composeTest(t, m))
 	if err == nil || !strings.Contains(err.Error(), "550") || !strings.Contains(err.Error(), "no such mailbox here") ||
 		!strings.Contains(err.Error(), "second@example.org") {
 		t.Fatalf("err %v, want the server's 550 answer for the recipient", err)
@@ -270,7 +270,7 @@ func TestMail_WrongPassword(t *testing.T) {
 	port, caFile := startSMTP(t, b, true, false)
 	m := mailConfig(port, "starttls", caFile)
 	m.Username, m.Password = "router", "wrong"
-	if err := mail.SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "AUTH") {
+	if err := mail.Send(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "AUTH") {
 		t.Fatalf("err %v, want an AUTH failure", err)
 	}
 }
@@ -294,7 +294,7 @@ func TestMail_SilentServerTimesOut(t *testing.T) {
 	}()
 	m := mailConfig(ln.Addr().(*net.TCPAddr).Port, "starttls", "")
 	m.Timeout = 200 * time.Millisecond
-	if err := mail.SendMail(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "timeout") {
+	if err := mail.Send(m, composeTest(t, m)); err == nil || !strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("err %v, want a timeout", err)
 	}
 }

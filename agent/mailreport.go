@@ -23,7 +23,7 @@ func BuildMailReport(cfg *config.Config, router string, now time.Time) ([]byte, 
 	if err != nil {
 		return nil, nil, err
 	}
-	subject := mail.MailSubject(now)
+	subject := mail.Subject(now)
 	page, err := ReadHTMLReport(cfg, subject, router, sl, now)
 	if err != nil {
 		return nil, nil, err
@@ -39,7 +39,7 @@ func BuildMailReport(cfg *config.Config, router string, now time.Time) ([]byte, 
 	if err := page.WriteHTML(&html); err != nil {
 		return nil, nil, err
 	}
-	msg, err := mail.ComposeMail(cfg.Mail, subject, text.Bytes(), html.Bytes(), now)
+	msg, err := mail.Compose(cfg.Mail, subject, text.Bytes(), html.Bytes(), now)
 	return msg, sl, err
 }
 
@@ -51,7 +51,7 @@ func MailReport(cfg *config.Config, opts Options, router string, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	if err := mail.SendMail(cfg.Mail, msg); err != nil {
+	if err := mail.Send(cfg.Mail, msg); err != nil {
 		return sl, err
 	}
 	return sl, MoveCheckpoint(cfg, opts, sl.Checkpoint)

@@ -54,9 +54,9 @@ func (a *Agent) mailWarnings(m *warnMailer) {
 	defer close(m.done)
 	for wm := range m.q {
 		subject, text := warningText(wm.w)
-		msg, err := mail.ComposeMail(wm.mail, subject, []byte(text), []byte("<pre>"+html.EscapeString(text)+"</pre>"), wm.w.Time)
+		msg, err := mail.Compose(wm.mail, subject, []byte(text), []byte("<pre>"+html.EscapeString(text)+"</pre>"), wm.w.Time)
 		if err == nil {
-			err = mail.SendMail(wm.mail, msg)
+			err = mail.Send(wm.mail, msg)
 		}
 		if err != nil {
 			a.opts.Logf("quota warning for %s: %v", wm.w.MAC, err)

@@ -17,19 +17,19 @@ import (
 	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
 )
 
-// runFake starts the daemon on fake iptables in a temporary directory.
+// RunFake starts the daemon on fake iptables in a temporary directory.
 func RunFake(t *testing.T) (cfg *config.Config, stop func() error) {
 	t.Helper()
 	return RunFakeWith(t, "")
 }
 
-// runFakeWith is runFake with more config sections.
+// RunFakeWith is runFake with more config sections.
 func RunFakeWith(t *testing.T, sections string) (cfg *config.Config, stop func() error) {
 	t.Helper()
 	return RunFakeAgent(t, "", sections)
 }
 
-// runFakeAgent is runFake with more agent options and config sections.
+// RunFakeAgent is runFake with more agent options and config sections.
 func RunFakeAgent(t *testing.T, options, sections string) (cfg *config.Config, stop func() error) {
 	t.Helper()
 	dir := t.TempDir()

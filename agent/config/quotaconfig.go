@@ -35,7 +35,7 @@ type Quota struct {
 // MaxWarnAt bounds a quota's warn_at thresholds.
 const MaxWarnAt = 10
 
-// appliesTo reports whether q covers host h.
+// AppliesTo reports whether q covers host h.
 func (q Quota) AppliesTo(mac string, h *store.Host) bool {
 	switch {
 	case mac == store.Unattributed:

@@ -37,14 +37,14 @@ type Finding struct {
 	Fix    string `json:"fix,omitempty"`
 }
 
-// A DoctorReport is every finding, and the worst status among them.
-type DoctorReport struct {
+// A Report is every finding, and the worst status among them.
+type Report struct {
 	Status   string    `json:"status"`
 	Findings []Finding `json:"findings"`
 }
 
 // ExitCode is doctor's exit status: 0 all OK, 1 a WARN, 2 a FAIL.
-func (r *DoctorReport) ExitCode() int {
+func (r *Report) ExitCode() int {
 	switch r.Status {
 	case StatusFail:
 		return 2
@@ -55,7 +55,7 @@ func (r *DoctorReport) ExitCode() int {
 }
 
 // WriteText prints one line per finding, its fix indented below.
-func (r *DoctorReport) WriteText(w io.Writer) error {
+func (r *Report) WriteText(w io.Writer) error {
 	var b bytes.Buffer
 	for _, f := range r.Findings {
 		fmt.Fprintf(&b, "%-4s  %-15s %s\n", f.Status, f.Check, sanitize(f.Detail))
@@ -85,9 +85,9 @@ type Filesystem struct {
 	ReadOnly bool
 }
 
-// DoctorSystem is what doctor looks at: the real machine, or a test's
+// System is what doctor looks at: the real machine, or a test's
 // fakes.
-type DoctorSystem struct {
+type System struct {
 	Now         func() time.Time
 	ReadFile    func(path string) ([]byte, error)
 	Stat        func(path string) (os.FileInfo, error)
@@ -105,8 +105,8 @@ type DoctorSystem struct {
 }
 
 // RealSystem is the machine doctor runs on.
-func RealSystem() DoctorSystem {
-	return DoctorSystem{
+func RealSystem() System {
+	return System{
 		Now:      time.Now,
 		ReadFile: os.ReadFile,
 		Stat:     os.Stat,
@@ -159,8 +159,8 @@ func clockSynced() (bool, error) {
 	return state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0, nil
 }
 
-// Doctor runs every check against cfgPath's config.
-func Doctor(cfgPath string, sys DoctorSystem) *DoctorReport {
+// Run runs every check against cfgPath's config.
+func Run(cfgPath string, sys System) *Report {
 	d := &doctor{sys: sys}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -181,7 +181,7 @@ func Doctor(cfgPath string, sys DoctorSystem) *DoctorReport {
 }
 
 type doctor struct {
-	sys      DoctorSystem
+	sys      System
 	cfg      *config.Config
 	findings []Finding
 }
@@ -200,8 +200,8 @@ func (d *doctor) failIf(bad bool, check, detail, fix string) {
 	}
 }
 
-func (d *doctor) report() *DoctorReport {
-	r := &DoctorReport{Status: StatusOK, Findings: d.findings}
+func (d *doctor) report() *Report {
+	r := &Report{Status: StatusOK, Findings: d.findings}
 	for _, f := range d.findings {
 		if f.Status == StatusFail || f.Status == StatusWarn && r.Status == StatusOK {
 			r.Status = f.Status

@@ -84,7 +84,7 @@ func kib(n int64) string {
 
 // existing is dir or its nearest parent that exists: the filesystem a
 // directory we are yet to make will be on.
-func existing(sys DoctorSystem, dir string) string {
+func existing(sys System, dir string) string {
 	for dir != "/" && dir != "." {
 		if _, err := sys.Stat(dir); err == nil {
 			return dir

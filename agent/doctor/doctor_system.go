@@ -142,7 +142,7 @@ func (d *doctor) routing() {
 
 // defaultRouteDevice reads the IPv4 default route's device from
 // /proc/net/route; "" when there is none.
-func defaultRouteDevice(sys DoctorSystem) string {
+func defaultRouteDevice(sys System) string {
 	b, err := sys.ReadFile("/proc/net/route")
 	if err != nil {
 		return ""

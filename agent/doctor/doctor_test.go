@@ -100,8 +100,8 @@ func (m *fakeMachine) install(cfgPath string) {
 	}
 }
 
-func (m *fakeMachine) system() DoctorSystem {
-	return DoctorSystem{
+func (m *fakeMachine) system() System {
+	return System{
 		Now: func() time.Time { return m.now },
 		ReadFile: func(p string) ([]byte, error) {
 			if v, ok := m.files[p]; ok {
@@ -160,7 +160,7 @@ func (m *fakeMachine) system() DoctorSystem {
 	}
 }
 
-func findingOf(r *DoctorReport, check string) Finding {
+func findingOf(r *Report, check string) Finding {
 	for _, f := range r.Findings {
 		if f.Check == check {
 			return f
@@ -173,7 +173,7 @@ func TestDoctor_HealthyRouterIsAllOK(t *testing.T) {
 	m := newFakeMachine(t)
 	cfg := m.config("")
 	m.install(cfg)
-	r := Doctor(cfg, m.system())
+	r := Run(cfg, m.system())
 	for _, f := range r.Findings {
 		if f.Status != StatusOK && f.Check != "database" { // no database file in this fake
 			t.Errorf("%s: %s %s", f.Check, f.Status, f.Detail)
@@ -254,7 +254,7 @@ func TestDoctor_EachFault(t *testing.T) {
 			cfg := m.config(c.config)
 			m.install(cfg)
 			c.breakIt(m)
-			r := Doctor(cfg, m.system())
+			r := Run(cfg, m.system())
 			f := findingOf(r, c.check)
 			if f.Status != c.status || !strings.Contains(f.Detail, c.detail) {
 				t.Errorf("%s: %s %q; want %s containing %q", c.check, f.Status, f.Detail, c.status, c.detail)
@@ -277,7 +277,7 @@ func TestDoctor_BadConfigFailsAlone(t *testing.T) {
 	m := newFakeMachine(t)
 	path := filepath.Join(m.dir, "netmon")
 	os.WriteFile(path, []byte("config meter 'x'\n\toption chain 'SIDEWAYS'\n"), 0o600)
-	r := Doctor(path, m.system())
+	r := Run(path, m.system())
 	if len(r.Findings) != 1 || r.Findings[0].Status != StatusFail || r.ExitCode() != 2 {
 		t.Errorf("%+v", r)
 	}
@@ -312,7 +312,7 @@ func TestDoctor_JournalTornTailWarns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if r := Doctor(cfg, m.system()); findingOf(r, "database").Status != StatusOK {
+	if r := Run(cfg, m.system()); findingOf(r, "database").Status != StatusOK {
 		t.Fatalf("sound snapshot and journal: %+v", findingOf(r, "database"))
 	}
 	fi, err := os.Stat(store.JournalPath(snapshot))
@@ -320,7 +320,7 @@ func TestDoctor_JournalTornTailWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Truncate(store.JournalPath(snapshot), fi.Size()-2)
-	f := findingOf(Doctor(cfg, m.system()), "database")
+	f := findingOf(Run(cfg, m.system()), "database")
 	if f.Status != StatusWarn || !strings.Contains(f.Detail, "journal") {
 		t.Errorf("torn journal: %+v, want a warning naming the journal", f)
 	}

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// normalMAC returns a MAC in lower-case colon form, or "" if s is none.
+// NormalMAC returns a MAC in lower-case colon form, or "" if s is none.
 // All-zero MACs (incomplete neighbour entries) are none too.
 func NormalMAC(s string) string {
 	hw, err := net.ParseMAC(s)
@@ -122,7 +122,7 @@ func parseEthers(r io.Reader) map[string]string {
 	return out
 }
 
-// cleanName makes a hostname a LAN device chose safe to print: devices pick
+// CleanName makes a hostname a LAN device chose safe to print: devices pick
 // their own names, so escape sequences and control characters go, and the
 // length is bounded. HTML escaping is the HTML writer's job.
 func CleanName(s string) string {

@@ -26,14 +26,14 @@ import (
 // sendmail (msmtp on OpenWrt). The checkpoint moves only once the message
 // is accepted, so a failed run is covered by the next.
 
-// MailSubject is the report's subject line on day now.
-func MailSubject(now time.Time) string {
+// Subject is the report's subject line on day now.
+func Subject(now time.Time) string {
 	return "Network Usage Report - " + now.Format("2006-01-02")
 }
 
-// ComposeMail builds the message: headers, then a multipart/alternative
+// Compose builds the message: headers, then a multipart/alternative
 // body of the text and the HTML, each quoted-printable UTF-8.
-func ComposeMail(m *config.MailConfig, subject string, text, html []byte, now time.Time) ([]byte, error) {
+func Compose(m *config.MailConfig, subject string, text, html []byte, now time.Time) ([]byte, error) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for _, part := range []struct {
@@ -79,9 +79,9 @@ func ComposeMail(m *config.MailConfig, subject string, text, html []byte, now ti
 	return msg.Bytes(), nil
 }
 
-// SendMail delivers msg to m's recipients: through sendmail when set,
+// Send delivers msg to m's recipients: through sendmail when set,
 // else over SMTP. The error carries the server's (or sendmail's) answer.
-func SendMail(m *config.MailConfig, msg []byte) error {
+func Send(m *config.MailConfig, msg []byte) error {
 	if m.Sendmail != "" {
 		return sendmail(m, msg)
 	}

@@ -13,7 +13,7 @@ import (
 // that names the way out.
 func TestMail_NoSMTPBuildNamesSendmail(t *testing.T) {
 	m := &config.MailConfig{To: []string{"owner@example.org"}, From: "router@example.org", Server: "smtp.example.org", Port: 587, Security: "starttls"}
-	if err := SendMail(m, []byte("x")); err == nil || !strings.Contains(err.Error(), "option sendmail") {
+	if err := Send(m, []byte("x")); err == nil || !strings.Contains(err.Error(), "option sendmail") {
 		t.Fatalf("err %v", err)
 	}
 }

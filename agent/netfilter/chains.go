@@ -55,7 +55,7 @@ const (
 	KindCanary
 )
 
-// ourRule is what a rule comment says about a rule of ours.
+// OurRule is what a rule comment says about a rule of ours.
 type OurRule struct {
 	Kind       ruleKind
 	Name       string
@@ -114,7 +114,7 @@ type Want struct {
 	Counted bool
 }
 
-// meterWant is the rule of meter m in family f.
+// MeterWant is the rule of meter m in family f.
 func MeterWant(m Meter, f Family) Want {
 	return Want{Chain: m.Chain, Class: classMeter, Name: m.Name, Match: m.Match(f), Counted: true}
 }

@@ -16,7 +16,7 @@ const (
 	roleUpload = "@upload"
 )
 
-// setName names our set for direction dir in family f.
+// SetName names our set for direction dir in family f.
 func SetName(dir string, f Family) string {
 	if f == IPv6 {
 		return setPrefix + dir + "6"
@@ -24,7 +24,7 @@ func SetName(dir string, f Family) string {
 	return setPrefix + dir + "4"
 }
 
-// hostWants are the per-host rules of family f, in their order.
+// HostWants are the per-host rules of family f, in their order.
 func HostWants(lan string, f Family) []Want {
 	dl, ul := SetName(store.DirDownload, f), SetName(store.DirUpload, f)
 	toLAN := []string{"-o", lan, "!", "-i", lan}
@@ -36,7 +36,7 @@ func HostWants(lan string, f Family) []Want {
 	}
 }
 
-// ensureSets creates the sets the host rules of fams need (the service
+// EnsureSets creates the sets the host rules of fams need (the service
 // sets too with services) and lists are missing; the rules cannot go in
 // before them.
 func EnsureSets(sets Sets, have map[string]*IPSet, fams []Family, services bool) error {
@@ -72,7 +72,7 @@ const (
 	DirBlock = "block" // setName(dirBlock, f): netmon-block4, netmon-block6
 )
 
-// blockWants are the dropping rules of family f for the blocked MACs. With
+// BlockWants are the dropping rules of family f for the blocked MACs. With
 // no block in force there are none: every forwarded packet would pay for
 // the lookups.
 func BlockWants(lan string, f Family, blocking bool, macs []string) []Want {

@@ -236,7 +236,7 @@ func (s *ipsetCmd) Del(name string, addr netip.Addr) error {
 	return err
 }
 
-// parseIpsetSave reads `ipset save`: "create NAME TYPE OPTIONS..." lines and
+// ParseIpsetSave reads `ipset save`: "create NAME TYPE OPTIONS..." lines and
 // "add NAME ADDR [timeout N] [packets N bytes N]" lines. Sets not ours are
 // skipped.
 func ParseIpsetSave(out []byte) (map[string]*IPSet, error) {

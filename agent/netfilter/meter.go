@@ -51,7 +51,7 @@ func (a Address) String() string {
 	return s
 }
 
-// parseAddress parses "ADDR", "ADDR/BITS" or either with a leading "!".
+// ParseAddress parses "ADDR", "ADDR/BITS" or either with a leading "!".
 func ParseAddress(s string) (Address, error) {
 	var a Address
 	t := strings.TrimSpace(s)
@@ -197,7 +197,7 @@ func ValidProto(p string) bool {
 	return err == nil && n >= 0 && n <= 255
 }
 
-// parsePort accepts "N", "N:M" and UCI's "N-M", and returns iptables' "N[:M]".
+// ParsePort accepts "N", "N:M" and UCI's "N-M", and returns iptables' "N[:M]".
 func ParsePort(s string) (string, error) {
 	t := strings.ReplaceAll(strings.TrimSpace(s), "-", ":")
 	parts := strings.Split(t, ":")
@@ -218,7 +218,7 @@ func ParsePort(s string) (string, error) {
 	return t, nil
 }
 
-// validName reports whether s can name a meter: it goes into rule comments and
+// ValidName reports whether s can name a meter: it goes into rule comments and
 // report columns, so it is kept to UCI's own section-name characters plus '-'.
 func ValidName(s string) bool {
 	if s == "" || len(s) > 32 {
@@ -232,7 +232,7 @@ func ValidName(s string) bool {
 	return true
 }
 
-// validIface reports whether s is a plausible interface name or iptables
+// ValidIface reports whether s is a plausible interface name or iptables
 // wildcard ("eth+").
 func ValidIface(s string) bool {
 	if s == "" || len(s) > 15 {

@@ -95,7 +95,7 @@ func Start(cfg *config.Config, calls chan<- control.Call, done <-chan struct{}, 
 	return w, nil
 }
 
-// configure takes the settings of a new config.
+// Configure takes the settings of a new config.
 func (w *Server) Configure(cfg *config.Config) {
 	w.settings.Store(&webSettings{token: cfg.Token, publicRead: cfg.PublicRead, interval: cfg.Interval})
 }

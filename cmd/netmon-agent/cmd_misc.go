@@ -39,7 +39,7 @@ func cmdDoctor(c *cli.Context) error {
 	if p := os.Getenv("NETMON_FIREWALL_CONFIG"); p != "" {
 		sys.FirewallConfig = p
 	}
-	r := doctor.Doctor(c.String("config"), sys)
+	r := doctor.Run(c.String("config"), sys)
 	if err := output(c, r, func() error { return r.WriteText(c.App.Writer) }); err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func writePage(c *cli.Context, cfg *config.Config, sl *report.SinceLastReport) e
 	router := routerName()
 	title := "Network usage on " + router
 	if sl != nil {
-		title = mail.MailSubject(time.Now())
+		title = mail.Subject(time.Now())
 	}
 	p, err := agent.ReadHTMLReport(cfg, title, router, sl, time.Now())
 	if err != nil {

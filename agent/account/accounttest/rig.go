@@ -65,7 +65,7 @@ func NewRig(t *testing.T, config string) *Rig {
 	return r
 }
 
-// restart is a new daemon process: state loaded from the store, nothing
+// Restart is a new daemon process: state loaded from the store, nothing
 // kept from memory.
 func (r *Rig) Restart() {
 	st, err := r.DB.Load()
