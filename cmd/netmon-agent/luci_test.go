@@ -269,6 +269,7 @@ func newLuCIHarness(t *testing.T, exec func(params []string) (stdout, stderr []b
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServer(http.Dir(filepath.Join("testdata", "luci"))))
 	mux.Handle("GET /view/", http.StripPrefix("/view/", http.FileServer(http.Dir(luciViews))))
+	mux.Handle("GET /resources/", http.StripPrefix("/resources/", http.FileServer(http.Dir(filepath.Dir(luciViews)))))
 	mux.HandleFunc("POST /cgi-bin/cgi-exec", h.cgiExec)
 	mux.HandleFunc("POST /ubus/file/exec", h.fileExec)
 	mux.HandleFunc("POST /cgi-bin/cgi-upload", h.cgiUpload)

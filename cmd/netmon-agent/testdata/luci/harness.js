@@ -7,7 +7,9 @@
 //  - the modules view, fs (exec_direct through /cgi-bin/cgi-exec, exec
 //    through ubus file exec, which the test serves and checks against the
 //    ACL), request (post, for cgi-upload), poll, ui, and uci and form for
-//    the settings page (uci through the test's stand-in for rpcd's uci).
+//    the settings page (uci through the test's stand-in for rpcd's uci);
+//  - a loader for modules of our own (resources/netmon/common.js, with
+//    baseclass), as LuCI's require loads them.
 (function() {
 	'use strict';
 
@@ -380,20 +382,50 @@
 	modules.uci = uci;
 	modules.form = form;
 
-	// harnessRun loads a view as LuCI's loader does: the 'require' lines name
-	// the modules the function body gets, and it returns the view.
+	// baseclass.extend makes a class whose instances have proto's members,
+	// as LuCI's Class.extend does for what our module uses.
+	modules.baseclass = { extend: function(proto) {
+		var C = function() {};
+		C.prototype = proto;
+		C.isHarnessClass = true;
+		return C;
+	} };
+
+	// compile runs a module's or a view's source as LuCI's loader does: each
+	// 'require NAME' or 'require NAME as LOCAL' line names a module the
+	// function body gets (as LOCAL, or the name's last part); a module that
+	// is not built into the harness is fetched from /resources/ (dots are
+	// directories) and must yield a class, which is instantiated once.
+	function compile(src) {
+		var deps = [], re = /^'require ([\w.]+)(?: as (\w+))?';$/mg, m;
+		while ((m = re.exec(src)))
+			deps.push({ name: m[1], local: m[2] || m[1].split('.').pop() });
+		return Promise.all(deps.map(function(d) { return load(d.name); })).then(function(instances) {
+			return Function.apply(null, deps.map(function(d) { return d.local; }).concat([src])).apply(null, instances);
+		});
+	}
+
+	function load(name) {
+		if (modules[name])
+			return Promise.resolve(modules[name]);
+		if (name.indexOf('.') < 0)
+			return Promise.reject(new Error('the harness has no module ' + name));
+		return fetch('/resources/' + name.replace(/\./g, '/') + '.js').then(function(r) {
+			if (!r.ok)
+				throw new Error('no module ' + name + ' (HTTP ' + r.status + ')');
+			return r.text();
+		}).then(compile).then(function(cls) {
+			if (typeof cls !== 'function' || !cls.isHarnessClass)
+				throw new TypeError('"' + name + '" factory yields invalid constructor');
+			return (modules[name] = new cls());
+		});
+	}
+
+	// harnessRun loads a view as LuCI's loader does and renders it.
 	window.harnessRun = function(url, session) {
 		window.harnessSession = session;
 		L.env.sessionid = session;
-		return fetch(url).then(function(r) { return r.text(); }).then(function(src) {
-			var names = [], re = /^'require ([\w.]+)';$/mg, m;
-			while ((m = re.exec(src)))
-				names.push(m[1]);
-			var view = Function.apply(null, names.concat([src])).apply(null, names.map(function(n) {
-				if (!modules[n])
-					throw new Error('the harness has no module ' + n);
-				return modules[n];
-			}));
+		return fetch(url).then(function(r) { return r.text(); }).then(compile).then(function(view) {
 			return Promise.resolve(view.load()).then(function(data) {
 				return view.render(data);
 			}).then(function(node) {

@@ -1,5 +1,6 @@
 'use strict';
 'require view';
+'require netmon.common as common';
 'require fs';
 'require ui';
 
@@ -9,19 +10,10 @@
 // --json [--host MAC]` and `report --top --json`; the ACL grants exactly
 // these. Agent values go in as text nodes only.
 
-var agent = '/usr/sbin/netmon-agent';
+var agent = common.agent, txt = common.txt, bytes = common.bytes;
 var svgNS = 'http://www.w3.org/2000/svg';
 
 var views = [ [ '--hours', _('Hours') ], [ '--days', _('Days') ], [ '--months', _('Months') ] ];
-
-function txt(v) {
-	return document.createTextNode(v == null ? '' : String(v));
-}
-
-function bytes(n) {
-	n = +n || 0;
-	return n < 1024 ? '%d B'.format(Math.round(n)) : '%1024.2mB'.format(n);
-}
 
 function svg(tag, attrs) {
 	var el = document.createElementNS(svgNS, tag);

@@ -1,5 +1,6 @@
 'use strict';
 'require view';
+'require netmon.common as common';
 'require fs';
 'require request';
 'require ui';
@@ -11,15 +12,11 @@
 // path in /tmp, and `db restore --remove` swaps it in under the running
 // daemon once it is verified whole. Agent values go in as text nodes only.
 
-var agent = '/usr/sbin/netmon-agent';
+var agent = common.agent, txt = common.txt;
 
 // Where an uploaded backup waits; the ACL lets a write login write only
 // this file and restore only from it.
 var restorePath = '/tmp/netmon-restore.db';
-
-function txt(v) {
-	return document.createTextNode(v == null ? '' : String(v));
-}
 
 var statusClass = { OK: 'ok', WARN: 'warn', FAIL: 'fail' };
 

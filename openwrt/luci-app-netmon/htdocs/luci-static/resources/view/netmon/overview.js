@@ -1,5 +1,6 @@
 'use strict';
 'require view';
+'require netmon.common as common';
 'require fs';
 'require poll';
 'require ui';
@@ -14,7 +15,7 @@
 // host names are chosen by the devices on the LAN, and LuCI's E() takes a
 // plain string child as markup.
 
-var agent = '/usr/sbin/netmon-agent';
+var agent = common.agent, txt = common.txt, bytes = common.bytes;
 
 // How long a block or throttle from this page lasts; 3650d is "until
 // lifted" (the agent's longest).
@@ -29,15 +30,7 @@ var rates = [
 	[ '5mbit', _('5 Mbit/s') ], [ '10mbit', _('10 Mbit/s') ]
 ];
 
-function txt(v) {
-	return document.createTextNode(v == null ? '' : String(v));
-}
-
 // bytes rounds below 1 KiB too, where LuCI's %m would print every digit.
-function bytes(n) {
-	n = +n || 0;
-	return n < 1024 ? '%d B'.format(Math.round(n)) : '%1024.2mB'.format(n);
-}
 
 // bits writes a throttle's rate (bits per second) as the agent reads it.
 function bits(n) {

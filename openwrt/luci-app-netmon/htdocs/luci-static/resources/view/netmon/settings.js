@@ -1,5 +1,6 @@
 'use strict';
 'require view';
+'require netmon.common as common';
 'require form';
 'require fs';
 'require uci';
@@ -17,11 +18,7 @@
 // Whoever holds it may name the program that sends mail, which runs as
 // root: grant it to administrators only.
 
-var agent = '/usr/sbin/netmon-agent';
-
-function txt(v) {
-	return document.createTextNode(v == null ? '' : String(v));
-}
+var agent = common.agent, txt = common.txt;
 
 // secrets are options whose values never go on a command line, where ps
 // shows them to every user of the router.
