@@ -359,10 +359,7 @@ func RemoveAll(cfg *config.Config, opts Options) error {
 
 // removalBackends are the backend the config names, then the other kind.
 func removalBackends(backend string) []string {
-	if netfilter.Choose(backend).Native {
-		return []string{backend, "iptables"}
-	}
-	return []string{backend, "nftables"}
+	return []string{backend, netfilter.Choose(backend).Other()}
 }
 
 // History builds q's table from the live database and the deltas not yet

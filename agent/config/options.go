@@ -50,7 +50,7 @@ var agentOptions = map[string]agentOption{
 	"services":         boolOption(func(c *Config) *bool { return &c.ServicesOn }),
 	"public_read":      boolOption(func(c *Config) *bool { return &c.PublicRead }),
 	"ipv6":             boolOption(func(c *Config) *bool { return &c.IPv6 }),
-	"backend":          oneOf(func(c *Config) *string { return &c.Backend }, "auto", "nftables", "iptables", "nft", "legacy"),
+	"backend":          oneOf(func(c *Config) *string { return &c.Backend }, netfilter.Backends...),
 	"sets":             oneOf(func(c *Config) *string { return &c.Sets }, "auto", "nft", "ipset"),
 	"max_rate":         setMaxRate,
 	"keep_5min":        keepOption(store.FiveMinutes),

@@ -61,10 +61,7 @@ func (d *doctor) nftables() {
 // leftovers warns when the backend not in use holds chains of ours: a
 // switch of backend left them, and they count what nobody reads.
 func (d *doctor) leftovers(c netfilter.Choice) {
-	other, name := "nftables", "nftables"
-	if c.Native {
-		other, name = "iptables", "iptables"
-	}
+	other := c.Other()
 	var found []string
 	for _, f := range netfilter.Families {
 		fw, err := d.sys.NewFirewall(other, f)
@@ -83,7 +80,7 @@ func (d *doctor) leftovers(c netfilter.Choice) {
 	}
 	if len(found) > 0 {
 		slices.Sort(found)
-		d.warn("leftovers", fmt.Sprintf("%s still holds chains of ours from another backend: %s; they count what nobody reads", name, strings.Join(found, ", ")),
+		d.warn("leftovers", fmt.Sprintf("%s still holds chains of ours from another backend: %s; they count what nobody reads", other, strings.Join(found, ", ")),
 			"netmon-agent stop, then start again: stop removes ours from both backends")
 	}
 }

@@ -25,8 +25,18 @@ func (c Choice) Name() string {
 	return "iptables"
 }
 
-// Backends are the values of option backend.
+// Backends are the values of option backend; the config reads them from
+// here, and LuCI's settings page lists the same (a test compares them).
 var Backends = []string{"auto", "nftables", "iptables", "nft", "legacy"}
+
+// Other is the kind of backend c is not, as option backend names it: where
+// a switch of backend may have left chains of ours.
+func (c Choice) Other() string {
+	if c.Native {
+		return "iptables"
+	}
+	return "nftables"
+}
 
 // Choose resolves option backend: auto picks native nftables where the
 // firewall is nftables (firewall4 is installed, or iptables is the

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/netmon-agent/netmon-agent/agent/netfilter"
 )
 
 var (
@@ -108,5 +110,22 @@ func TestLuCI_TranslationTemplateIsComplete(t *testing.T) {
 	}
 	if string(got) != want {
 		t.Errorf("%s is not what the views say; NETMON_UPDATE_POT=1 go test -run TranslationTemplate ./cmd/netmon-agent rewrites it.\ngot:\n%s\nwant:\n%s", luciPot, got, want)
+	}
+}
+
+// The settings page offers exactly the values of option backend the agent
+// takes (netfilter.Backends), in its order.
+func TestLuCI_SettingsOffersTheAgentsBackends(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(luciViews, "netmon", "settings.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`\[ ((?:'\w+'(?:, )?)+) \]\.forEach\(function\(b\) \{ o\.value\(b\); \}\)`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("settings.js lists no backends")
+	}
+	got := strings.Split(strings.ReplaceAll(string(m[1]), "'", ""), ", ")
+	if !slices.Equal(got, netfilter.Backends) {
+		t.Errorf("settings.js offers %v, the agent takes %v", got, netfilter.Backends)
 	}
 }
