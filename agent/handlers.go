@@ -14,27 +14,31 @@ import (
 // the state: nothing else touches the agent while it runs.
 type handler func(d *daemon, req control.Request) control.Response
 
-// handlers answer the requests of package control, one per kind.
-var handlers = map[string]handler{
-	control.OpReport:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Report("daemon"), nil) },
-	control.OpHosts:      func(d *daemon, _ control.Request) control.Response { return answer(d.a.Hosts("daemon"), nil) },
-	control.OpBlocks:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Blocks(), nil) },
-	control.OpServices:   func(d *daemon, _ control.Request) control.Response { return answer(d.a.Services("daemon"), nil) },
-	control.OpVerify:     func(d *daemon, _ control.Request) control.Response { return answer(nil, d.a.Verify()) },
-	control.OpMetrics:    handleMetrics,
-	control.OpHistory:    handleHistory,
-	control.OpBackup:     handleBackup,
-	control.OpCompact:    handleCompact,
-	control.OpRestore:    handleRestore,
-	control.OpSinceLast:  handleSinceLast,
-	control.OpCheckpoint: handleCheckpoint,
-	control.OpBlock:      handleBlock,
-	control.OpUnblock:    handleUnblock,
-	control.OpThrottle:   handleThrottle,
-	control.OpUnthrottle: handleUnthrottle,
-	control.OpStart:      handleStart,
-	control.OpSample:     handleSample,
-	control.OpStop:       handleStop,
+// handlers answer the requests of package control, one per kind; the
+// changes a person makes are added from changes (changes.go).
+var handlers = withChanges(map[string]handler{
+	control.OpReport:    func(d *daemon, _ control.Request) control.Response { return answer(d.a.Report("daemon"), nil) },
+	control.OpHosts:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Hosts("daemon"), nil) },
+	control.OpBlocks:    func(d *daemon, _ control.Request) control.Response { return answer(d.a.Blocks(), nil) },
+	control.OpServices:  func(d *daemon, _ control.Request) control.Response { return answer(d.a.Services("daemon"), nil) },
+	control.OpVerify:    func(d *daemon, _ control.Request) control.Response { return answer(nil, d.a.Verify()) },
+	control.OpMetrics:   handleMetrics,
+	control.OpHistory:   handleHistory,
+	control.OpBackup:    handleBackup,
+	control.OpCompact:   handleCompact,
+	control.OpRestore:   handleRestore,
+	control.OpSinceLast: handleSinceLast,
+	control.OpStart:     handleStart,
+	control.OpSample:    handleSample,
+	control.OpStop:      handleStop,
+})
+
+// withChanges adds a handler for each of changes to hs.
+func withChanges(hs map[string]handler) map[string]handler {
+	for op, c := range changes {
+		hs[op] = handleChange(c)
+	}
+	return hs
 }
 
 func handleMetrics(d *daemon, _ control.Request) control.Response {
@@ -107,52 +111,6 @@ func handleRestore(d *daemon, req control.Request) control.Response {
 func handleSinceLast(d *daemon, _ control.Request) control.Response {
 	d.sample()
 	return answer(d.a.SinceLast("daemon"), nil)
-}
-
-// handleCheckpoint moves the since-last checkpoint and snapshots: a mail a
-// day is worth its snapshot, so a reboot does not send the same period
-// again.
-func handleCheckpoint(d *daemon, req control.Request) control.Response {
-	if err := d.a.MoveCheckpoint(req.Checkpoint); err != nil {
-		return answer(nil, err)
-	}
-	return answer(nil, d.persistChange("the report's checkpoint"))
-}
-
-// handleBlock blocks and snapshots: a block is a person's decision, and a
-// power cut must not undo it (counting data waits for persist_interval).
-func handleBlock(d *daemon, req control.Request) control.Response {
-	d.samples++ // Block samples, to apply it at once
-	if _, err := d.a.Block(req.Host, req.For, req.Reason); err != nil {
-		return answer(nil, err)
-	}
-	return answer(d.a.Blocks(), d.persistChange("the block"))
-}
-
-// handleUnblock lifts and snapshots, as handleBlock does.
-func handleUnblock(d *daemon, req control.Request) control.Response {
-	d.samples++
-	if err := d.a.Unblock(req.Host); err != nil {
-		return answer(nil, err)
-	}
-	return answer(d.a.Blocks(), d.persistChange("the unblock"))
-}
-
-// handleThrottle and handleUnthrottle snapshot, as handleBlock does.
-func handleThrottle(d *daemon, req control.Request) control.Response {
-	d.samples++
-	if _, err := d.a.Throttle(req.Host, req.For, req.Reason, req.Rate, req.RateUp); err != nil {
-		return answer(nil, err)
-	}
-	return answer(d.a.Blocks(), d.persistChange("the throttle"))
-}
-
-func handleUnthrottle(d *daemon, req control.Request) control.Response {
-	d.samples++
-	if err := d.a.Unthrottle(req.Host); err != nil {
-		return answer(nil, err)
-	}
-	return answer(d.a.Blocks(), d.persistChange("the unthrottle"))
 }
 
 // persistChange writes a change a person made to flash now; it says so

@@ -80,44 +80,10 @@ func withAgent[T any](cfg *config.Config, opts Options, req control.Request, f f
 	return r, nil
 }
 
-// BlockHost blocks host for d (0: until unblocked) and applies it.
-func BlockHost(cfg *config.Config, opts Options, host string, d time.Duration, reason string) (*report.BlocksReport, error) {
-	return withAgent(cfg, opts, control.Request{Op: control.OpBlock, Host: host, For: d, Reason: reason}, func(a *Agent) (*report.BlocksReport, error) {
-		_, err := a.Block(host, d, reason)
-		return a.Blocks(), err
-	})
-}
-
-// UnblockHost lifts the block of host and applies it.
-func UnblockHost(cfg *config.Config, opts Options, host string) (*report.BlocksReport, error) {
-	return withAgent(cfg, opts, control.Request{Op: control.OpUnblock, Host: host}, func(a *Agent) (*report.BlocksReport, error) {
-		return a.Blocks(), a.Unblock(host)
-	})
-}
-
-// ThrottleHost slows host to down and up bits per second for d (0: until
-// unthrottled) and applies it.
-func ThrottleHost(cfg *config.Config, opts Options, host string, d time.Duration, reason string, down, up uint64) (*report.BlocksReport, error) {
-	req := control.Request{Op: control.OpThrottle, Host: host, For: d, Reason: reason, Rate: down, RateUp: up}
-	return withAgent(cfg, opts, req, func(a *Agent) (*report.BlocksReport, error) {
-		_, err := a.Throttle(host, d, reason, down, up)
-		return a.Blocks(), err
-	})
-}
-
-// UnthrottleHost lifts the throttle of host and applies it.
-func UnthrottleHost(cfg *config.Config, opts Options, host string) (*report.BlocksReport, error) {
-	return withAgent(cfg, opts, control.Request{Op: control.OpUnthrottle, Host: host}, func(a *Agent) (*report.BlocksReport, error) {
-		return a.Blocks(), a.Unthrottle(host)
-	})
-}
-
 // MoveCheckpoint stores cp, the checkpoint of a since-last report that was
 // shown or sent, so the next report starts where it ended.
 func MoveCheckpoint(cfg *config.Config, opts Options, cp *store.Checkpoint) error {
-	_, err := withAgent(cfg, opts, control.Request{Op: control.OpCheckpoint, Checkpoint: cp}, func(a *Agent) (*struct{}, error) {
-		return &struct{}{}, a.MoveCheckpoint(cp)
-	})
+	_, err := Change[struct{}](cfg, opts, control.Request{Op: control.OpCheckpoint, Checkpoint: cp})
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/netmon-agent/netmon-agent/agent"
 	"github.com/netmon-agent/netmon-agent/agent/config"
+	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/agent/report"
 	"github.com/netmon-agent/netmon-agent/agent/units"
 )
@@ -90,7 +91,7 @@ func cmdBlock(c *cli.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	r, err := agent.BlockHost(cfg, options(stderrLogger(c, false)), host, d, c.String("reason"))
+	r, err := restrict(c, cfg, control.Request{Op: control.OpBlock, Host: host, For: d, Reason: c.String("reason")})
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func cmdUnblock(c *cli.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	r, err := agent.UnblockHost(cfg, options(stderrLogger(c, false)), host)
+	r, err := restrict(c, cfg, control.Request{Op: control.OpUnblock, Host: host})
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func cmdThrottle(c *cli.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	r, err := agent.ThrottleHost(cfg, options(stderrLogger(c, false)), host, d, c.String("reason"), down, up)
+	r, err := restrict(c, cfg, control.Request{Op: control.OpThrottle, Host: host, For: d, Reason: c.String("reason"), Rate: down, RateUp: up})
 	if err != nil {
 		return err
 	}
@@ -142,11 +143,17 @@ func cmdUnthrottle(c *cli.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	r, err := agent.UnthrottleHost(cfg, options(stderrLogger(c, false)), host)
+	r, err := restrict(c, cfg, control.Request{Op: control.OpUnthrottle, Host: host})
 	if err != nil {
 		return err
 	}
 	return printBlocks(c, r)
+}
+
+// restrict makes a block, a throttle or their lifting (agent.Change) and
+// returns the blocks and throttles in force.
+func restrict(c *cli.Context, cfg *config.Config, req control.Request) (*report.BlocksReport, error) {
+	return agent.Change[report.BlocksReport](cfg, options(stderrLogger(c, false)), req)
 }
 
 // forFlag is --for: 0 is until lifted by hand.
