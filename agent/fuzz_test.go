@@ -61,7 +61,7 @@ func FuzzArguments(f *testing.F) {
 		}
 		_, err = units.ParseDate(s, time.UTC)
 		oneLine(t, err)
-		_, err = POSIXZone(s)
+		_, err = units.POSIXZone(s)
 		oneLine(t, err)
 	})
 }

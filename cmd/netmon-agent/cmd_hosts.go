@@ -42,11 +42,11 @@ func cmdTop(c *cli.Context, cfg *config.Config) error {
 	} else if every < 100*time.Millisecond || every > time.Hour {
 		return fmt.Errorf("--interval %s: from 100ms to 1h0m0s", every)
 	}
-	restore, tty := agent.RawKeys(int(os.Stdin.Fd()))
+	restore, tty := rawKeys(int(os.Stdin.Fd()))
 	defer restore()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return agent.Top(ctx, cfg, os.Stdin, c.App.Writer, every, tty)
+	return top(ctx, cfg, os.Stdin, c.App.Writer, every, tty)
 }
 
 // hostServices prints hosts --services [HOST]: every host's, or the one

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/netmon-agent/netmon-agent/agent"
+	"github.com/netmon-agent/netmon-agent/agent/units"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -17,7 +17,7 @@ var version = "dev"
 
 func main() {
 	// OpenWrt keeps its zone in /etc/TZ, which Go does not read.
-	if loc, changed, err := agent.LocalZone(agent.OpenWrtTZ, "/etc/localtime"); err != nil {
+	if loc, changed, err := units.LocalZone(units.OpenWrtTZ, "/etc/localtime"); err != nil {
 		fmt.Fprintf(os.Stderr, "netmon-agent: %v; days are cut in %s\n", err, time.Local)
 	} else if changed {
 		time.Local = loc

@@ -1,4 +1,4 @@
-package agent
+package main
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent"
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/units"
 )
 
-// Top is `netmon-agent top`: the host table, busiest first, redrawn in
+// top is `netmon-agent top`: the host table, busiest first, redrawn in
 // place every interval until q (or the context ends), like iftop for our
 // hosts. in is read for the key presses; clear says out is a terminal.
-func Top(ctx context.Context, cfg *config.Config, in io.Reader, out io.Writer, interval time.Duration, clear bool) error {
+func top(ctx context.Context, cfg *config.Config, in io.Reader, out io.Writer, interval time.Duration, clear bool) error {
 	keys := make(chan byte, 8)
 	go func() {
 		buf := make([]byte, 1)
@@ -29,7 +30,7 @@ func Top(ctx context.Context, cfg *config.Config, in io.Reader, out io.Writer, i
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		r, err := ReadHosts(cfg, time.Now())
+		r, err := agent.ReadHosts(cfg, time.Now())
 		if err != nil {
 			return err
 		}

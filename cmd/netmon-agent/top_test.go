@@ -1,4 +1,4 @@
-package agent_test
+package main
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netmon-agent/netmon-agent/agent"
 	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
 )
 
@@ -16,7 +15,7 @@ func TestTop_DrawsAndQuitsOnQ(t *testing.T) {
 	var out strings.Builder
 	in, w := accounttest.NewPipe()
 	done := make(chan error, 1)
-	go func() { done <- agent.Top(context.Background(), cfg, in, &out, 10*time.Millisecond, true) }()
+	go func() { done <- top(context.Background(), cfg, in, &out, 10*time.Millisecond, true) }()
 	time.Sleep(50 * time.Millisecond)
 	w.Write([]byte("q"))
 	select {

@@ -1,11 +1,11 @@
-package agent
+package main
 
 import "golang.org/x/sys/unix"
 
-// RawKeys puts the terminal on fd into a mode where each key press is read
+// rawKeys puts the terminal on fd into a mode where each key press is read
 // at once and not echoed (so `top` sees q without Enter). It returns how to
 // restore the terminal, and false when fd is no terminal.
-func RawKeys(fd int) (restore func(), ok bool) {
+func rawKeys(fd int) (restore func(), ok bool) {
 	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {
 		return func() {}, false
