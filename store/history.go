@@ -176,31 +176,8 @@ func writeHistory(tx *bolt.Tx, deltas map[DeltaKey]Counts, loc *time.Location, k
 	if len(deltas) == 0 {
 		return nil
 	}
-	series := tx.Bucket(bucketSeries)
+	ids := seriesIDs{bucket: tx.Bucket(bucketSeries), ids: map[string]uint64{}}
 	hist := tx.Bucket(bucketHistory)
-	ids := map[string]uint64{}
-	idOf := func(name string) (uint64, error) {
-		if id, ok := ids[name]; ok {
-			return id, nil
-		}
-		if v := series.Get([]byte(name)); v != nil {
-			id, n := binary.Uvarint(v)
-			if n <= 0 {
-				return 0, fmt.Errorf("series %q: malformed id", name)
-			}
-			ids[name] = id
-			return id, nil
-		}
-		id, err := series.NextSequence()
-		if err != nil {
-			return 0, err
-		}
-		if err := series.Put([]byte(name), binary.AppendUvarint(nil, id)); err != nil {
-			return 0, err
-		}
-		ids[name] = id
-		return id, nil
-	}
 	// Group by bucket, so each key is read and written once.
 	type slot struct {
 		r     Resolution
@@ -208,7 +185,7 @@ func writeHistory(tx *bolt.Tx, deltas map[DeltaKey]Counts, loc *time.Location, k
 	}
 	add := map[slot]map[uint64]Counts{}
 	for k, d := range deltas {
-		id, err := idOf(k.Series)
+		id, err := ids.of(k.Series)
 		if err != nil {
 			return err
 		}
@@ -222,21 +199,60 @@ func writeHistory(tx *bolt.Tx, deltas map[DeltaKey]Counts, loc *time.Location, k
 		}
 	}
 	for sl, moved := range add {
-		b := hist.Bucket([]byte(sl.r.String()))
-		// Keys arrive in time order: full pages, not half-empty ones.
-		b.FillPercent = 0.95
-		key := timeKey(sl.start)
-		row, err := decodeRow(b.Get(key))
-		if err != nil {
-			return fmt.Errorf("history %s %d: %w", sl.r, sl.start, err)
-		}
-		for id, d := range moved {
-			row[id] = row[id].Add(d)
-		}
-		if err := b.Put(key, encodeRow(row)); err != nil {
+		if err := addToRow(hist.Bucket([]byte(sl.r.String())), sl.r, sl.start, moved); err != nil {
 			return err
 		}
 	}
+	return pruneHistory(hist, keep)
+}
+
+// seriesIDs numbers the series: a name's id is stored once, and rows hold
+// ids.
+type seriesIDs struct {
+	bucket *bolt.Bucket
+	ids    map[string]uint64
+}
+
+func (s seriesIDs) of(name string) (uint64, error) {
+	if id, ok := s.ids[name]; ok {
+		return id, nil
+	}
+	if v := s.bucket.Get([]byte(name)); v != nil {
+		id, n := binary.Uvarint(v)
+		if n <= 0 {
+			return 0, fmt.Errorf("series %q: malformed id", name)
+		}
+		s.ids[name] = id
+		return id, nil
+	}
+	id, err := s.bucket.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if err := s.bucket.Put([]byte(name), binary.AppendUvarint(nil, id)); err != nil {
+		return 0, err
+	}
+	s.ids[name] = id
+	return id, nil
+}
+
+// addToRow adds moved to the row of resolution r that starts at start.
+func addToRow(b *bolt.Bucket, r Resolution, start int64, moved map[uint64]Counts) error {
+	// Keys arrive in time order: full pages, not half-empty ones.
+	b.FillPercent = 0.95
+	key := timeKey(start)
+	row, err := decodeRow(b.Get(key))
+	if err != nil {
+		return fmt.Errorf("history %s %d: %w", r, start, err)
+	}
+	for id, d := range moved {
+		row[id] = row[id].Add(d)
+	}
+	return b.Put(key, encodeRow(row))
+}
+
+// pruneHistory keeps the newest keep[r] rows of each resolution (0: all).
+func pruneHistory(hist *bolt.Bucket, keep Retention) error {
 	for _, r := range Resolutions {
 		if keep[r] <= 0 {
 			continue

@@ -204,90 +204,88 @@ func (db *DB) Load() (*State, error) {
 // MaxEvents) and the boot id.
 func (db *DB) Commit(s *State) error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		counters := tx.Bucket(bucketCounters)
-		for k, c := range s.Counters {
-			v, err := json.Marshal(c)
-			if err != nil {
-				return err
-			}
-			if err := counters.Put([]byte(k), v); err != nil {
-				return err
-			}
-		}
-		canaries := tx.Bucket(bucketCanaries)
-		for k, c := range s.Canaries {
-			v, err := json.Marshal(c)
-			if err != nil {
-				return err
-			}
-			if err := canaries.Put([]byte(k), v); err != nil {
+		for _, put := range []func() error{
+			func() error { return putJSON(tx.Bucket(bucketCounters), s.Counters) },
+			func() error { return putJSON(tx.Bucket(bucketCanaries), s.Canaries) },
+			func() error { return replaceJSON(tx, bucketElements, s.Elements) },
+			func() error { return replaceJSON(tx, bucketHosts, s.Hosts) },
+			func() error { return replaceJSON(tx, bucketSvcElems, s.ServiceElements) },
+			func() error { return replaceJSON(tx, bucketServices, s.Services) },
+			func() error { return replaceJSON(tx, bucketBlocks, s.Blocks) },
+			func() error { return replaceJSON(tx, bucketQuotas, s.Quotas) },
+			func() error { return appendEvents(tx.Bucket(bucketEvents), s.Pending) },
+			func() error { return writeHistory(tx, s.Deltas, db.loc, db.keep) },
+			func() error { return putMeta(tx.Bucket(bucketMeta), s) },
+		} {
+			if err := put(); err != nil {
 				return err
 			}
 		}
-		if err := replaceJSON(tx, bucketElements, s.Elements); err != nil {
-			return err
-		}
-		if err := replaceJSON(tx, bucketHosts, s.Hosts); err != nil {
-			return err
-		}
-		if err := replaceJSON(tx, bucketSvcElems, s.ServiceElements); err != nil {
-			return err
-		}
-		if err := replaceJSON(tx, bucketServices, s.Services); err != nil {
-			return err
-		}
-		if err := replaceJSON(tx, bucketBlocks, s.Blocks); err != nil {
-			return err
-		}
-		if err := replaceJSON(tx, bucketQuotas, s.Quotas); err != nil {
-			return err
-		}
-		events := tx.Bucket(bucketEvents)
-		// Stats sees what is committed, not this transaction's puts: count
-		// before them.
-		stored := events.Stats().KeyN
-		for _, e := range s.Pending {
-			v, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			seq, _ := events.NextSequence()
-			if err := events.Put(eventKey(e.Time, seq), v); err != nil {
-				return err
-			}
-		}
-		if n := stored + len(s.Pending) - MaxEvents; n > 0 {
-			c := events.Cursor()
-			for k, _ := c.First(); k != nil && n > 0; k, _ = c.Next() {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-				n--
-			}
-		}
-		if err := writeHistory(tx, s.Deltas, db.loc, db.keep); err != nil {
-			return err
-		}
-		meta := tx.Bucket(bucketMeta)
-		if err := meta.Put([]byte("boot"), []byte(s.Boot)); err != nil {
-			return err
-		}
-		if s.Checkpoint != nil {
-			v, err := json.Marshal(s.Checkpoint)
-			if err != nil {
-				return err
-			}
-			if err := meta.Put([]byte("checkpoint"), v); err != nil {
-				return err
-			}
-		}
-		return meta.Put([]byte("last_sample"), []byte(s.LastSample.UTC().Format(time.RFC3339Nano)))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("commit to %s: %w", db.path, err)
 	}
 	s.MarkCommitted()
 	return nil
+}
+
+// putJSON puts every value of m under its key; keys not in m stay.
+func putJSON[T any](b *bolt.Bucket, m map[string]*T) error {
+	for k, c := range m {
+		v, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendEvents adds the pending events and keeps the newest MaxEvents.
+func appendEvents(events *bolt.Bucket, pending []Event) error {
+	// Stats sees what is committed, not this transaction's puts: count
+	// before them.
+	stored := events.Stats().KeyN
+	for _, e := range pending {
+		v, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		seq, _ := events.NextSequence()
+		if err := events.Put(eventKey(e.Time, seq), v); err != nil {
+			return err
+		}
+	}
+	if n := stored + len(pending) - MaxEvents; n > 0 {
+		c := events.Cursor()
+		for k, _ := c.First(); k != nil && n > 0; k, _ = c.Next() {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n--
+		}
+	}
+	return nil
+}
+
+// putMeta writes the boot id, the checkpoint and the last sample's time.
+func putMeta(meta *bolt.Bucket, s *State) error {
+	if err := meta.Put([]byte("boot"), []byte(s.Boot)); err != nil {
+		return err
+	}
+	if s.Checkpoint != nil {
+		v, err := json.Marshal(s.Checkpoint)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put([]byte("checkpoint"), v); err != nil {
+			return err
+		}
+	}
+	return meta.Put([]byte("last_sample"), []byte(s.LastSample.UTC().Format(time.RFC3339Nano)))
 }
 
 // loadMap reads bucket's JSON values into m, as replaceJSON writes them.
