@@ -52,9 +52,9 @@ type Flood struct {
 // by this process.
 func (s *Sampler) Flood() *Flood { return s.flood }
 
-// pickStrays returns the keys to evict, as a set: none while isHost leaves no more
-// than KeepStrays unclaimed; past that (a flood), every stray but those kept
-// from before the flood (kept reports them), and of those no more than
+// pickStrays returns the set of keys to evict: none while isHost leaves no
+// more than KeepStrays unclaimed; past that (a flood), every stray but those
+// kept from before the flood (kept reports them), and of those no more than
 // KeepStrays.
 func pickStrays[K comparable](keys []K, isHost, kept func(K) bool, order func(a, b K) int) map[K]bool {
 	var strays []K
