@@ -85,10 +85,10 @@ func TestRun_SecondDaemonRefused(t *testing.T) {
 	cfg, stop := agenttest.RunFake(t)
 	defer stop()
 	err := agent.Run(context.Background(), cfg.Path, agent.Options{
-		NewFirewall: func(string, netfilter.Family) (netfilter.Firewall, error) {
+		NewFirewall: func(netfilter.Backend, netfilter.Family) (netfilter.Firewall, error) {
 			return netfiltertest.NewFirewall(netfilter.IPv4), nil
 		},
-		NewSets:  func(*config.Config) (netfilter.Sets, error) { return netfiltertest.NewSets(), nil },
+		NewSets:  func(*config.Config, netfilter.Backend) (netfilter.Sets, error) { return netfiltertest.NewSets(), nil },
 		LockWait: 50 * time.Millisecond,
 	})
 	if err == nil {

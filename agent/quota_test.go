@@ -67,7 +67,7 @@ func hostOf(a *agent.Agent, mac string) *report.HostReport {
 func openWithHost(t *testing.T, cfg *config.Config, dir string, sets *netfiltertest.Sets, mac string) *agent.Agent {
 	t.Helper()
 	opts := agenttest.FakeOptions(dir)
-	opts.NewSets = func(*config.Config) (netfilter.Sets, error) { return sets, nil }
+	opts.NewSets = func(*config.Config, netfilter.Backend) (netfilter.Sets, error) { return sets, nil }
 	sources := &accounttest.Sources{Neigh: map[netip.Addr]string{netip.MustParseAddr("192.0.2.2"): mac}}
 	opts.NewSources = func(*config.Config) hosts.Sources { return sources }
 	a, err := agent.Open(cfg, opts)

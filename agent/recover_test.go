@@ -84,8 +84,8 @@ config meter 'proxy'
 func (r *recoverRig) counted(bytes uint64) uint64 {
 	var fw *netfiltertest.Firewall
 	opts := r.opts
-	opts.NewFirewall = func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
-		x, err := r.opts.NewFirewall(backend, f)
+	opts.NewFirewall = func(b netfilter.Backend, f netfilter.Family) (netfilter.Firewall, error) {
+		x, err := r.opts.NewFirewall(b, f)
 		if f == netfilter.IPv4 && err == nil {
 			fw = x.(*netfiltertest.Firewall)
 		}

@@ -17,12 +17,14 @@ import (
 
 // Options are the seams of an Agent: where things are and how time passes.
 type Options struct {
-	BootIDPath  string        // default DefaultBootIDPath
-	Clock       account.Clock // default SystemClock
-	Logf        func(format string, a ...any)
-	NewFirewall func(backend string, f netfilter.Family) (netfilter.Firewall, error) // default OpenFirewall
-	NewSets     func(cfg *config.Config) (netfilter.Sets, error)                     // default SetsFor
-	NewSources  func(cfg *config.Config) hosts.Sources                               // default SourcesFor
+	BootIDPath string        // default DefaultBootIDPath
+	Clock      account.Clock // default SystemClock
+	Logf       func(format string, a ...any)
+	// NewFirewall and NewSets open what lives in the backend, resolved
+	// once per config (netfilter.Resolve) and handed down.
+	NewFirewall func(b netfilter.Backend, f netfilter.Family) (netfilter.Firewall, error) // default b.Firewall
+	NewSets     func(cfg *config.Config, b netfilter.Backend) (netfilter.Sets, error)     // default SetsFor
+	NewSources  func(cfg *config.Config) hosts.Sources                                    // default SourcesFor
 	// LANAddrs reads the LAN device's subnets and the router's own
 	// addresses on it: what an address to block must fit (default: the
 	// kernel's, from the interface).
@@ -32,17 +34,19 @@ type Options struct {
 	LockWait time.Duration
 }
 
-// SetsFor returns the Sets cfg asks for (option sets) in the families it
-// meters.
-func SetsFor(cfg *config.Config) (netfilter.Sets, error) { return setsFor(cfg, nil) }
+// SetsFor returns the Sets cfg asks for (option sets) in backend b, in
+// the families it meters.
+func SetsFor(cfg *config.Config, b netfilter.Backend) (netfilter.Sets, error) {
+	return setsFor(cfg, b, nil)
+}
 
 // setsFor is SetsFor with a log for a fallback from netlink to nft.
-func setsFor(cfg *config.Config, logf func(string, ...any)) (netfilter.Sets, error) {
+func setsFor(cfg *config.Config, b netfilter.Backend, logf func(string, ...any)) (netfilter.Sets, error) {
 	fams := []netfilter.Family{netfilter.IPv4}
 	if cfg.IPv6 {
 		fams = netfilter.Families
 	}
-	return netfilter.NewSets(cfg.Sets, cfg.Backend, fams, logf)
+	return b.Sets(cfg.Sets, fams, logf)
 }
 
 // SourcesFor returns the running system's host sources for cfg.
@@ -62,13 +66,13 @@ func (o *Options) defaults() {
 	}
 	if o.NewFirewall == nil {
 		logf := o.Logf
-		o.NewFirewall = func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
-			return netfilter.OpenFirewall(backend, f, logf)
+		o.NewFirewall = func(b netfilter.Backend, f netfilter.Family) (netfilter.Firewall, error) {
+			return b.Firewall(f, logf)
 		}
 	}
 	if o.NewSets == nil {
 		logf := o.Logf
-		o.NewSets = func(cfg *config.Config) (netfilter.Sets, error) { return setsFor(cfg, logf) }
+		o.NewSets = func(cfg *config.Config, b netfilter.Backend) (netfilter.Sets, error) { return setsFor(cfg, b, logf) }
 	}
 	if o.NewSources == nil {
 		o.NewSources = SourcesFor
@@ -96,7 +100,8 @@ type Agent struct {
 // when tmpfs lost it) and the firewalls the config needs.
 func Open(cfg *config.Config, opts Options) (*Agent, error) {
 	opts.defaults()
-	fws, err := firewalls(cfg, opts)
+	backend := netfilter.Resolve(cfg.Backend)
+	fws, err := firewalls(cfg, backend, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -117,13 +122,13 @@ func Open(cfg *config.Config, opts Options) (*Agent, error) {
 	}
 	a.sampler.Used = a.usedSince
 	a.sampler.Warn = a.queueWarning
-	a.setupHosts(cfg)
+	a.setupHosts(cfg, backend)
 	return a, nil
 }
 
 // setupHosts turns per-host accounting on when the config asks for it and
 // ipset is there, and says once why not otherwise.
-func (a *Agent) setupHosts(cfg *config.Config) {
+func (a *Agent) setupHosts(cfg *config.Config, b netfilter.Backend) {
 	if _, ok := a.sampler.Sets.(netfilter.RuleHolder); ok && !cfg.Hosts {
 		// Rules of their own would go on counting (and blocking) with
 		// nobody reading them.
@@ -135,7 +140,7 @@ func (a *Agent) setupHosts(cfg *config.Config) {
 	if !cfg.Hosts {
 		return
 	}
-	sets, err := a.opts.NewSets(cfg)
+	sets, err := a.opts.NewSets(cfg, b)
 	if err != nil {
 		a.opts.Logf("per-host accounting off: %v", err)
 		return
@@ -145,13 +150,13 @@ func (a *Agent) setupHosts(cfg *config.Config) {
 
 // firewalls opens one Firewall per family. A family no meter needs may be
 // missing (a box without ip6tables); one a meter needs may not.
-func firewalls(cfg *config.Config, opts Options) ([]netfilter.Firewall, error) {
+func firewalls(cfg *config.Config, b netfilter.Backend, opts Options) ([]netfilter.Firewall, error) {
 	var fws []netfilter.Firewall
 	for _, f := range netfilter.Families {
 		if f == netfilter.IPv6 && !cfg.IPv6 {
 			continue
 		}
-		fw, err := opts.NewFirewall(cfg.Backend, f)
+		fw, err := opts.NewFirewall(b, f)
 		if err != nil {
 			if len(cfg.MetersIn(f)) > 0 {
 				return nil, err
@@ -210,14 +215,15 @@ func (a *Agent) Reload(cfg *config.Config) error {
 	if cfg.RuntimeDir != a.cfg.RuntimeDir {
 		return fmt.Errorf("runtime_dir changed from %s to %s: restart the daemon", a.cfg.RuntimeDir, cfg.RuntimeDir)
 	}
-	fws, err := firewalls(cfg, a.opts)
+	backend := netfilter.Resolve(cfg.Backend)
+	fws, err := firewalls(cfg, backend, a.opts)
 	if err != nil {
 		return err
 	}
 	a.cfg = cfg
 	a.db.SetHistory(time.Local, cfg.Keep)
 	a.sampler.Reconfigure(cfg, fws)
-	a.setupHosts(cfg)
+	a.setupHosts(cfg, backend)
 	return nil
 }
 
@@ -310,9 +316,10 @@ func (a *Agent) Services(source string) *report.ServicesReport {
 func RemoveAll(cfg *config.Config, opts Options) error {
 	opts.defaults()
 	var errs []error
-	for i, backend := range removalBackends(cfg.Backend) {
+	backend := netfilter.Resolve(cfg.Backend)
+	for i, b := range []netfilter.Backend{backend, backend.Other()} {
 		for _, f := range netfilter.Families {
-			fw, err := opts.NewFirewall(backend, f)
+			fw, err := opts.NewFirewall(b, f)
 			if err != nil {
 				if f == netfilter.IPv4 && i == 0 {
 					errs = append(errs, err)
@@ -342,7 +349,7 @@ func RemoveAll(cfg *config.Config, opts Options) error {
 	for _, kind := range []string{"nft", "ipset"} {
 		c := *cfg
 		c.Sets = kind
-		sets, err := opts.NewSets(&c)
+		sets, err := opts.NewSets(&c, backend)
 		if err != nil {
 			continue
 		}
@@ -355,11 +362,6 @@ func RemoveAll(cfg *config.Config, opts Options) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// removalBackends are the backend the config names, then the other kind.
-func removalBackends(backend string) []string {
-	return []string{backend, netfilter.Choose(backend).Other()}
 }
 
 // History builds q's table from the live database and the deltas not yet

@@ -79,13 +79,13 @@ func FakeOptions(dir string) agent.Options {
 	fw := netfiltertest.NewFirewall(netfilter.IPv4)
 	return agent.Options{
 		BootIDPath: boot,
-		NewSets:    func(*config.Config) (netfilter.Sets, error) { return netfiltertest.NewSets(), nil },
+		NewSets:    func(*config.Config, netfilter.Backend) (netfilter.Sets, error) { return netfiltertest.NewSets(), nil },
 		NewSources: func(*config.Config) hosts.Sources { return &accounttest.Sources{} },
 		LANAddrs: func(string) ([]netip.Prefix, map[netip.Addr]bool, error) {
 			return []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8:1::/64")},
 				map[netip.Addr]bool{netip.MustParseAddr("192.0.2.1"): true, netip.MustParseAddr("2001:db8:1::1"): true}, nil
 		},
-		NewFirewall: func(_ string, f netfilter.Family) (netfilter.Firewall, error) {
+		NewFirewall: func(_ netfilter.Backend, f netfilter.Family) (netfilter.Firewall, error) {
 			if f == netfilter.IPv6 {
 				return nil, netfilter.ErrNoIptables
 			}

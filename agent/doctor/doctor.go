@@ -95,9 +95,9 @@ type System struct {
 	Run         func(name string, args ...string) ([]byte, error) // an argument vector, no shell
 	Statfs      func(path string) (Filesystem, error)
 	ClockSynced func() (bool, error)
-	Choose      func(backend string) netfilter.Choice
-	NewFirewall func(backend string, f netfilter.Family) (netfilter.Firewall, error)
-	NewSets     func(cfg *config.Config) (netfilter.Sets, error)
+	Resolve     func(backend string) netfilter.Backend
+	NewFirewall func(b netfilter.Backend, f netfilter.Family) (netfilter.Firewall, error)
+	NewSets     func(cfg *config.Config, b netfilter.Backend) (netfilter.Sets, error)
 	AskReport   func(socket string, timeout time.Duration) (*report.Report, error)
 	// FirewallConfig is OpenWrt's firewall config, where offloading is
 	// switched on.
@@ -118,9 +118,9 @@ func RealSystem() System {
 		},
 		Statfs:      statfs,
 		ClockSynced: clockSynced,
-		Choose:      netfilter.Choose,
-		NewFirewall: func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
-			return netfilter.OpenFirewall(backend, f, nil)
+		Resolve:     netfilter.Resolve,
+		NewFirewall: func(b netfilter.Backend, f netfilter.Family) (netfilter.Firewall, error) {
+			return b.Firewall(f, nil)
 		},
 		NewSets: agent.SetsFor,
 		AskReport: func(socket string, timeout time.Duration) (*report.Report, error) {
@@ -167,7 +167,7 @@ func Run(cfgPath string, sys System) *Report {
 		d.fail("config", err.Error(), "correct the config; every check below needs it")
 		return d.report()
 	}
-	d.cfg = cfg
+	d.cfg, d.backend = cfg, d.sys.Resolve(cfg.Backend)
 	d.ok("config", fmt.Sprintf("%s: %d meters, per-host accounting %s", cfg.Path, len(cfg.Meters), onOff(cfg.Hosts)))
 	d.configMode()
 	d.firewall()
@@ -181,8 +181,10 @@ func Run(cfgPath string, sys System) *Report {
 }
 
 type doctor struct {
-	sys      System
-	cfg      *config.Config
+	sys System
+	cfg *config.Config
+	// backend is option backend resolved once, for every check.
+	backend  netfilter.Backend
 	findings []Finding
 }
 

@@ -15,14 +15,14 @@ import (
 // firewall names the backend in use and why, checks it, and warns of
 // chains of ours the other backend still holds.
 func (d *doctor) firewall() {
-	c := d.sys.Choose(d.cfg.Backend)
+	c := d.backend.Choice
 	d.ok("backend", c.Name()+": "+c.Why)
 	if c.Native {
 		d.nftables()
 	} else {
 		d.iptables(c)
 	}
-	d.leftovers(c)
+	d.leftovers()
 }
 
 // nftables: each family's table of ours, how it is read, and our rules.
@@ -36,7 +36,7 @@ func (d *doctor) nftables() {
 			check = "nftables ipv6"
 		}
 		needed := len(d.cfg.MetersIn(f)) > 0
-		fw, err := d.sys.NewFirewall(d.cfg.Backend, f)
+		fw, err := d.sys.NewFirewall(d.backend, f)
 		if err != nil {
 			d.failIf(needed || f == netfilter.IPv4, check, err.Error(), "OpenWrt: opkg install nftables; Debian: apt-get install nftables")
 			continue
@@ -50,7 +50,7 @@ func (d *doctor) nftables() {
 			version = strings.TrimSpace(string(out)) + ", "
 		}
 		reads := "netlink"
-		if r, ok := fw.(interface{ ReadsBy() string }); ok {
+		if r, ok := fw.(netfilter.Reader); ok {
 			reads = r.ReadsBy()
 		}
 		d.ok(check, version+"table "+map[netfilter.Family]string{netfilter.IPv4: "ip", netfilter.IPv6: "ip6"}[f]+" netmon, read by "+reads)
@@ -60,8 +60,8 @@ func (d *doctor) nftables() {
 
 // leftovers warns when the backend not in use holds chains of ours: a
 // switch of backend left them, and they count what nobody reads.
-func (d *doctor) leftovers(c netfilter.Choice) {
-	other := c.Other()
+func (d *doctor) leftovers() {
+	other := d.backend.Other()
 	var found []string
 	for _, f := range netfilter.Families {
 		fw, err := d.sys.NewFirewall(other, f)
@@ -80,7 +80,7 @@ func (d *doctor) leftovers(c netfilter.Choice) {
 	}
 	if len(found) > 0 {
 		slices.Sort(found)
-		d.warn("leftovers", fmt.Sprintf("%s still holds chains of ours from another backend: %s; they count what nobody reads", other, strings.Join(found, ", ")),
+		d.warn("leftovers", fmt.Sprintf("%s still holds chains of ours from another backend: %s; they count what nobody reads", other.Option, strings.Join(found, ", ")),
 			"netmon-agent stop, then start again: stop removes ours from both backends")
 	}
 }
@@ -94,7 +94,7 @@ func (d *doctor) iptables(c netfilter.Choice) {
 		bin, _ := netfilter.Binaries(c.Iptables, f)
 		check := strings.TrimSuffix(bin, "-"+c.Iptables)
 		needed := len(d.cfg.MetersIn(f)) > 0
-		fw, err := d.sys.NewFirewall(d.cfg.Backend, f)
+		fw, err := d.sys.NewFirewall(d.backend, f)
 		if err != nil {
 			fix := "install it (OpenWrt: opkg install iptables-nft ip6tables-nft; Debian: apt-get install iptables)"
 			if errors.Is(err, netfilter.ErrMixedBackends) {
@@ -158,7 +158,7 @@ func (d *doctor) sets() {
 	if !d.cfg.Hosts {
 		return
 	}
-	sets, err := d.sys.NewSets(d.cfg)
+	sets, err := d.sys.NewSets(d.cfg, d.backend)
 	if err != nil {
 		d.fail("host sets", "per-host accounting is on but cannot run: "+err.Error(),
 			"OpenWrt: opkg install nftables (or ipset kmod-ipt-ipset); Debian: apt-get install nftables ipset; or set option hosts '0'")

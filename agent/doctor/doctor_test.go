@@ -136,9 +136,11 @@ func (m *fakeMachine) system() System {
 			return Filesystem{}, fs.ErrNotExist
 		},
 		ClockSynced: func() (bool, error) { return m.synced, nil },
-		Choose:      func(string) netfilter.Choice { return netfilter.Choice{Iptables: "auto", Why: "a test"} },
-		NewFirewall: func(backend string, f netfilter.Family) (netfilter.Firewall, error) {
-			if backend == "nftables" {
+		Resolve: func(backend string) netfilter.Backend {
+			return netfilter.Backend{Choice: netfilter.Choice{Iptables: "auto", Why: "a test"}, Option: backend}
+		},
+		NewFirewall: func(b netfilter.Backend, f netfilter.Family) (netfilter.Firewall, error) {
+			if b.Native {
 				return nil, netfilter.ErrNoNft
 			}
 			if f == netfilter.IPv6 && m.noIp6 {
@@ -149,7 +151,7 @@ func (m *fakeMachine) system() System {
 			}
 			return m.fws[f], nil
 		},
-		NewSets: func(*config.Config) (netfilter.Sets, error) { return m.sets, m.setsErr },
+		NewSets: func(*config.Config, netfilter.Backend) (netfilter.Sets, error) { return m.sets, m.setsErr },
 		AskReport: func(string, time.Duration) (*report.Report, error) {
 			if m.daemon == nil {
 				return nil, control.ErrNoDaemon

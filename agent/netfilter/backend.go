@@ -2,6 +2,7 @@ package netfilter
 
 import (
 	"os/exec"
+	"sync"
 )
 
 // A Choice is the firewall backend the agent keeps its meters in, and why.
@@ -69,12 +70,70 @@ func choose(backend string, has func(string) bool, iptablesVersion func() string
 	return Choice{Iptables: "auto", Why: "iptables is iptables-legacy"}
 }
 
-// OpenFirewall returns the Firewall of family f for option backend; logf
-// hears once when nftables reads fall back from netlink to nft.
-func OpenFirewall(backend string, f Family, logf func(string, ...any)) (Firewall, error) {
-	c := Choose(backend)
-	if c.Native {
+// A Backend is option backend resolved once (Resolve): the Choice, and
+// how to open what lives there. A process resolves it once and hands it
+// down, so `iptables --version` runs at most once for the choice, however
+// many firewalls, sets and removals follow.
+type Backend struct {
+	Choice
+	// Option is option backend as the config says it.
+	Option string
+	// variant is iptables' variant (Variant), asked at most once and kept
+	// for every copy of this Backend.
+	variant *lazyVariant
+}
+
+// lazyVariant runs `iptables --version` the first time it is asked.
+type lazyVariant struct {
+	once    sync.Once
+	version func() string
+	value   string
+}
+
+func (l *lazyVariant) get() string {
+	l.once.Do(func() { l.value = Variant(l.version()) })
+	return l.value
+}
+
+// Resolve resolves option backend (Choose).
+func Resolve(option string) Backend {
+	return resolve(option, func(bin string) bool { _, err := exec.LookPath(bin); return err == nil },
+		func() string { v, _ := versionOf("iptables"); return v })
+}
+
+func resolve(option string, has func(string) bool, iptablesVersion func() string) Backend {
+	v := &lazyVariant{version: iptablesVersion}
+	return Backend{Choice: choose(option, has, func() string { return versionOfVariant(v) }), Option: option, variant: v}
+}
+
+// versionOfVariant gives choose a version line that says v's variant, so
+// the one run is shared.
+func versionOfVariant(v *lazyVariant) string { return "(" + v.get() + ")" }
+
+// Other is the backend of the other kind, where a switch of backend may
+// have left chains of ours; naming it explicitly needs no version.
+func (b Backend) Other() Backend { return Resolve(b.Choice.Other()) }
+
+// Firewall opens the Firewall of family f; logf hears once when nftables
+// reads fall back from netlink to nft.
+func (b Backend) Firewall(f Family, logf func(string, ...any)) (Firewall, error) {
+	if b.Native {
 		return NewNftables(f, logf)
 	}
-	return NewIptables(c.Iptables, f)
+	return NewIptables(b.Iptables, f)
+}
+
+// OpenFirewall is Resolve(backend).Firewall(f, logf), for one firewall
+// alone.
+func OpenFirewall(backend string, f Family, logf func(string, ...any)) (Firewall, error) {
+	return Resolve(backend).Firewall(f, logf)
+}
+
+// iptablesIsNft reports whether this backend's plain iptables is
+// iptables-nft, asking `iptables --version` at most once.
+func (b Backend) iptablesIsNft() bool {
+	if b.variant == nil {
+		return false
+	}
+	return b.variant.get() == "nf_tables"
 }

@@ -85,31 +85,46 @@ type IPSet struct {
 // backend's iptables is iptables-nft and nft is there, else ipset) for
 // fams.
 func NewSets(kind, backend string, fams []Family, logf func(string, ...any)) (Sets, error) {
-	c := Choose(backend)
-	switch {
-	case kind == "ipset" && c.Native:
-		return nil, fmt.Errorf("%w: option sets 'ipset' needs an iptables backend, and %s is in use (%s)", ErrSetsBackend, c.Name(), c.Why)
-	case kind == "nft", c.Native:
-		return NewNftSets(fams, logf)
-	case kind == "ipset":
-		return NewIpset()
+	return Resolve(backend).Sets(kind, fams, logf)
+}
+
+// Sets returns the Sets of kind (nft, ipset, or auto: nft when this
+// backend's iptables is iptables-nft and nft is there, else ipset) for
+// fams.
+func (b Backend) Sets(kind string, fams []Family, logf func(string, ...any)) (Sets, error) {
+	k, fallback, err := b.setsKind(kind)
+	if err != nil {
+		return nil, err
 	}
-	if c.Iptables == "nft" || c.Iptables == "auto" && iptablesIsNft() {
-		if s, err := NewNftSets(fams, logf); err == nil {
-			return s, nil
+	if k == "nft" {
+		s, err := NewNftSets(fams, logf)
+		if err == nil || !fallback {
+			return s, err
 		}
 	}
 	return NewIpset()
 }
 
+// setsKind is what option sets kind means in this backend: "nft" or
+// "ipset", and whether nft may fall back to ipset (auto, where nft is
+// missing).
+func (b Backend) setsKind(kind string) (k string, fallback bool, err error) {
+	c := b.Choice
+	switch {
+	case kind == "ipset" && c.Native:
+		return "", false, fmt.Errorf("%w: option sets 'ipset' needs an iptables backend, and %s is in use (%s)", ErrSetsBackend, c.Name(), c.Why)
+	case kind == "nft", c.Native:
+		return "nft", false, nil
+	case kind == "ipset":
+		return "ipset", false, nil
+	case c.Iptables == "nft" || c.Iptables == "auto" && b.iptablesIsNft():
+		return "nft", true, nil
+	}
+	return "ipset", false, nil
+}
+
 // ErrSetsBackend means option sets and the backend do not go together.
 var ErrSetsBackend = errors.New("sets and backend do not match")
-
-// iptablesIsNft reports whether the plain iptables is iptables-nft.
-func iptablesIsNft() bool {
-	v, err := versionOf("iptables")
-	return err == nil && Variant(v) == "nf_tables"
-}
 
 // ErrNoIpset means per-host accounting cannot run: no ipset binary.
 var ErrNoIpset = errors.New("ipset not found")

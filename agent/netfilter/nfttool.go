@@ -102,6 +102,12 @@ func (t *nftTool) refused(err error) {
 	}
 }
 
+// A Reader says how it reads our tables (a Firewall or Sets of native
+// nftables): doctor reports it.
+type Reader interface {
+	ReadsBy() string
+}
+
 // ReadsBy says how our tables are read: "netlink", or the nft binary and
 // why (doctor reports it).
 func (t *nftTool) ReadsBy() string {
