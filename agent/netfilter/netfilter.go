@@ -1,12 +1,20 @@
 // Package netfilter is everything that touches the kernel's tables: the
 // rule language of our meters, the chains and comments we own
-// (chains.go), the backend that holds them (backend.go: iptables in
-// firewall.go and ruleset.go, or native nftables in nftables.go and
-// nftrule.go), the per-host address sets with per-element counters in
-// ipset or native nftables (ipset.go, nftsets.go) and the rules that use
-// them (hostrules.go). Native nftables is changed with the nft binary and
-// read over netlink (nftread.go, parsed in nftparse.go), with no process per
-// sample; where netlink is refused, from nft's listing (nftlist.go).
+// (chains.go), the backend that holds them, resolved once (backend.go),
+// behind one contract per object with one file per implementation, as
+// bbolt's freelist does:
+//
+//   - Firewall (firewall.go, the table of one family as a Ruleset in
+//     ruleset.go): iptables in iptables.go (iptables-save parsed in
+//     iptables_save.go), native nftables in nftables.go and nftrule.go;
+//   - Sets, the per-host address sets with per-element counters
+//     (sets.go): ipset in ipset.go, native nftables in nftsets.go, and the
+//     rules that use them (hostrules.go);
+//   - who owns a table of our name (nftowner.go).
+//
+// Native nftables is changed with the nft binary and read over netlink
+// (nftread.go, parsed in nftparse.go), with no process per sample; where
+// netlink is refused, from nft's listing (nftlist.go).
 //
 // # Invariants
 //
