@@ -19,7 +19,10 @@ seed=${SEED_DAYS:-365}
 go build -o "${TMPDIR:-/tmp}/netmon-flashload" "$here/flashload"
 load="${TMPDIR:-/tmp}/netmon-flashload"
 
-lab_cleanup_extra() { pkill -f "netmon-flashload" 2>/dev/null || true; }
+# The loads this script started, stopped by their pids (never by a
+# pattern, which could match someone else's process).
+loads=()
+lab_cleanup_extra() { ((${#loads[@]} == 0)) || kill "${loads[@]}" 2>/dev/null || true; }
 # shellcheck source=scripts/lab-session.sh
 . "$here/lab-session.sh"
 lab_session nmbf
@@ -63,7 +66,6 @@ secs=$((minutes * 60))
 ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$work/log" 2>&1 &
 daemon=$!
 sleep 2
-loads=()
 for fam in 4 6; do
 	if [[ $fam == 4 ]]; then
 		pre=198.18.1. inet=198.19.0.2 top=255

@@ -27,7 +27,9 @@ command -v ipset >/dev/null || need+=(ipset)
 command -v nft >/dev/null || need+=(nftables)
 if ((${#need[@]})); then apt-get update -q && apt-get install -y -q "${need[@]}"; fi
 
-lab_cleanup_extra() { pkill -f "iperf3 -s -p 5299" 2>/dev/null || true; }
+# The iperf3 server this script started, stopped by its pid (never by a
+# pattern, which could match someone else's process).
+lab_cleanup_extra() { [[ ! -s "$work/iperf3.pid" ]] || kill "$(cat "$work/iperf3.pid")" 2>/dev/null || true; }
 # shellcheck source=scripts/lab-session.sh
 . "$here/lab-session.sh"
 lab_session nmbh
@@ -55,7 +57,7 @@ CONF
 done
 cp "$work/netmon-auto" "$work/netmon"
 agent() { r "$bin" --config "$work/netmon" "$@" >/dev/null 2>&1; }
-ip netns exec "$p-a" iperf3 -s -p 5299 -D
+ip netns exec "$p-a" iperf3 -s -p 5299 -D -I "$work/iperf3.pid"
 
 # fill N FAMILY: put N LAN addresses of FAMILY (4 or 6) into our download and
 # upload sets, whichever kind holds them.
