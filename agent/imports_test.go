@@ -11,7 +11,7 @@ import (
 )
 
 // layers orders the module's packages: each may import only packages of a
-// lower layer (README's "Code map"). A package not listed fails the test,
+// lower layer (the code map: each package's job is its package comment). A package not listed fails the test,
 // so a new one has to take its place here.
 var layers = map[string]int{
 	"store":                         0,
