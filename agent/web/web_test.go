@@ -232,7 +232,7 @@ func TestWeb_SlowClientStallsNothing(t *testing.T) {
 }
 
 // /metrics parses as Prometheus' text format, with the families and
-// labels README documents.
+// labels agent/web/README.md documents.
 func TestWeb_MetricsParse(t *testing.T) {
 	base, cfg, stop := runWeb(t, "\toption token '"+webToken+"'\n")
 	defer stop()
