@@ -98,16 +98,20 @@ func cmdBlock(c *cli.Context, cfg *config.Config) error {
 	return printBlocks(c, r)
 }
 
-func cmdUnblock(c *cli.Context, cfg *config.Config) error {
-	host, err := hostArg(c)
-	if err != nil {
-		return err
+// cmdLift is unblock and unthrottle: one HOST, and op, the change that
+// lifts its restriction.
+func cmdLift(op string) func(c *cli.Context, cfg *config.Config) error {
+	return func(c *cli.Context, cfg *config.Config) error {
+		host, err := hostArg(c)
+		if err != nil {
+			return err
+		}
+		r, err := restrict(c, cfg, control.Request{Op: op, Host: host})
+		if err != nil {
+			return err
+		}
+		return printBlocks(c, r)
 	}
-	r, err := restrict(c, cfg, control.Request{Op: control.OpUnblock, Host: host})
-	if err != nil {
-		return err
-	}
-	return printBlocks(c, r)
 }
 
 // cmdThrottle reads HOST RATE; the rates are checked before anything
@@ -132,18 +136,6 @@ func cmdThrottle(c *cli.Context, cfg *config.Config) error {
 		return err
 	}
 	r, err := restrict(c, cfg, control.Request{Op: control.OpThrottle, Host: host, For: d, Reason: c.String("reason"), Rate: down, RateUp: up})
-	if err != nil {
-		return err
-	}
-	return printBlocks(c, r)
-}
-
-func cmdUnthrottle(c *cli.Context, cfg *config.Config) error {
-	host, err := hostArg(c)
-	if err != nil {
-		return err
-	}
-	r, err := restrict(c, cfg, control.Request{Op: control.OpUnthrottle, Host: host})
 	if err != nil {
 		return err
 	}
