@@ -167,23 +167,22 @@ func swapRestored(cfg *config.Config, src string) (*DBResult, error) {
 		return nil, err
 	}
 	res := &DBResult{Path: live}
-	kept, err := keepOnFlash(cfg.Database)
+	links, err := linkOnFlash(cfg.Database)
 	if err != nil {
 		return nil, err
 	}
 	db, err := store.Open(staged, time.Second)
 	if err != nil {
+		links.drop()
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	p, err := db.Persist(cfg.Database, true)
 	db.Close()
 	if err != nil {
-		for _, k := range kept {
-			os.Remove(k) // the names only: the files are still the ones in force
-		}
+		links.drop()
 		return nil, fmt.Errorf("restore: %w; nothing was replaced: the snapshot in force stays", err)
 	}
-	res.Snapshot, res.Kept = p.Bytes, kept
+	res.Snapshot, res.Kept = p.Bytes, links.keep(cfg.Database)
 	if _, err := os.Stat(live); err == nil {
 		if err := os.Rename(live, live+".before-restore"); err != nil {
 			return res, fmt.Errorf("restore: keep %s: %w", live, err)
@@ -199,23 +198,48 @@ func swapRestored(cfg *config.Config, src string) (*DBResult, error) {
 	return res, nil
 }
 
-// keepOnFlash gives the snapshot at db and its journal a second name,
-// *.before-restore, by hard links: no room is taken, and the names stay
-// valid whatever happens to the first ones.
-func keepOnFlash(db string) ([]string, error) {
-	var kept []string
+// flashLinks are second names of the snapshot in force and its journal,
+// taken before a restore replaces them: hard links, which take no room.
+type flashLinks [][2]string // {link, its name once the restore is done}
+
+// linkOnFlash links the snapshot at db and its journal to temporary
+// names; an earlier restore's *.before-restore stay until keep.
+func linkOnFlash(db string) (flashLinks, error) {
+	var links flashLinks
 	for _, p := range [][2]string{{db, db + ".before-restore"}, {store.JournalPath(db), store.JournalPath(db + ".before-restore")}} {
 		if _, err := os.Lstat(p[0]); err != nil {
-			os.Remove(p[1]) // a journal of an older restore's snapshot
 			continue
 		}
-		os.Remove(p[1])
-		if err := os.Link(p[0], p[1]); err != nil {
-			return kept, fmt.Errorf("restore: keep %s: %w; nothing was replaced", p[0], err)
+		tmp := p[1] + ".new"
+		os.Remove(tmp)
+		if err := os.Link(p[0], tmp); err != nil {
+			links.drop()
+			return nil, fmt.Errorf("restore: keep %s: %w; nothing was replaced", p[0], err)
 		}
-		kept = append(kept, p[1])
+		links = append(links, [2]string{tmp, p[1]})
 	}
-	return kept, nil
+	return links, nil
+}
+
+// drop removes the links: the restore did not happen.
+func (l flashLinks) drop() {
+	for _, p := range l {
+		os.Remove(p[0])
+	}
+}
+
+// keep gives the links of db's snapshot and journal their
+// *.before-restore names, in place of an earlier restore's, and returns
+// them.
+func (l flashLinks) keep(db string) []string {
+	os.Remove(store.JournalPath(db + ".before-restore")) // of an older snapshot, unless linked anew below
+	var kept []string
+	for _, p := range l {
+		if err := os.Rename(p[0], p[1]); err == nil {
+			kept = append(kept, p[1])
+		}
+	}
+	return kept
 }
 
 // roomForRestore refuses a restore up front when the flash cannot hold

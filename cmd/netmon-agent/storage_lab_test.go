@@ -354,6 +354,9 @@ func TestLab_RestoreOnAFullFlash(t *testing.T) {
 	l.agent("block", "198.18.1.2", "--reason", "before the restore")
 	flash := filepath.Join(data, "flash")
 	snap := filepath.Join(flash, "netmon.db")
+	// An earlier restore's kept snapshot: a refused restore leaves it.
+	earlier := snap + ".before-restore"
+	os.WriteFile(earlier, []byte("an earlier restore's snapshot"), 0o600)
 	fillTo(t, flash, 8<<10)
 	// A snapshot is refused up front (its size is known); a plain
 	// database file when its snapshot does not fit.
@@ -373,6 +376,9 @@ func TestLab_RestoreOnAFullFlash(t *testing.T) {
 		if after, _ := os.ReadFile(snap); string(after) != string(before) {
 			t.Errorf("a refused restore (daemon %v) changed the snapshot", c.daemon)
 		}
+	}
+	if b, _ := os.ReadFile(earlier); string(b) != "an earlier restore's snapshot" {
+		t.Errorf("a refused restore changed the kept snapshot of an earlier one: %q", b)
 	}
 	l.startDaemon()
 	l.powerCut("55555555-5555-5555-5555-555555555555")
