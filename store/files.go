@@ -90,7 +90,18 @@ func CheckSnapshot(path string) error {
 	if err := checkHead(path, isSnapshotHead, "a snapshot (gzip of a bbolt database) or a bbolt database"); err != nil {
 		return err
 	}
-	return checkHead(JournalPath(path), func(b []byte) bool { return strings.HasPrefix(string(b), journalMagic) }, "a journal")
+	return checkHead(JournalPath(path), isJournalHead, "a journal")
+}
+
+// isJournalHead says whether b starts a journal, or what a power cut may
+// leave of one being started: its header cut short, or zeros where the
+// filesystem had not written it yet. Such a journal is left out at the
+// next restore (journal.go); it must not keep the daemon from starting.
+func isJournalHead(b []byte) bool {
+	if strings.HasPrefix(string(b), journalMagic) || strings.HasPrefix(journalMagic, string(b)) {
+		return true
+	}
+	return len(bytes.Trim(b, "\x00")) == 0
 }
 
 // checkHead reads the start of path, if it exists and is not empty, and

@@ -38,3 +38,25 @@ func TestPersist_JournalThatIsASymlinkIsNeverFollowed(t *testing.T) {
 		}
 	}
 }
+
+// What a power cut may leave of a journal being started (its header cut
+// short, or zeros) still passes as ours: it is left out at the restore, and
+// must not keep the daemon from starting. Another file does not.
+func TestCheckSnapshot_TornJournalIsOurs(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "netmon.db")
+	for _, c := range []struct {
+		journal string
+		ours    bool
+	}{
+		{journalMagic[:5], true},
+		{journalMagic + "gen\n", true},
+		{"\x00\x00\x00\x00", true},
+		{"precious\n", false},
+	} {
+		os.WriteFile(JournalPath(db), []byte(c.journal), 0o600)
+		if err := CheckSnapshot(db); (err == nil) != c.ours {
+			t.Errorf("journal %q: %v", c.journal, err)
+		}
+	}
+}
