@@ -68,6 +68,12 @@ fill() {
 	else
 		addrs=$(seq -f '2001:db8:1::%g' 2 $((n + 1)))
 	fi
+	# A real router has a neighbour entry, with a MAC, for each host it
+	# forwards to; without one the daemon takes the addresses for made-up
+	# ones and evicts them (a flood). The lab's own hosts (.2, .3) have
+	# theirs already.
+	echo "$addrs" | awk -v dev=br-lan 'NR > 2 { printf "neigh replace %s lladdr 02:00:00:03:%02x:%02x dev %s nud permanent\n", $1, int(NR / 256), NR % 256, dev }' >"$work/neigh.batch"
+	r ip -batch "$work/neigh.batch"
 	local table=ip
 	[[ $fam == 6 ]] && table=ip6
 	if r nft list table "$table" netmon >/dev/null 2>&1; then
