@@ -31,11 +31,15 @@ func NewIpset() (Sets, error) {
 	return &ipsetCmd{path: p}, nil
 }
 
-func (s *ipsetCmd) run(args ...string) ([]byte, error) {
+func (s *ipsetCmd) run(args ...string) ([]byte, error) { return s.runInput("", args...) }
+
+// runInput runs ipset with stdin on its standard input.
+func (s *ipsetCmd) runInput(stdin string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, s.path, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("ipset %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
@@ -93,15 +97,8 @@ func (s *ipsetCmd) restore(script string) error {
 	if script == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, s.path, "restore", "-exist")
-	cmd.Stdin, cmd.Stderr = strings.NewReader(script), &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("ipset restore: %v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
+	_, err := s.runInput(script, "restore", "-exist")
+	return err
 }
 
 func (s *ipsetCmd) DelService(name string, k ServiceKey) error {
