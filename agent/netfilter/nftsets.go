@@ -52,6 +52,19 @@ type nftSets struct {
 	// rules are the comments of each family's chain as the last List found
 	// them (nil: no chain).
 	rules map[Family][]string
+	// owned is whether each family's table was ours (nil) or someone
+	// else's (a ForeignTableError) at the last List: the changes a sample
+	// makes after it need not read the table again to know.
+	owned map[Family]error
+}
+
+// guard refuses a change to family f's table when it is someone else's,
+// as the last List found it, or as a read now finds it.
+func (s *nftSets) guard(f Family) error {
+	if err, ok := s.owned[f]; ok {
+		return err
+	}
+	return s.nftTool.guard(f)
 }
 
 // NewNftSets returns Sets kept in nftables for fams, or ErrNoNft; logf
@@ -81,17 +94,20 @@ func nftFamily(f Family) string {
 // with the other families' sets.
 func (s *nftSets) List() (map[string]*IPSet, error) {
 	all := map[string]*IPSet{}
-	s.rules = map[Family][]string{}
+	s.rules, s.owned = map[Family][]string{}, map[Family]error{}
 	var foreign []error
 	for _, f := range s.fams {
 		d, err := s.read(f, true)
 		if errors.Is(err, ErrForeignTable) {
+			s.owned[f] = err
 			foreign = append(foreign, err)
 			continue
 		}
 		if err != nil {
+			s.owned = nil
 			return nil, err
 		}
+		s.owned[f] = nil
 		if d == nil {
 			continue
 		}
@@ -153,7 +169,7 @@ func (s *nftSets) Remove() ([]string, error) {
 		}
 		done = append(done, "deleted nftables "+what)
 	}
-	s.rules = nil
+	s.rules, s.owned = nil, nil
 	return done, errors.Join(foreign...)
 }
 
@@ -196,24 +212,8 @@ func (s *nftSets) Evict(name string, out, in []netip.Addr) error {
 	if len(out) == 0 && len(in) == 0 {
 		return nil
 	}
-	var f Family
-	switch {
-	case len(out) > 0:
-		f = AddrFamily(out[0])
-	default:
-		f = AddrFamily(in[0])
-	}
-	if err := s.guard(f); err != nil {
-		return err
-	}
-	ref := fmt.Sprintf("%s %s %s", nftFamily(f), nftTable, name)
-	var b strings.Builder
-	writeElements(&b, "delete element "+ref, out, netip.Addr.String)
-	writeElements(&b, "add element "+ref, in, netip.Addr.String)
-	if _, err := s.run(b.String(), "-f", "-"); err != nil {
-		return fmt.Errorf("evict %d and admit %d addresses in set %s: %w", len(out), len(in), name, err)
-	}
-	return nil
+	f := AddrFamily(slices.Concat(out, in)[0])
+	return s.changeElements(f, name, texts(out, netip.Addr.String), texts(in, netip.Addr.String))
 }
 
 // EvictServices deletes the elements out of service set name in one
@@ -222,29 +222,41 @@ func (s *nftSets) EvictServices(name string, out []ServiceKey) error {
 	if len(out) == 0 {
 		return nil
 	}
-	if err := s.guard(AddrFamily(out[0].Addr)); err != nil {
+	return s.changeElements(AddrFamily(out[0].Addr), name, texts(out, func(k ServiceKey) string {
+		return fmt.Sprintf("%s . %s . %d", k.Addr, ProtoName(k.Proto), k.Port)
+	}), nil)
+}
+
+// changeElements deletes del from and adds add to set name of family f,
+// in one nft transaction.
+func (s *nftSets) changeElements(f Family, name string, del, add []string) error {
+	if err := s.guard(f); err != nil {
 		return err
 	}
-	ref := fmt.Sprintf("%s %s %s", nftFamily(AddrFamily(out[0].Addr)), nftTable, name)
+	ref := fmt.Sprintf("%s %s %s", nftFamily(f), nftTable, name)
 	var b strings.Builder
-	writeElements(&b, "delete element "+ref, out, func(k ServiceKey) string {
-		return fmt.Sprintf("%s . %s . %d", k.Addr, ProtoName(k.Proto), k.Port)
-	})
+	writeElements(&b, "delete element "+ref, del)
+	writeElements(&b, "add element "+ref, add)
 	if _, err := s.run(b.String(), "-f", "-"); err != nil {
-		return fmt.Errorf("evict %d elements of set %s: %w", len(out), name, err)
+		return fmt.Errorf("evict %d and admit %d elements in set %s: %w", len(del), len(add), name, err)
 	}
 	return nil
 }
 
+// texts writes each of elems as nft writes an element.
+func texts[E any](elems []E, text func(E) string) []string {
+	out := make([]string, len(elems))
+	for i, e := range elems {
+		out[i] = text(e)
+	}
+	return out
+}
+
 // writeElements writes verb { e, e, ... } lines of at most 512 elements.
-func writeElements[E any](b *strings.Builder, verb string, elems []E, text func(E) string) {
+func writeElements(b *strings.Builder, verb string, elems []string) {
 	for len(elems) > 0 {
 		n := min(len(elems), 512)
-		parts := make([]string, n)
-		for i, e := range elems[:n] {
-			parts[i] = text(e)
-		}
-		fmt.Fprintf(b, "%s { %s }\n", verb, strings.Join(parts, ", "))
+		fmt.Fprintf(b, "%s { %s }\n", verb, strings.Join(elems[:n], ", "))
 		elems = elems[n:]
 	}
 }
