@@ -43,12 +43,11 @@ func (c Choice) Other() string {
 // firewall is nftables (firewall4 is installed, or iptables is the
 // nf_tables variant and nft is there, or nft is there and iptables is not),
 // iptables otherwise. It runs `iptables --version` at most once.
-func Choose(backend string) Choice {
-	return choose(backend, func(bin string) bool { _, err := exec.LookPath(bin); return err == nil },
-		func() string { v, _ := versionOf("iptables"); return v })
-}
+func Choose(backend string) Choice { return Resolve(backend).Choice }
 
-func choose(backend string, has func(string) bool, iptablesVersion func() string) Choice {
+// choose is Choose with the system's answers given: which binaries there
+// are, and iptables' variant (Variant), asked only when needed.
+func choose(backend string, has func(string) bool, iptablesVariant func() string) Choice {
 	switch backend {
 	case "nftables":
 		return Choice{Native: true, Why: "option backend 'nftables'"}
@@ -64,7 +63,7 @@ func choose(backend string, has func(string) bool, iptablesVersion func() string
 		return Choice{Native: true, Why: "firewall4 is installed"}
 	case !has("iptables"):
 		return Choice{Native: true, Why: "nft is installed and iptables is not"}
-	case Variant(iptablesVersion()) == "nf_tables":
+	case iptablesVariant() == "nf_tables":
 		return Choice{Native: true, Why: "iptables is iptables-nft and nft is installed"}
 	}
 	return Choice{Iptables: "auto", Why: "iptables is iptables-legacy"}
@@ -103,12 +102,8 @@ func Resolve(option string) Backend {
 
 func resolve(option string, has func(string) bool, iptablesVersion func() string) Backend {
 	v := &lazyVariant{version: iptablesVersion}
-	return Backend{Choice: choose(option, has, func() string { return versionOfVariant(v) }), Option: option, variant: v}
+	return Backend{Choice: choose(option, has, v.get), Option: option, variant: v}
 }
-
-// versionOfVariant gives choose a version line that says v's variant, so
-// the one run is shared.
-func versionOfVariant(v *lazyVariant) string { return "(" + v.get() + ")" }
 
 // Other is the backend of the other kind, where a switch of backend may
 // have left chains of ours; naming it explicitly needs no version.

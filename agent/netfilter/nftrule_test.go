@@ -79,7 +79,7 @@ func TestChoose(t *testing.T) {
 			}
 			return false
 		}
-		got := choose(c.backend, has, func() string { return c.version })
+		got := choose(c.backend, has, func() string { return Variant(c.version) })
 		if got.Native != c.native || got.Iptables != c.iptables || got.Why == "" {
 			t.Errorf("backend %s with %v (%q): %+v", c.backend, c.bins, c.version, got)
 		}
