@@ -84,19 +84,23 @@ func pickStrays[K comparable](keys []K, isHost, kept func(K) bool, order func(a,
 	return evict
 }
 
+// isHost says whether address a is a host's: the neighbour table or a
+// lease gives it a MAC, or its element in direction dir had one before.
+func (s *Sampler) isHost(a netip.Addr, dir string, neigh map[netip.Addr]string) bool {
+	if neigh[a] != "" {
+		return true
+	}
+	e := s.State.Elements[store.ElementKey(dir, a)]
+	return e != nil && e.MAC != ""
+}
+
 // hostStrays picks the elements of set (direction dir) to evict.
 func (s *Sampler) hostStrays(set *netfilter.IPSet, dir string, neigh map[netip.Addr]string) map[netip.Addr]bool {
 	addrs := make([]netip.Addr, 0, len(set.Elements))
 	for a := range set.Elements {
 		addrs = append(addrs, a)
 	}
-	isHost := func(a netip.Addr) bool {
-		if neigh[a] != "" {
-			return true
-		}
-		e := s.State.Elements[store.ElementKey(dir, a)]
-		return e != nil && e.MAC != ""
-	}
+	isHost := func(a netip.Addr) bool { return s.isHost(a, dir, neigh) }
 	kept := func(a netip.Addr) bool { return s.State.Elements[store.ElementKey(dir, a)] != nil }
 	return pickStrays(addrs, isHost, kept, netip.Addr.Compare)
 }
@@ -108,13 +112,7 @@ func (s *Sampler) serviceStrays(set *netfilter.IPSet, dir string, neigh map[neti
 	for k := range set.Services {
 		keys = append(keys, k)
 	}
-	isHost := func(k netfilter.ServiceKey) bool {
-		if neigh[k.Addr] != "" {
-			return true
-		}
-		e := s.State.Elements[store.ElementKey(dir, k.Addr)]
-		return e != nil && e.MAC != ""
-	}
+	isHost := func(k netfilter.ServiceKey) bool { return s.isHost(k.Addr, dir, neigh) }
 	kept := func(k netfilter.ServiceKey) bool { return s.State.ServiceElements[serviceElementKey(dir, k)] != nil }
 	order := func(a, b netfilter.ServiceKey) int {
 		return cmp.Or(a.Addr.Compare(b.Addr), cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.Port, b.Port))
