@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/account"
+	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/agent/hosts"
 	"github.com/netmon-agent/netmon-agent/agent/units"
 	"github.com/netmon-agent/netmon-agent/store"
@@ -22,6 +23,8 @@ var (
 	ErrNotBlocked = errors.New("is not blocked")
 	// ErrNotThrottled means an unthrottle named a host with no throttle.
 	ErrNotThrottled = errors.New("is not throttled")
+	// ErrRestrictionKind means a restriction named no kind there is.
+	ErrRestrictionKind = errors.New("no such kind of restriction")
 	// ErrRate means a throttle's rate is out of bounds.
 	ErrRate = errors.New("a throttle's rate is from 8kbit to 1gbit")
 )
@@ -36,31 +39,76 @@ func (a *Agent) directory() hosts.Directory {
 	return d
 }
 
-// Block blocks host (a MAC, an address or a name) for d (0: until
-// unblocked) and applies it at once. An address must be a LAN host's: one
-// inside the LAN's subnets that is neither the router's own nor a
-// subnet's network or broadcast address.
-func (a *Agent) Block(host string, d time.Duration, reason string) (*store.Block, error) {
-	target, err := a.restrictTarget("block", host)
-	if err != nil {
-		return nil, err
-	}
-	return a.apply(a.sampler.Block(target, d, reason))
+// A restrictionKind is how the agent puts one kind of restriction in
+// force and lifts it; restrictionKinds is every kind a request may name.
+type restrictionKind struct {
+	// put records r of target in the sampler.
+	put func(s *account.Sampler, target string, r control.Restriction) *store.Block
+	// lift removes the kind's restrictions of targets, returning those
+	// there were.
+	lift func(s *account.Sampler, targets ...string) []string
+	// check refuses a restriction the kind cannot put (nil: none).
+	check func(r control.Restriction) error
+	// none is the error of lifting what is not in force.
+	none error
 }
 
-// Throttle slows host to down and up bits per second for d (0: until
-// unthrottled) and applies it at once; host is taken as Block takes it.
-func (a *Agent) Throttle(host string, d time.Duration, reason string, down, up uint64) (*store.Block, error) {
-	for _, r := range []uint64{down, up} {
-		if r < units.MinThrottle || r > units.MaxThrottle {
-			return nil, fmt.Errorf("throttle %s: %w", host, ErrRate)
+var restrictionKinds = map[string]restrictionKind{
+	control.KindBlock: {
+		put: func(s *account.Sampler, t string, r control.Restriction) *store.Block {
+			return s.Block(t, r.For, r.Reason)
+		},
+		lift: (*account.Sampler).Unblock,
+		none: ErrNotBlocked,
+	},
+	control.KindThrottle: {
+		put: func(s *account.Sampler, t string, r control.Restriction) *store.Block {
+			return s.Throttle(t, r.For, r.Reason, r.Rate, r.RateUp)
+		},
+		lift:  (*account.Sampler).Unthrottle,
+		check: checkRates,
+		none:  ErrNotThrottled,
+	},
+}
+
+// Restrict puts r in force at once, or with r.Lift lifts every
+// restriction of its kind on r.Host, whichever of the host's names (MAC,
+// address or name) it was made under; a block's lifting leaves a
+// throttle, and the other way round. To put one, an address must be a LAN
+// host's: inside the LAN's subnets, neither the router's own nor a
+// subnet's network or broadcast address. It returns the restriction put
+// (nil when lifting).
+func (a *Agent) Restrict(r control.Restriction) (*store.Block, error) {
+	kind, ok := restrictionKinds[r.Kind]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q (accepted: %s, %s)", ErrRestrictionKind, r.Kind, control.KindBlock, control.KindThrottle)
+	}
+	if r.Lift {
+		if len(kind.lift(a.sampler, a.directory().Aliases(r.Host)...)) == 0 {
+			return nil, fmt.Errorf("%s %w", r.Host, kind.none)
+		}
+		return a.apply(nil)
+	}
+	if kind.check != nil {
+		if err := kind.check(r); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", r.Kind, r.Host, err)
 		}
 	}
-	target, err := a.restrictTarget("throttle", host)
+	target, err := a.restrictTarget(r.Kind, r.Host)
 	if err != nil {
 		return nil, err
 	}
-	return a.apply(a.sampler.Throttle(target, d, reason, down, up))
+	return a.apply(kind.put(a.sampler, target, r))
+}
+
+// checkRates refuses a throttle's rate out of bounds.
+func checkRates(r control.Restriction) error {
+	for _, rate := range []uint64{r.Rate, r.RateUp} {
+		if rate < units.MinThrottle || rate > units.MaxThrottle {
+			return ErrRate
+		}
+	}
+	return nil
 }
 
 // restrictTarget resolves the host a block or throttle names to its
@@ -147,24 +195,4 @@ func interfaceAddrs(dev string) ([]netip.Prefix, map[netip.Addr]bool, error) {
 		}
 	}
 	return prefixes, own, nil
-}
-
-// Unblock lifts every block of host, whichever of its names (MAC, address
-// or name) the block was made under, and applies it at once. A throttle
-// stays.
-func (a *Agent) Unblock(host string) error {
-	if len(a.sampler.Unblock(a.directory().Aliases(host)...)) == 0 {
-		return fmt.Errorf("%s %w", host, ErrNotBlocked)
-	}
-	_, err := a.apply(nil)
-	return err
-}
-
-// Unthrottle lifts every throttle of host, as Unblock lifts blocks.
-func (a *Agent) Unthrottle(host string) error {
-	if len(a.sampler.Unthrottle(a.directory().Aliases(host)...)) == 0 {
-		return fmt.Errorf("%s %w", host, ErrNotThrottled)
-	}
-	_, err := a.apply(nil)
-	return err
 }

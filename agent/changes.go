@@ -1,11 +1,15 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/control"
 )
+
+// ErrNoRestriction means a restrict request carried no restriction.
+var ErrNoRestriction = errors.New("the request names no restriction")
 
 // Changes a person makes: blocks and throttles, their lifting, the
 // since-last checkpoint. Each is one entry of changes, which the daemon's
@@ -26,30 +30,18 @@ type change struct {
 }
 
 var changes = map[string]change{
-	control.OpBlock: {"the block", true, restriction(func(a *Agent, r control.Request) error {
-		_, err := a.Block(r.Host, r.For, r.Reason)
-		return err
-	})},
-	control.OpUnblock: {"the unblock", true, restriction(func(a *Agent, r control.Request) error { return a.Unblock(r.Host) })},
-	control.OpThrottle: {"the throttle", true, restriction(func(a *Agent, r control.Request) error {
-		_, err := a.Throttle(r.Host, r.For, r.Reason, r.Rate, r.RateUp)
-		return err
-	})},
-	control.OpUnthrottle: {"the unthrottle", true, restriction(func(a *Agent, r control.Request) error { return a.Unthrottle(r.Host) })},
-	control.OpCheckpoint: {"the report's checkpoint", false, func(a *Agent, r control.Request) (any, error) {
-		return nil, a.MoveCheckpoint(r.Checkpoint)
-	}},
-}
-
-// restriction is the change of a block, a throttle or their lifting: it
-// answers with the blocks and throttles in force.
-func restriction(f func(a *Agent, r control.Request) error) func(*Agent, control.Request) (any, error) {
-	return func(a *Agent, r control.Request) (any, error) {
-		if err := f(a, r); err != nil {
+	control.OpRestrict: {"the restriction", true, func(a *Agent, r control.Request) (any, error) {
+		if r.Restriction == nil {
+			return nil, fmt.Errorf("%s: %w", control.OpRestrict, ErrNoRestriction)
+		}
+		if _, err := a.Restrict(*r.Restriction); err != nil {
 			return nil, err
 		}
 		return a.Blocks(), nil
-	}
+	}},
+	control.OpCheckpoint: {"the report's checkpoint", false, func(a *Agent, r control.Request) (any, error) {
+		return nil, a.MoveCheckpoint(r.Checkpoint)
+	}},
 }
 
 // handleChange is the daemon's handler of change c.

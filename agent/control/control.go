@@ -33,14 +33,10 @@ const (
 	OpHosts  = "hosts"  // the host table, from memory
 	// OpServices is every host's usage by service, from memory.
 	OpServices = "services"
-	OpBlock    = "block"   // block Host for For, with Reason
-	OpUnblock  = "unblock" // lift the block of Host
+	// OpRestrict puts Restriction in force, or lifts it.
+	OpRestrict = "restrict"
 	OpBlocks   = "blocks"  // the blocks and throttles in force
-	// OpThrottle throttles Host to Rate and RateUp for For, with Reason;
-	// OpUnthrottle lifts it.
-	OpThrottle   = "throttle"
-	OpUnthrottle = "unthrottle"
-	OpHistory    = "history" // a table of history, as History asks
+	OpHistory  = "history" // a table of history, as History asks
 	// OpSinceLast samples and answers the since-last report; OpCheckpoint
 	// then moves its checkpoint to Checkpoint (and snapshots).
 	OpSinceLast  = "since-last"
@@ -54,19 +50,36 @@ const (
 
 // A Request is one question to the daemon.
 type Request struct {
-	Op     string        `json:"op"`
-	Host   string        `json:"host,omitempty"`
-	For    time.Duration `json:"for,omitempty"`
-	Reason string        `json:"reason,omitempty"`
-	// Rate and RateUp are OpThrottle's rates, in bits per second.
-	Rate   uint64 `json:"rate,omitempty"`
-	RateUp uint64 `json:"rate_up,omitempty"`
+	Op string `json:"op"`
+	// Restriction is what OpRestrict puts in force or lifts.
+	Restriction *Restriction `json:"restriction,omitempty"`
 	// History is the question of OpHistory.
 	History *report.HistoryQuery `json:"history,omitempty"`
 	// Checkpoint is the new checkpoint of OpCheckpoint.
 	Checkpoint *store.Checkpoint `json:"checkpoint,omitempty"`
 	// Path is where OpBackup writes, or what OpRestore reads; absolute.
 	Path string `json:"path,omitempty"`
+}
+
+// Kinds of Restriction.
+const (
+	KindBlock    = "block"    // the host forwards nothing
+	KindThrottle = "throttle" // the host forwards at Rate down, RateUp up
+)
+
+// A Restriction is a block or a throttle of Host (Kind), or with Lift its
+// lifting: one request, so blocks and throttles share one path from each
+// face to the firewall.
+type Restriction struct {
+	Kind string `json:"kind"`
+	Lift bool   `json:"lift,omitempty"`
+	// Host is a MAC, an address or a name.
+	Host   string        `json:"host"`
+	For    time.Duration `json:"for,omitempty"` // 0: until lifted
+	Reason string        `json:"reason,omitempty"`
+	// Rate and RateUp are a throttle's rates, in bits per second.
+	Rate   uint64 `json:"rate,omitempty"`
+	RateUp uint64 `json:"rate_up,omitempty"`
 }
 
 // A Response is the daemon's answer. Body is the answer itself (a report,
@@ -189,7 +202,7 @@ func Send(calls chan<- Call, done <-chan struct{}, req Request, wait time.Durati
 // known reports whether op is a request the daemon answers.
 func known(op string) bool {
 	switch op {
-	case OpReport, OpStart, OpSample, OpStop, OpHosts, OpServices, OpBlock, OpUnblock, OpThrottle, OpUnthrottle, OpBlocks, OpHistory,
+	case OpReport, OpStart, OpSample, OpStop, OpHosts, OpServices, OpRestrict, OpBlocks, OpHistory,
 		OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact, OpRestore, OpMetrics:
 		return true
 	}

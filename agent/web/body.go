@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/agent/units"
 )
 
@@ -54,6 +55,28 @@ func (b blockBody) rates() (down, up uint64, err error) {
 		}
 	}
 	return down, up, nil
+}
+
+// restriction is the body as a restriction of kind, or with lift its
+// lifting (which reads only the host).
+func (b blockBody) restriction(kind string, lift bool) (control.Restriction, error) {
+	r := control.Restriction{Kind: kind, Lift: lift, Host: b.Host}
+	if lift {
+		return r, nil
+	}
+	var err error
+	if r.For, err = b.duration(); err != nil {
+		return r, err
+	}
+	r.Reason = b.Reason
+	if kind != control.KindThrottle {
+		if b.Rate != "" || b.RateUp != "" {
+			return r, badRequest(errors.New("rate and rate_up are for /api/throttle"))
+		}
+		return r, nil
+	}
+	r.Rate, r.RateUp, err = b.rates()
+	return r, err
 }
 
 // readBlockBody reads a POST's JSON: one object of blockBody's fields,

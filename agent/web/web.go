@@ -129,37 +129,21 @@ func (w *Server) routes() http.Handler {
 		resp, err := w.ask(control.Request{Op: control.OpHistory, History: &q})
 		return resp, err
 	}))
-	mux.HandleFunc("POST /api/block", w.change(func(body blockBody) (any, error) {
-		d, err := body.duration()
-		if err != nil {
-			return nil, err
+	for _, kind := range []string{control.KindBlock, control.KindThrottle} {
+		for _, lift := range []bool{false, true} {
+			path := "POST /api/" + kind
+			if lift {
+				path = "POST /api/un" + kind
+			}
+			mux.HandleFunc(path, w.change(func(body blockBody) (any, error) {
+				r, err := body.restriction(kind, lift)
+				if err != nil {
+					return nil, err
+				}
+				return w.ask(control.Request{Op: control.OpRestrict, Restriction: &r})
+			}))
 		}
-		if body.Rate != "" || body.RateUp != "" {
-			return nil, badRequest(errors.New("rate and rate_up are for /api/throttle"))
-		}
-		resp, err := w.ask(control.Request{Op: control.OpBlock, Host: body.Host, For: d, Reason: body.Reason})
-		return resp, err
-	}))
-	mux.HandleFunc("POST /api/unblock", w.change(func(body blockBody) (any, error) {
-		resp, err := w.ask(control.Request{Op: control.OpUnblock, Host: body.Host})
-		return resp, err
-	}))
-	mux.HandleFunc("POST /api/throttle", w.change(func(body blockBody) (any, error) {
-		d, err := body.duration()
-		if err != nil {
-			return nil, err
-		}
-		down, up, err := body.rates()
-		if err != nil {
-			return nil, err
-		}
-		resp, err := w.ask(control.Request{Op: control.OpThrottle, Host: body.Host, For: d, Reason: body.Reason, Rate: down, RateUp: up})
-		return resp, err
-	}))
-	mux.HandleFunc("POST /api/unthrottle", w.change(func(body blockBody) (any, error) {
-		resp, err := w.ask(control.Request{Op: control.OpUnthrottle, Host: body.Host})
-		return resp, err
-	}))
+	}
 	mux.HandleFunc("GET /metrics", func(rw http.ResponseWriter, r *http.Request) {
 		if !w.authorized(rw, r, false) {
 			return

@@ -107,13 +107,13 @@ func commands(stdout, stderr io.Writer) *cli.App {
 				&cli.StringFlag{Name: "for", Usage: "lift the block after `DURATION` (30m, 2h, 7d)"},
 				&cli.StringFlag{Name: "reason", Usage: "why, for the block list"},
 			}},
-			{Name: "unblock", Usage: "lift a host's block", ArgsUsage: "HOST", Action: withConfig(cmdLift(control.OpUnblock))},
+			{Name: "unblock", Usage: "lift a host's block", ArgsUsage: "HOST", Action: withConfig(cmdLift(control.KindBlock))},
 			{Name: "throttle", Usage: "slow a host: drop what it moves above RATE (2mbit, 500kbit; 8kbit to 1gbit), both ways unless --up", ArgsUsage: "HOST RATE", Action: withConfig(cmdThrottle), Flags: []cli.Flag{
 				&cli.StringFlag{Name: "up", Usage: "upload `RATE`, if not RATE"},
 				&cli.StringFlag{Name: "for", Usage: "lift the throttle after `DURATION` (30m, 2h, 7d)"},
 				&cli.StringFlag{Name: "reason", Usage: "why, for the block list"},
 			}},
-			{Name: "unthrottle", Usage: "lift a host's throttle", ArgsUsage: "HOST", Action: withConfig(cmdLift(control.OpUnthrottle))},
+			{Name: "unthrottle", Usage: "lift a host's throttle", ArgsUsage: "HOST", Action: withConfig(cmdLift(control.KindThrottle))},
 			{Name: "blocks", Usage: "list the blocks and throttles in force", Action: withConfig(cmdBlocks), Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			}},

@@ -91,22 +91,22 @@ func cmdBlock(c *cli.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	r, err := restrict(c, cfg, control.Request{Op: control.OpBlock, Host: host, For: d, Reason: c.String("reason")})
+	r, err := restrict(c, cfg, control.Restriction{Kind: control.KindBlock, Host: host, For: d, Reason: c.String("reason")})
 	if err != nil {
 		return err
 	}
 	return printBlocks(c, r)
 }
 
-// cmdLift is unblock and unthrottle: one HOST, and op, the change that
-// lifts its restriction.
-func cmdLift(op string) func(c *cli.Context, cfg *config.Config) error {
+// cmdLift is unblock and unthrottle: one HOST, whose restrictions of
+// kind it lifts.
+func cmdLift(kind string) func(c *cli.Context, cfg *config.Config) error {
 	return func(c *cli.Context, cfg *config.Config) error {
 		host, err := hostArg(c)
 		if err != nil {
 			return err
 		}
-		r, err := restrict(c, cfg, control.Request{Op: op, Host: host})
+		r, err := restrict(c, cfg, control.Restriction{Kind: kind, Lift: true, Host: host})
 		if err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func cmdThrottle(c *cli.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	r, err := restrict(c, cfg, control.Request{Op: control.OpThrottle, Host: host, For: d, Reason: c.String("reason"), Rate: down, RateUp: up})
+	r, err := restrict(c, cfg, control.Restriction{Kind: control.KindThrottle, Host: host, For: d, Reason: c.String("reason"), Rate: down, RateUp: up})
 	if err != nil {
 		return err
 	}
@@ -144,8 +144,8 @@ func cmdThrottle(c *cli.Context, cfg *config.Config) error {
 
 // restrict makes a block, a throttle or their lifting (agent.Change) and
 // returns the blocks and throttles in force.
-func restrict(c *cli.Context, cfg *config.Config, req control.Request) (*report.BlocksReport, error) {
-	return agent.Change[report.BlocksReport](cfg, options(stderrLogger(c, false)), req)
+func restrict(c *cli.Context, cfg *config.Config, r control.Restriction) (*report.BlocksReport, error) {
+	return agent.Change[report.BlocksReport](cfg, options(stderrLogger(c, false)), control.Request{Op: control.OpRestrict, Restriction: &r})
 }
 
 // forFlag is --for: 0 is until lifted by hand.
