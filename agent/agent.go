@@ -1,7 +1,8 @@
 // Package agent is netmon-agent's runtime: it opens the config, the live
-// database and the firewalls together (Agent), runs the daemon's loop
-// (Run, with one small handler per request kind in handlers.go), and is
-// the daemon-or-disk facade the command line calls: every Read* and the
+// database and the firewalls together (Agent), holds the table of the
+// changes a person makes (changes.go: what the daemon's loop, package
+// daemon, and a command with no daemon both run), and is the
+// daemon-or-disk facade the command line calls: every Read* and the
 // one-shot commands ask a running daemon first and fall back to the
 // database on disk.
 //
@@ -23,7 +24,8 @@
 //     snapshot: temporary file, fsync, rename).
 //
 // Packages, each importing only those before it: units, uci, netfilter,
-// hosts, config, account, report, mail, control, web, this one, doctor;
+// hosts, config, account, report, mail, control, web, this one, daemon,
+// doctor;
 // store below them all, and cmd/netmon-agent above, wiring only. The test
 // TestImports_PointDown keeps it so.
 package agent

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/control"
@@ -13,23 +14,28 @@ var ErrNoRestriction = errors.New("the request names no restriction")
 
 // Changes a person makes: blocks and throttles, their lifting, the
 // since-last checkpoint. Each is one entry of changes, which the daemon's
-// loop (handlers.go) and a command with no daemon (Change) both run: apply
+// loop (package daemon) and a command with no daemon (MakeChange) both run: apply
 // it to the Agent, then write it to flash at once, since a power cut must
 // not undo a person's decision (counting data waits for persist_interval).
 // Adding one is an entry here, a request kind in control, and its faces
 // (the command, the web page's handler, LuCI's view and ACL).
 
-type change struct {
-	// what names what is in force, for the error when flash refuses it.
-	what string
-	// samples says applying it samples (a restriction applies at once),
+// A Change is one kind of change a person makes.
+type Change struct {
+	// What names what is in force, for the error when flash refuses it.
+	What string
+	// Samples says applying it samples (a restriction applies at once),
 	// which the daemon counts.
-	samples bool
-	// apply makes the change; what it returns answers the request.
-	apply func(a *Agent, req control.Request) (any, error)
+	Samples bool
+	// Apply makes the change; what it returns answers the request.
+	Apply func(a *Agent, req control.Request) (any, error)
 }
 
-var changes = map[string]change{
+// Changes returns the changes a person makes, by request kind: what the
+// daemon's loop answers with them.
+func Changes() map[string]Change { return maps.Clone(changes) }
+
+var changes = map[string]Change{
 	control.OpRestrict: {"the restriction", true, func(a *Agent, r control.Request) (any, error) {
 		if r.Restriction == nil {
 			return nil, fmt.Errorf("%s: %w", control.OpRestrict, ErrNoRestriction)
@@ -44,30 +50,16 @@ var changes = map[string]change{
 	}},
 }
 
-// handleChange is the daemon's handler of change c.
-func handleChange(c change) handler {
-	return func(d *daemon, req control.Request) control.Response {
-		if c.samples {
-			d.samples++
-		}
-		r, err := c.apply(d.a, req)
-		if err != nil {
-			return answer(nil, err)
-		}
-		return answer(r, d.persistChange(c.what))
-	}
-}
-
-// Change makes the change req asks for (one of changes): through the
+// MakeChange makes the change req asks for (one of changes): through the
 // daemon when one answers, else on the database opened here, and on flash
 // before it returns. T is what the change answers with.
-func Change[T any](cfg *config.Config, opts Options, req control.Request) (*T, error) {
+func MakeChange[T any](cfg *config.Config, opts Options, req control.Request) (*T, error) {
 	c, ok := changes[req.Op]
 	if !ok {
 		return nil, fmt.Errorf("%q is not a change", req.Op)
 	}
 	return withAgent(cfg, opts, req, func(a *Agent) (*T, error) {
-		r, err := c.apply(a, req)
+		r, err := c.Apply(a, req)
 		t, _ := r.(*T)
 		return t, err
 	})

@@ -263,7 +263,7 @@ func roomForRestore(cfg *config.Config, src string) error {
 // CompactDatabase shrinks the live database to what it holds and writes a
 // snapshot of it: through the running daemon, else by itself.
 func CompactDatabase(cfg *config.Config, opts Options) (*DBResult, error) {
-	opts.defaults()
+	opts.Defaults()
 	res, err := control.Ask[DBResult](cfg.SocketPath(), control.Request{Op: control.OpCompact}, 5*time.Minute)
 	if err == nil {
 		return res, nil
@@ -277,6 +277,42 @@ func CompactDatabase(cfg *config.Config, opts Options) (*DBResult, error) {
 	}
 	defer db.Close()
 	return compact(db, cfg)
+}
+
+// Compact compacts the live database a holds and writes a snapshot of it;
+// a's batch must be committed.
+func (a *Agent) Compact() (*DBResult, error) { return compact(a.db, a.cfg) }
+
+// Backup writes a snapshot of the live database a holds to dest, refusing
+// one of the database's own files or a directory; a's batch must be
+// committed.
+func (a *Agent) Backup(dest string) (*DBResult, error) {
+	if err := backupTarget(a.cfg, dest); err != nil {
+		return nil, err
+	}
+	n, err := a.db.Snapshot(dest)
+	return &DBResult{Path: dest, Bytes: n}, err
+}
+
+// Restore replaces a's database with the backup at src under a running
+// agent: the backup is verified whole before anything changes; then a
+// closes, the files are swapped as RestoreDatabase swaps them, and an agent
+// opens on the restored state with a's config and options. It returns the
+// agent to go on with: a itself when nothing was replaced, nil when the
+// database could not be opened again (the error says why).
+func (a *Agent) Restore(src string) (*Agent, *DBResult, error) {
+	if err := stageRestore(a.cfg, src); err != nil {
+		return a, nil, err
+	}
+	if err := a.Close(); err != nil {
+		a.opts.Logf("restore: closing the live database: %v", err)
+	}
+	res, err := swapRestored(a.cfg, src)
+	next, oerr := Open(a.cfg, a.opts)
+	if oerr != nil {
+		return nil, res, fmt.Errorf("reopen the database after the restore: %w", oerr)
+	}
+	return next, res, err
 }
 
 func compact(db *store.DB, cfg *config.Config) (*DBResult, error) {

@@ -31,7 +31,8 @@ var layers = map[string]int{
 	"agent/control":                 16,
 	"agent/web":                     18,
 	"agent":                         20,
-	"agent/agenttest":               21,
+	"agent/daemon":                  21,
+	"agent/agenttest":               22,
 	"agent/doctor":                  22,
 	"cmd/netmon-agent":              24,
 }

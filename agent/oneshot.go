@@ -40,7 +40,7 @@ func SampleOnce(cfg *config.Config, opts Options, op string) (*report.Report, er
 // When the database cannot be opened the rules are removed all the same:
 // taking them out matters more than the last seconds of counts.
 func Stop(cfg *config.Config, opts Options) error {
-	opts.defaults()
+	opts.Defaults()
 	if _, err := control.Ask[struct{}](cfg.SocketPath(), control.Request{Op: control.OpStop}, 30*time.Second); !errors.Is(err, control.ErrNoDaemon) {
 		return err
 	}
@@ -83,7 +83,7 @@ func withAgent[T any](cfg *config.Config, opts Options, req control.Request, f f
 // MoveCheckpoint stores cp, the checkpoint of a since-last report that was
 // shown or sent, so the next report starts where it ended.
 func MoveCheckpoint(cfg *config.Config, opts Options, cp *store.Checkpoint) error {
-	_, err := Change[struct{}](cfg, opts, control.Request{Op: control.OpCheckpoint, Checkpoint: cp})
+	_, err := MakeChange[struct{}](cfg, opts, control.Request{Op: control.OpCheckpoint, Checkpoint: cp})
 	return err
 }
 

@@ -54,7 +54,9 @@ func SourcesFor(cfg *config.Config) hosts.Sources {
 	return &hosts.SystemSources{LAN: cfg.LAN, IPv6: cfg.IPv6, Leases: cfg.Leases, Ethers: cfg.Ethers, Config: cfg.HostNames, ARP: "/proc/net/arp"}
 }
 
-func (o *Options) defaults() {
+// Defaults fills in what o leaves unset (each default is named beside its
+// field).
+func (o *Options) Defaults() {
 	if o.BootIDPath == "" {
 		o.BootIDPath = account.DefaultBootIDPath
 	}
@@ -99,7 +101,7 @@ type Agent struct {
 // Open opens the live database (restoring it from the snapshot on flash
 // when tmpfs lost it) and the firewalls the config needs.
 func Open(cfg *config.Config, opts Options) (*Agent, error) {
-	opts.defaults()
+	opts.Defaults()
 	backend := netfilter.Resolve(cfg.Backend)
 	fws, err := firewalls(cfg, backend, opts)
 	if err != nil {
@@ -314,7 +316,7 @@ func (a *Agent) Services(source string) *report.ServicesReport {
 // the config names and in the other one (a switch of backend leaves nothing
 // behind), whatever the config's meters: what `stop` promises.
 func RemoveAll(cfg *config.Config, opts Options) error {
-	opts.defaults()
+	opts.Defaults()
 	var errs []error
 	backend := netfilter.Resolve(cfg.Backend)
 	for i, b := range []netfilter.Backend{backend, backend.Other()} {

@@ -12,6 +12,7 @@ import (
 	"github.com/netmon-agent/netmon-agent/agent/account/accounttest"
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/control"
+	"github.com/netmon-agent/netmon-agent/agent/daemon"
 	"github.com/netmon-agent/netmon-agent/agent/hosts"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
@@ -51,7 +52,7 @@ config meter 'proxy'
 	opts.Logf = t.Logf
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- agent.Run(ctx, path, opts) }()
+	go func() { done <- daemon.Run(ctx, path, opts) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if _, err := control.Ask[struct{}](cfg.SocketPath(), control.Request{Op: control.OpBlocks}, time.Second); err == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/netmon-agent/netmon-agent/agent"
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/control"
+	"github.com/netmon-agent/netmon-agent/agent/daemon"
 )
 
 // start, stop, run and sample: the daemon and its one-shot stand-ins.
@@ -53,7 +54,7 @@ func tuneGC() {
 
 func cmdRun(c *cli.Context) error {
 	tuneGC()
-	return agent.Run(context.Background(), c.String("config"), options(stderrLogger(c, true)))
+	return daemon.Run(context.Background(), c.String("config"), options(stderrLogger(c, true)))
 }
 
 func cmdStart(c *cli.Context, cfg *config.Config) error {

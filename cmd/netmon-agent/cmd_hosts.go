@@ -142,10 +142,10 @@ func cmdThrottle(c *cli.Context, cfg *config.Config) error {
 	return printBlocks(c, r)
 }
 
-// restrict makes a block, a throttle or their lifting (agent.Change) and
+// restrict makes a block, a throttle or their lifting (agent.MakeChange) and
 // returns the blocks and throttles in force.
 func restrict(c *cli.Context, cfg *config.Config, r control.Restriction) (*report.BlocksReport, error) {
-	return agent.Change[report.BlocksReport](cfg, options(stderrLogger(c, false)), control.Request{Op: control.OpRestrict, Restriction: &r})
+	return agent.MakeChange[report.BlocksReport](cfg, options(stderrLogger(c, false)), control.Request{Op: control.OpRestrict, Restriction: &r})
 }
 
 // forFlag is --for: 0 is until lifted by hand.

@@ -1,4 +1,4 @@
-package agent_test
+package daemon_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/netmon-agent/netmon-agent/agent/agenttest"
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/control"
+	"github.com/netmon-agent/netmon-agent/agent/daemon"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
 	"github.com/netmon-agent/netmon-agent/agent/netfilter/netfiltertest"
 	"github.com/netmon-agent/netmon-agent/agent/report"
@@ -84,7 +85,7 @@ func TestRun_CountsWhatItWritesToFlash(t *testing.T) {
 func TestRun_SecondDaemonRefused(t *testing.T) {
 	cfg, stop := agenttest.RunFake(t)
 	defer stop()
-	err := agent.Run(context.Background(), cfg.Path, agent.Options{
+	err := daemon.Run(context.Background(), cfg.Path, agent.Options{
 		NewFirewall: func(netfilter.Backend, netfilter.Family) (netfilter.Firewall, error) {
 			return netfiltertest.NewFirewall(netfilter.IPv4), nil
 		},

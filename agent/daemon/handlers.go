@@ -1,4 +1,4 @@
-package agent
+package daemon
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent"
 	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/agent/report"
 )
@@ -15,7 +16,7 @@ import (
 type handler func(d *daemon, req control.Request) control.Response
 
 // handlers answer the requests of package control, one per kind; the
-// changes a person makes are added from changes (changes.go).
+// changes a person makes are added from agent.Changes.
 var handlers = withChanges(map[string]handler{
 	control.OpReport:    func(d *daemon, _ control.Request) control.Response { return answer(d.a.Report("daemon"), nil) },
 	control.OpHosts:     func(d *daemon, _ control.Request) control.Response { return answer(d.a.Hosts("daemon"), nil) },
@@ -33,12 +34,28 @@ var handlers = withChanges(map[string]handler{
 	control.OpStop:      handleStop,
 })
 
-// withChanges adds a handler for each of changes to hs.
+// withChanges adds a handler for each of the changes a person makes
+// (agent.Changes) to hs.
 func withChanges(hs map[string]handler) map[string]handler {
-	for op, c := range changes {
+	for op, c := range agent.Changes() {
 		hs[op] = handleChange(c)
 	}
 	return hs
+}
+
+// handleChange is the handler of change c: apply it, then write it to
+// flash at once.
+func handleChange(c agent.Change) handler {
+	return func(d *daemon, req control.Request) control.Response {
+		if c.Samples {
+			d.samples++
+		}
+		r, err := c.Apply(d.a, req)
+		if err != nil {
+			return answer(nil, err)
+		}
+		return answer(r, d.persistChange(c.What))
+	}
 }
 
 func handleMetrics(d *daemon, _ control.Request) control.Response {
@@ -61,44 +78,33 @@ func handleHistory(d *daemon, req control.Request) control.Response {
 
 // handleBackup commits first, so the copy holds everything counted.
 func handleBackup(d *daemon, req control.Request) control.Response {
-	if err := backupTarget(d.a.Config(), req.Path); err != nil {
-		return answer(nil, err)
-	}
 	if err := d.commit(); err != nil {
 		return answer(nil, errors.New("backup: "+err.Error()))
 	}
-	n, err := d.a.db.Snapshot(req.Path)
-	return answer(&DBResult{Path: req.Path, Bytes: n}, err)
+	return answer(d.a.Backup(req.Path))
 }
 
 func handleCompact(d *daemon, _ control.Request) control.Response {
 	if err := d.commit(); err != nil {
 		return answer(nil, errors.New("compact: "+err.Error()))
 	}
-	res, err := compact(d.a.db, d.a.Config())
+	res, err := d.a.Compact()
 	d.snapshotFaults.observe(err, d.now())
 	d.lastPersist, d.lastCommit = time.Now(), time.Now()
 	return answer(res, err)
 }
 
-// handleRestore swaps the database under the daemon. The backup is
-// verified whole before anything changes; then the agent closes, the files
-// are swapped as an offline restore swaps them, and an agent opens on the
-// restored state with the same config. The next sample counts on from the
-// backup's baselines, as a start after an offline restore would.
+// handleRestore swaps the database under the daemon (agent.Agent.Restore).
+// The next sample counts on from the backup's baselines, as a start after
+// an offline restore would.
 func handleRestore(d *daemon, req control.Request) control.Response {
-	cfg := d.a.Config()
-	if err := stageRestore(cfg, req.Path); err != nil {
+	a, res, err := d.a.Restore(req.Path)
+	if a == nil {
+		d.exit, d.exitErr = true, err
 		return answer(nil, err)
 	}
-	if err := d.a.Close(); err != nil {
-		d.logf("restore: closing the live database: %v", err)
-	}
-	res, err := swapRestored(cfg, req.Path)
-	a, oerr := Open(cfg, d.opts)
-	if oerr != nil {
-		d.exit, d.exitErr = true, fmt.Errorf("reopen the database after the restore: %w", oerr)
-		return answer(nil, d.exitErr)
+	if a == d.a {
+		return answer(nil, err)
 	}
 	d.a = a
 	d.logf("restored the database from %s", req.Path)

@@ -1,4 +1,4 @@
-package agent
+package daemon
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent"
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/agent/hosts"
@@ -22,13 +23,13 @@ import (
 // ctx's end takes a last sample and snapshot before it returns. The rules
 // stay in place when it exits: the kernel keeps counting, and the next start
 // picks up exactly where this one stopped.
-func Run(ctx context.Context, configPath string, opts Options) error {
-	opts.defaults()
+func Run(ctx context.Context, configPath string, opts agent.Options) error {
+	opts.Defaults()
 	cfg, err := config.Load(configPath)
 	if err != nil {
 		return err
 	}
-	a, err := Open(cfg, opts)
+	a, err := agent.Open(cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -68,8 +69,8 @@ func Run(ctx context.Context, configPath string, opts Options) error {
 // A daemon is the state of Run's loop: the agent, when it last sampled,
 // committed and snapshotted, and the faults it is logging.
 type daemon struct {
-	a        *Agent
-	opts     Options // what the agent was opened with, to open it again (restore)
+	a        *agent.Agent
+	opts     agent.Options // what the agent was opened with, to open it again (restore)
 	cfgPath  string
 	logf     func(format string, a ...any)
 	now      func() time.Time
@@ -91,7 +92,7 @@ type daemon struct {
 	exitErr error
 }
 
-func newDaemon(a *Agent, cfgPath string, opts Options) *daemon {
+func newDaemon(a *agent.Agent, cfgPath string, opts agent.Options) *daemon {
 	cfg, logf := a.Config(), opts.Logf
 	return &daemon{
 		a: a, opts: opts, cfgPath: cfgPath, logf: logf, now: opts.Clock.Now, listen: cfg.Listen, started: time.Now(),
@@ -218,7 +219,7 @@ func (d *daemon) reload(ticker *time.Ticker) {
 
 // reload samples under the old config, so nothing counted so far is lost
 // to a changed meter, then switches.
-func reload(a *Agent, path string, logf func(string, ...any)) error {
+func reload(a *agent.Agent, path string, logf func(string, ...any)) error {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return err
