@@ -38,23 +38,7 @@ for n in $(seq 4 255); do
 	a ip addr add "2001:db8:1::$(printf %x "$n")/64" dev eth0 nodad
 done
 
-cat >"$work/netmon" <<CONF
-config agent 'main'
-	option interval '1'
-	option commit_interval '10'
-	option persist_interval '$persist'
-	option runtime_dir '$work/run'
-	option database '$work/flash/netmon.db'
-	option leases '$work/none'
-
-config meter 'router_in'
-	option chain 'INPUT'
-	option in 'wan'
-
-config meter 'wan_down'
-	option chain 'FORWARD'
-	option in 'wan'
-CONF
+lab_config "$work/netmon" "router_in wan_in" commit_interval=10 persist_interval="$persist" leases="$work/none"
 
 if ((seed > 0)); then
 	mkdir -m 0700 "$work/run"

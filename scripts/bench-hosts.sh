@@ -37,23 +37,7 @@ r() { ip netns exec "$p-r" "$@"; }
 sets_kinds=(auto ipset)
 [[ $backend == nftables ]] && sets_kinds=(auto)
 for sets in "${sets_kinds[@]}"; do
-	cat >"$work/netmon-$sets" <<CONF
-config agent 'main'
-	option interval '100ms'
-	option runtime_dir '$work/run'
-	option database '$work/flash.db'
-	option leases '$work/none'
-	option backend '$backend'
-	option sets '$sets'
-
-config meter 'router_in'
-	option chain 'INPUT'
-	option in 'wan'
-
-config meter 'wan_down'
-	option chain 'FORWARD'
-	option in 'wan'
-CONF
+	lab_config "$work/netmon-$sets" "router_in wan_in" interval=100ms leases="$work/none" backend="$backend" sets="$sets"
 done
 cp "$work/netmon-auto" "$work/netmon"
 agent() { r "$bin" --config "$work/netmon" "$@" >/dev/null 2>&1; }

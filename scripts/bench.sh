@@ -19,24 +19,7 @@ for ipt in iptables ip6tables; do
 		ip netns exec "$p-r" "$ipt" -A FORWARD -i br-lan -p tcp --dport $((1000 + i)) -m comment --comment "!fw3: rule $i" -j ACCEPT
 	done
 done
-cat >"$work/netmon" <<CONF
-config agent 'main'
-	option interval '100ms'
-	option database '$work/flash/netmon.db'
-	option runtime_dir '$work/run'
-config meter 'proxy'
-	option chain 'INPUT'
-	option src '198.18.1.2'
-config meter 'offnet'
-	option chain 'INPUT'
-	option src '!198.18.1.0/24'
-config meter 'wan_in'
-	option chain 'FORWARD'
-	option in 'wan'
-config meter 'wan_out'
-	option chain 'FORWARD'
-	option out 'wan'
-CONF
+lab_config "$work/netmon" "proxy offnet wan_in wan_out" interval=100ms
 samples() { grep -o 'exiting after [0-9]* samples' "$1" | grep -o '[0-9]*'; }
 
 # 1. Processes per sample. The first sample installs our chains; start the

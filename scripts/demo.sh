@@ -15,27 +15,9 @@ fi
 p=nmdemo$$
 lab_session "${p:0:10}"
 
-cat >"$work/netmon" <<CONF
-config agent 'main'
-	option interval '1'
-	option database '$work/flash/netmon.db'
-	option runtime_dir '$work/run'
-	option leases '$work/dhcp.leases'
-	option listen '198.18.1.1:8080'     # the page, the API and /metrics, on the LAN
-	option token 'demo-token-0123456789'
-
-config meter 'proxy'            # what our proxy (LAN host 198.18.1.2) sends us
-	option chain 'INPUT'
-	option src '198.18.1.2'
-
-config meter 'offnet'           # what reaches us from outside our network
-	option chain 'INPUT'
-	option src '!198.18.1.0/24'
-
-config meter 'wan_in'           # forwarded from the internet, IPv4 and IPv6
-	option chain 'FORWARD'
-	option in 'wan'
-CONF
+# The page, the API and /metrics listen on the LAN; names from the leases.
+lab_config "$work/netmon" "proxy offnet wan_in" leases="$work/dhcp.leases" \
+	listen=198.18.1.1:8080 token=demo-token-0123456789
 
 echo "2000000000 02:00:00:00:01:02 198.18.1.2 proxy-box *" >"$work/dhcp.leases"
 

@@ -41,6 +41,11 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		wd, _ := os.Getwd()
 		repoRoot = filepath.Join(wd, "..", "..")
+		if theLabConf, err = readLabConf(filepath.Join(repoRoot, "scripts", "lab.conf")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		labMeters = theLabConf.meterSections("proxy", "offnet", "wan_in", "v6up")
 		agentBin = filepath.Join(dir, "netmon-agent")
 		build := exec.Command("go", "build", "-o", agentBin, ".")
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -112,26 +117,14 @@ type lab struct {
 	oracleBase  map[string][2]uint64
 }
 
-// The lab's meters, and which oracle rules (for packets from which host,
-// in which family, to which destination) see the same packets.
-const labMeters = `
-config meter 'proxy'
-	option chain 'INPUT'
-	option src '198.18.1.2'
-
-config meter 'offnet'
-	option chain 'INPUT'
-	option src '!198.18.1.0/24'
-
-config meter 'wan_in'
-	option chain 'FORWARD'
-	option in 'wan'
-
-config meter 'v6up'
-	option chain 'FORWARD'
-	option src '2001:db8:1::/64'
-	option out 'wan'
-`
+// The lab's config (scripts/lab.conf) and the meters the lab tests run
+// with, read by TestMain; oracles say which oracle rules (for packets from
+// which host, in which family, to which destination) see the same packets
+// as each meter.
+var (
+	theLabConf *labConf
+	labMeters  string
+)
 
 type oracle struct {
 	meter, host, cmd, dst string
@@ -179,14 +172,17 @@ func (l *lab) writeConfig(meters string) { l.writeConfigData(l.dir, meters) }
 // writeConfigData writes l.config with the databases under dir.
 func (l *lab) writeConfigData(dir, meters string) {
 	l.t.Helper()
-	text := fmt.Sprintf(`config agent 'main'
-	option interval '%s'
-	option commit_interval '%s'
-	option persist_interval '%s'
-	option database '%s/flash/netmon.db'
-	option runtime_dir '%s/run'
-	option backend '%s'
-%s%s%s`, l.interval, or(l.commit, "1"), or(l.persist, "3600"), dir, dir, l.backend, l.setsOption(), l.options, meters)
+	options := []string{
+		"option interval '" + l.interval + "'",
+		"option commit_interval '" + or(l.commit, "1") + "'",
+		"option persist_interval '" + or(l.persist, "3600") + "'",
+		"option backend '" + l.backend + "'",
+	}
+	if l.sets != "" {
+		options = append(options, "option sets '"+l.sets+"'")
+	}
+	options = append(options, strings.Split(strings.TrimSpace(l.options), "\n")...)
+	text := theLabConf.agentSection(dir, options) + meters
 	if err := os.WriteFile(l.config, []byte(text), 0o600); err != nil {
 		l.t.Fatal(err)
 	}
@@ -197,13 +193,6 @@ func or(s, dflt string) string {
 		return dflt
 	}
 	return s
-}
-
-func (l *lab) setsOption() string {
-	if l.sets == "" {
-		return ""
-	}
-	return "\toption sets '" + l.sets + "'\n"
 }
 
 func (l *lab) setBoot(id string) {
