@@ -292,7 +292,7 @@ func BenchmarkPersistSteady(b *testing.B) {
 }
 
 // persistWeek fills a database as BenchmarkPersistSteady says, with usage
-// by service or without, then persists hourly for a week.
+// by service or without, then persists hourly for three weeks.
 func persistWeek(b *testing.B, hosts int, services bool) {
 	dir := b.TempDir()
 	db := openBenchDB(b, dir)
@@ -300,6 +300,46 @@ func persistWeek(b *testing.B, hosts int, services bool) {
 	rng := rand.New(rand.NewPCG(1, uint64(hosts)))
 	series := benchSeries(hosts)
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := fillTwoYears(b, db, series, start, rng)
+	fillHostState(s, hosts, services)
+	dest := filepath.Join(dir, "flash", "netmon.db")
+	const days = 21
+	w := persistHourly(b, db, s, series, start.AddDate(0, 0, 16), dest, days, rng)
+	if _, _, err := db.Compact(); err != nil {
+		b.Fatal(err)
+	}
+	whole, err := db.Snapshot(filepath.Join(dir, "whole.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(w.fulls) < 2 {
+		b.Fatalf("%d new bases in %d days: no whole cycle to measure", len(w.fulls), days)
+	}
+	// Whole cycles: the hours after the first new base through the last.
+	from, to := w.fulls[0], w.fulls[len(w.fulls)-1]
+	var cycles int64
+	for h := from + 1; h <= to; h++ {
+		cycles += w.byHour[h]
+	}
+	// What a boot costs: the snapshot unpacked and the journal replayed,
+	// as it is at the end.
+	t0 := time.Now()
+	rep, err := RestoreReplaying(dest, filepath.Join(dir, "restored.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(t0).Milliseconds()), "restore-ms")
+	b.ReportMetric(float64(rep.Records), "restore-records")
+	b.ReportMetric(float64(cycles)*24/float64(to-from), "flash-bytes/day")
+	b.ReportMetric(float64(w.journal)/days, "journal-bytes/day")
+	b.ReportMetric(float64(len(w.fulls))/days, "bases/day")
+	b.ReportMetric(float64(w.lastBase), "base-bytes")
+	b.ReportMetric(float64(whole*24), "whole-snapshot-bytes/day")
+}
+
+// fillTwoYears commits two years of daily history before start and 16
+// days of five-minute history from it: a router two years old.
+func fillTwoYears(b *testing.B, db *DB, series []string, start time.Time, rng *rand.Rand) *State {
 	var times []time.Time
 	for t := start.AddDate(-2, 0, 0); t.Before(start); t = t.AddDate(0, 0, 1) {
 		times = append(times, t)
@@ -314,13 +354,21 @@ func persistWeek(b *testing.B, hosts int, services bool) {
 			b.Fatal(err)
 		}
 	}
-	fillHostState(s, hosts, services)
-	dest := filepath.Join(dir, "flash", "netmon.db")
-	var journal, lastBase, whole int64
-	var fulls []int            // the hours a new base was written
-	written := map[int]int64{} // bytes by hour
-	const days = 21
-	now := start.AddDate(0, 0, 16)
+	return s
+}
+
+// flashWrites is what persistHourly wrote to flash.
+type flashWrites struct {
+	journal, lastBase int64
+	fulls             []int         // the hours a new base was written
+	byHour            map[int]int64 // bytes by hour
+}
+
+// persistHourly runs the daemon's rhythm for days from now: a busy commit
+// every five minutes, a persist to dest every hour (compacting first when
+// a new base is due), and counts what reached flash.
+func persistHourly(b *testing.B, db *DB, s *State, series []string, now time.Time, dest string, days int, rng *rand.Rand) flashWrites {
+	w := flashWrites{byHour: map[int]int64{}}
 	for hour := 0; hour <= days*24; hour++ {
 		if hour > 0 {
 			for m := 0; m < 60; m += 5 {
@@ -344,45 +392,15 @@ func persistWeek(b *testing.B, hosts int, services bool) {
 		if hour == 0 {
 			continue // the daemon's start
 		}
-		written[hour] = p.Bytes
+		w.byHour[hour] = p.Bytes
 		if p.Full {
-			fulls = append(fulls, hour)
-			lastBase = p.Bytes
+			w.fulls = append(w.fulls, hour)
+			w.lastBase = p.Bytes
 		} else {
-			journal += p.Bytes
-		}
-		if hour == days*24 {
-			if _, _, err := db.Compact(); err != nil {
-				b.Fatal(err)
-			}
-			if whole, err = db.Snapshot(filepath.Join(dir, "whole.db")); err != nil {
-				b.Fatal(err)
-			}
+			w.journal += p.Bytes
 		}
 	}
-	if len(fulls) < 2 {
-		b.Fatalf("%d new bases in %d days: no whole cycle to measure", len(fulls), days)
-	}
-	// Whole cycles: the hours after the first new base through the last.
-	from, to := fulls[0], fulls[len(fulls)-1]
-	var cycles int64
-	for h := from + 1; h <= to; h++ {
-		cycles += written[h]
-	}
-	// What a boot costs: the snapshot unpacked and the journal replayed,
-	// as it is at the end.
-	t0 := time.Now()
-	rep, err := RestoreReplaying(dest, filepath.Join(dir, "restored.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(time.Since(t0).Milliseconds()), "restore-ms")
-	b.ReportMetric(float64(rep.Records), "restore-records")
-	b.ReportMetric(float64(cycles)*24/float64(to-from), "flash-bytes/day")
-	b.ReportMetric(float64(journal)/days, "journal-bytes/day")
-	b.ReportMetric(float64(len(fulls))/days, "bases/day")
-	b.ReportMetric(float64(lastBase), "base-bytes")
-	b.ReportMetric(float64(whole*24), "whole-snapshot-bytes/day")
+	return w
 }
 
 // randomBytes is a bucket's traffic: log-uniform from 1 KiB to 1 GiB.

@@ -87,77 +87,15 @@ func TestStore_KilledMidCommit(t *testing.T) {
 		iterations = 20
 	}
 	dir := t.TempDir()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	live, flash := filepath.Join(dir, "live.db"), filepath.Join(dir, "netmon.db")
 	var before, persistedBefore uint64
 	var records, torn int // journal records replayed, journals that ended torn
 	for i := range iterations {
-		cmd := exec.Command(self, "-test.run=^$")
-		cmd.Env = append(os.Environ(), "NETMON_STORE_COMMITTER="+dir)
-		out, _ := cmd.StdoutPipe()
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); errors.Is(err, syscall.ENOEXEC) {
-			// Under qemu-user without binfmt (the mips and arm runs of
-			// make test) a child cannot be started; the native run kills.
-			t.Skipf("cannot re-execute the test binary: %v", err)
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(out)
-		if !lines.Scan() || lines.Text() != "open" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("iteration %d: the committer did not open the database: %s", i, stderr.String())
-		}
-		acked := make(chan [2]uint64, 1)
-		go func() {
-			var last, persisted uint64
-			for lines.Scan() {
-				if p, ok := strings.CutPrefix(lines.Text(), "p "); ok {
-					persisted, _ = strconv.ParseUint(p, 10, 64)
-				} else if n, err := strconv.ParseUint(lines.Text(), 10, 64); err == nil {
-					last = n
-				}
-			}
-			acked <- [2]uint64{last, persisted}
-		}()
-		time.Sleep(time.Duration(rand.IntN(60000)) * time.Microsecond)
-		cmd.Process.Kill()
-		cmd.Wait()
-		a := <-acked
-		last := a[0]
-		if a[1] > persistedBefore {
-			persistedBefore = a[1]
-		}
-
-		db, err := Open(live, time.Second)
-		if err != nil {
-			t.Fatalf("iteration %d: open after SIGKILL: %v", i, err)
-		}
-		verr := db.Verify()
-		s, lerr := db.Load()
-		var hist uint64
-		days, herr := db.History(Day, time.Time{}, time.Time{})
-		for _, b := range days {
-			hist += b.Of(MeterSeries("wan")).Bytes
-		}
-		db.Close()
-		if verr != nil || lerr != nil || herr != nil {
-			t.Fatalf("iteration %d: after SIGKILL: verify %v, load %v, history %v", i, verr, lerr, herr)
-		}
-		var total uint64
-		if c := s.Counters["wan/ipv4"]; c != nil {
-			total = c.Total.Bytes
-		}
-		if total < last || total < before {
-			t.Fatalf("iteration %d: total %d after SIGKILL; the last acknowledged commit had %d, the run before ended at %d", i, total, last, before)
-		}
-		if hist != total {
-			t.Fatalf("iteration %d: history holds %d bytes, the total is %d", i, hist, total)
+		acked := killCommitter(t, i, dir)
+		persistedBefore = max(persistedBefore, acked.persisted)
+		total := checkLiveAfterKill(t, i, live)
+		if total < acked.committed || total < before {
+			t.Fatalf("iteration %d: total %d after SIGKILL; the last acknowledged commit had %d, the run before ended at %d", i, total, acked.committed, before)
 		}
 		if _, err := os.Stat(flash); err == nil {
 			rep := checkFlashAfterKill(t, i, flash, persistedBefore, total)
@@ -178,6 +116,85 @@ func TestStore_KilledMidCommit(t *testing.T) {
 	if records == 0 {
 		t.Error("no journal record was ever replayed: the kills never reached the journal")
 	}
+}
+
+// acked is what a killed committer had acknowledged: the total of its
+// last commit and of its last persist.
+type acked struct{ committed, persisted uint64 }
+
+// killCommitter starts the committer (this test binary, re-executed) on
+// dir, kills it at a random moment within 60 ms, and returns what it had
+// acknowledged.
+func killCommitter(t *testing.T, i int, dir string) acked {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), "NETMON_STORE_COMMITTER="+dir)
+	out, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); errors.Is(err, syscall.ENOEXEC) {
+		// Under qemu-user without binfmt (the mips and arm runs of
+		// make test) a child cannot be started; the native run kills.
+		t.Skipf("cannot re-execute the test binary: %v", err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "open" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("iteration %d: the committer did not open the database: %s", i, stderr.String())
+	}
+	done := make(chan acked, 1)
+	go func() {
+		var a acked
+		for lines.Scan() {
+			if p, ok := strings.CutPrefix(lines.Text(), "p "); ok {
+				a.persisted, _ = strconv.ParseUint(p, 10, 64)
+			} else if n, err := strconv.ParseUint(lines.Text(), 10, 64); err == nil {
+				a.committed = n
+			}
+		}
+		done <- a
+	}()
+	time.Sleep(time.Duration(rand.IntN(60000)) * time.Microsecond)
+	cmd.Process.Kill()
+	cmd.Wait()
+	return <-done
+}
+
+// checkLiveAfterKill opens the live file a killed committer left and
+// wants it whole, with daily history equal to the total; it returns the
+// total.
+func checkLiveAfterKill(t *testing.T, i int, live string) uint64 {
+	t.Helper()
+	db, err := Open(live, time.Second)
+	if err != nil {
+		t.Fatalf("iteration %d: open after SIGKILL: %v", i, err)
+	}
+	verr := db.Verify()
+	s, lerr := db.Load()
+	var hist uint64
+	days, herr := db.History(Day, time.Time{}, time.Time{})
+	for _, b := range days {
+		hist += b.Of(MeterSeries("wan")).Bytes
+	}
+	db.Close()
+	if verr != nil || lerr != nil || herr != nil {
+		t.Fatalf("iteration %d: after SIGKILL: verify %v, load %v, history %v", i, verr, lerr, herr)
+	}
+	var total uint64
+	if c := s.Counters["wan/ipv4"]; c != nil {
+		total = c.Total.Bytes
+	}
+	if hist != total {
+		t.Fatalf("iteration %d: history holds %d bytes, the total is %d", i, hist, total)
+	}
+	return total
 }
 
 // checkFlashAfterKill restores the snapshot at flash with its journal and

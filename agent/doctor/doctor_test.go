@@ -190,67 +190,73 @@ func TestDoctor_HealthyRouterIsAllOK(t *testing.T) {
 
 // Each fault the doctor knows, one at a time, with its verdict and the
 // exit code that goes with it.
+// A fault is one way a machine is broken, and the finding doctor must
+// make of it: check's status, with detail in its text.
+type fault struct {
+	name, check, status, detail string
+	config                      string // more config sections
+	breakIt                     func(m *fakeMachine)
+}
+
+var faults = []fault{
+	{"jump deleted", "iptables rules", StatusFail, "no jump to netmon-INPUT", "", func(m *fakeMachine) {
+		fw := m.fws[netfilter.IPv4]
+		fw.Chains["INPUT"] = fw.Chains["INPUT"][1:]
+	}},
+	{"iptables and iptables-save on different backends", "iptables", StatusFail, "different backends", "", func(m *fakeMachine) {
+		m.fwErr = fmt.Errorf("%w: iptables is legacy, iptables-save is nf_tables", netfilter.ErrMixedBackends)
+	}},
+	{"daemon stopped", "daemon", StatusWarn, "not running", "", func(m *fakeMachine) { m.daemon = nil }},
+	{"a flood of made-up addresses", "flood", StatusWarn, "70000 addresses that are no LAN host's evicted from netmon-dl6 since", "", func(m *fakeMachine) {
+		m.daemon.Flood = &account.Flood{Since: m.now.Add(-time.Minute), Last: m.now, Evicted: 70000, Sets: []string{"netmon-dl6"}}
+	}},
+	{"daemon stalled", "daemon", StatusFail, "last sample was 10m0s ago", "", func(m *fakeMachine) {
+		last := m.now.Add(-10 * time.Minute)
+		m.daemon.LastSample = &last
+	}},
+	{"snapshot on tmpfs", "snapshot", StatusWarn, "lost at every reboot", "", func(m *fakeMachine) {
+		m.fs[filepath.Join(m.dir, "flash")] = Filesystem{Type: "tmpfs", Free: 4 << 20}
+	}},
+	{"flash read-only", "snapshot", StatusFail, "read-only filesystem", "", func(m *fakeMachine) {
+		m.fs[filepath.Join(m.dir, "flash")] = Filesystem{Type: "overlay", Free: 4 << 20, ReadOnly: true}
+	}},
+	{"live on flash", "live database", StatusWarn, "wears flash", "", func(m *fakeMachine) {
+		m.fs[filepath.Join(m.dir, "run")] = Filesystem{Type: "overlay", Free: 4 << 20}
+	}},
+	{"flash full", "snapshot space", StatusFail, "writes fail", "", func(m *fakeMachine) {
+		m.fs[filepath.Join(m.dir, "flash")] = Filesystem{Type: "overlay", Free: 8 << 10}
+	}},
+	{"clock unset", "clock", StatusFail, "1970-01-01", "", func(m *fakeMachine) { m.now = time.Unix(40, 0) }},
+	{"clock unsynced", "clock", StatusWarn, "not synchronised", "", func(m *fakeMachine) { m.synced = false }},
+	{"software offloading", "offload", StatusFail, "flow_offloading", "", func(m *fakeMachine) {
+		m.files["/etc/config/firewall"] = "config defaults\n\toption flow_offloading '1'\n"
+	}},
+	{"hardware offload flowtable", "offload", StatusFail, "flowtable ft", "", func(m *fakeMachine) {
+		m.run["nft list flowtables"] = "table inet fw4 {\n\tflowtable ft {\n\t\thook ingress priority filter\n\t}\n}\n"
+	}},
+	{"bridged access point", "routing", StatusWarn, "ip_forward is 0", "", func(m *fakeMachine) {
+		m.files["/proc/sys/net/ipv4/ip_forward"] = "0\n"
+	}},
+	{"default route through the LAN", "routing", StatusWarn, "bridged access point", "", func(m *fakeMachine) {
+		m.files["/proc/net/route"] = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\nbr-lan\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\nbr-lan\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+	}},
+	{"no such LAN", "routing", StatusFail, "option lan 'br-lan': no such interface", "", func(m *fakeMachine) {
+		delete(m.files, "/sys/class/net/br-lan")
+	}},
+	{"host sets gone", "host sets", StatusFail, "netmon-dl4, netmon-ul4", "", func(m *fakeMachine) {
+		delete(m.sets.Sets, "netmon-dl4")
+		delete(m.sets.Sets, "netmon-ul4")
+	}},
+	{"no set tool", "host sets", StatusFail, "cannot run", "", func(m *fakeMachine) { m.setsErr = netfilter.ErrNoIpset }},
+	{"no ip6tables, a meter counts IPv6", "ip6tables", StatusFail, "iptables binary not found", "", func(m *fakeMachine) { m.noIp6 = true }},
+	{"no xt_set", "host sets", StatusWarn, "xt_set", "", func(m *fakeMachine) { delete(m.files, "/sys/module/xt_set") }},
+	{"world-readable password", "config file", StatusWarn, "mode 0644", "config mail\n\tlist to 'a@example.org'\n\toption from 'r@example.org'\n\toption server 'smtp.example.org'\n\toption password 'secret'\n", func(m *fakeMachine) {
+		os.Chmod(filepath.Join(m.dir, "netmon"), 0o644)
+	}},
+}
+
 func TestDoctor_EachFault(t *testing.T) {
-	for _, c := range []struct {
-		name, check, status, detail string
-		config                      string
-		breakIt                     func(m *fakeMachine)
-	}{
-		{"jump deleted", "iptables rules", StatusFail, "no jump to netmon-INPUT", "", func(m *fakeMachine) {
-			fw := m.fws[netfilter.IPv4]
-			fw.Chains["INPUT"] = fw.Chains["INPUT"][1:]
-		}},
-		{"iptables and iptables-save on different backends", "iptables", StatusFail, "different backends", "", func(m *fakeMachine) {
-			m.fwErr = fmt.Errorf("%w: iptables is legacy, iptables-save is nf_tables", netfilter.ErrMixedBackends)
-		}},
-		{"daemon stopped", "daemon", StatusWarn, "not running", "", func(m *fakeMachine) { m.daemon = nil }},
-		{"a flood of made-up addresses", "flood", StatusWarn, "70000 addresses that are no LAN host's evicted from netmon-dl6 since", "", func(m *fakeMachine) {
-			m.daemon.Flood = &account.Flood{Since: m.now.Add(-time.Minute), Last: m.now, Evicted: 70000, Sets: []string{"netmon-dl6"}}
-		}},
-		{"daemon stalled", "daemon", StatusFail, "last sample was 10m0s ago", "", func(m *fakeMachine) {
-			last := m.now.Add(-10 * time.Minute)
-			m.daemon.LastSample = &last
-		}},
-		{"snapshot on tmpfs", "snapshot", StatusWarn, "lost at every reboot", "", func(m *fakeMachine) {
-			m.fs[filepath.Join(m.dir, "flash")] = Filesystem{Type: "tmpfs", Free: 4 << 20}
-		}},
-		{"flash read-only", "snapshot", StatusFail, "read-only filesystem", "", func(m *fakeMachine) {
-			m.fs[filepath.Join(m.dir, "flash")] = Filesystem{Type: "overlay", Free: 4 << 20, ReadOnly: true}
-		}},
-		{"live on flash", "live database", StatusWarn, "wears flash", "", func(m *fakeMachine) {
-			m.fs[filepath.Join(m.dir, "run")] = Filesystem{Type: "overlay", Free: 4 << 20}
-		}},
-		{"flash full", "snapshot space", StatusFail, "writes fail", "", func(m *fakeMachine) {
-			m.fs[filepath.Join(m.dir, "flash")] = Filesystem{Type: "overlay", Free: 8 << 10}
-		}},
-		{"clock unset", "clock", StatusFail, "1970-01-01", "", func(m *fakeMachine) { m.now = time.Unix(40, 0) }},
-		{"clock unsynced", "clock", StatusWarn, "not synchronised", "", func(m *fakeMachine) { m.synced = false }},
-		{"software offloading", "offload", StatusFail, "flow_offloading", "", func(m *fakeMachine) {
-			m.files["/etc/config/firewall"] = "config defaults\n\toption flow_offloading '1'\n"
-		}},
-		{"hardware offload flowtable", "offload", StatusFail, "flowtable ft", "", func(m *fakeMachine) {
-			m.run["nft list flowtables"] = "table inet fw4 {\n\tflowtable ft {\n\t\thook ingress priority filter\n\t}\n}\n"
-		}},
-		{"bridged access point", "routing", StatusWarn, "ip_forward is 0", "", func(m *fakeMachine) {
-			m.files["/proc/sys/net/ipv4/ip_forward"] = "0\n"
-		}},
-		{"default route through the LAN", "routing", StatusWarn, "bridged access point", "", func(m *fakeMachine) {
-			m.files["/proc/net/route"] = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\nbr-lan\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\nbr-lan\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
-		}},
-		{"no such LAN", "routing", StatusFail, "option lan 'br-lan': no such interface", "", func(m *fakeMachine) {
-			delete(m.files, "/sys/class/net/br-lan")
-		}},
-		{"host sets gone", "host sets", StatusFail, "netmon-dl4, netmon-ul4", "", func(m *fakeMachine) {
-			delete(m.sets.Sets, "netmon-dl4")
-			delete(m.sets.Sets, "netmon-ul4")
-		}},
-		{"no set tool", "host sets", StatusFail, "cannot run", "", func(m *fakeMachine) { m.setsErr = netfilter.ErrNoIpset }},
-		{"no ip6tables, a meter counts IPv6", "ip6tables", StatusFail, "iptables binary not found", "", func(m *fakeMachine) { m.noIp6 = true }},
-		{"no xt_set", "host sets", StatusWarn, "xt_set", "", func(m *fakeMachine) { delete(m.files, "/sys/module/xt_set") }},
-		{"world-readable password", "config file", StatusWarn, "mode 0644", "config mail\n\tlist to 'a@example.org'\n\toption from 'r@example.org'\n\toption server 'smtp.example.org'\n\toption password 'secret'\n", func(m *fakeMachine) {
-			os.Chmod(filepath.Join(m.dir, "netmon"), 0o644)
-		}},
-	} {
+	for _, c := range faults {
 		t.Run(c.name, func(t *testing.T) {
 			m := newFakeMachine(t)
 			cfg := m.config(c.config)

@@ -121,59 +121,8 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 		settle()
 		l.agent("sample")
 		got := l.hosts()
-		for _, x := range []struct{ ns, mac, name string }{{"a", macA, "laptop"}, {"b", macB, "phone"}} {
-			dl, ul := l.hostOracleCounts(x.ns)
-			h, ok := got[x.mac]
-			if !ok {
-				t.Errorf("host %s (%s) missing: %+v", x.ns, x.mac, got)
-				continue
-			}
-			if h.DownloadBytes != dl[1] || h.DownloadPackets != dl[0] {
-				t.Errorf("host %s download %d bytes in %d packets; it received %d bytes in %d packets", x.ns, h.DownloadBytes, h.DownloadPackets, dl[1], dl[0])
-			}
-			if h.UploadBytes != ul[1] || h.UploadPackets != ul[0] {
-				t.Errorf("host %s upload %d bytes in %d packets; it sent %d bytes in %d packets", x.ns, h.UploadBytes, h.UploadPackets, ul[1], ul[0])
-			}
-			if h.Name != x.name {
-				t.Errorf("host %s named %q, want %q", x.ns, h.Name, x.name)
-			}
-			if len(h.Addresses) != 2 {
-				t.Errorf("host %s addresses %v, want its IPv4 and IPv6 ones", x.ns, h.Addresses)
-			}
-		}
-		if u, ok := got["unattributed"]; ok {
-			t.Errorf("unattributed traffic in a lab where every neighbour is known: %+v", u)
-		}
-		// History holds the same bytes, by host and all together, from the
-		// daemon (committed or not) in every resolution.
-		for _, view := range []string{"--5min", "--hours", "--days", "--months", "--years"} {
-			var all, hostA historyJSON
-			l.agentJSON(&all, "report", view, "--limit", "1000", "--json")
-			l.agentJSON(&hostA, "report", view, "--host", macA, "--limit", "1000", "--json")
-			var dl, ul uint64
-			for _, h := range got {
-				dl, ul = dl+h.DownloadBytes, ul+h.UploadBytes
-			}
-			if d, u := all.sums(); d != dl || u != ul {
-				t.Errorf("report %s: all hosts %d down %d up; hosts total %d and %d", view, d, u, dl, ul)
-			}
-			if d, u := hostA.sums(); d != got[macA].DownloadBytes || u != got[macA].UploadBytes {
-				t.Errorf("report %s --host %s: %d down %d up; host total %d and %d", view, macA, d, u, got[macA].DownloadBytes, got[macA].UploadBytes)
-			}
-		}
-		// The export a graph reads: per host columns, by name.
-		var exp struct {
-			Rows []map[string]any `json:"rows"`
-		}
-		l.agentJSON(&exp, "export", "--by", "month", "--hosts", "--format", "json")
-		var laptop float64
-		for _, row := range exp.Rows {
-			v, _ := row["laptop download"].(float64)
-			laptop += v
-		}
-		if uint64(laptop) != got[macA].DownloadBytes {
-			t.Errorf("export: laptop download %v, host total %d", laptop, got[macA].DownloadBytes)
-		}
+		l.hostsMatchOracles(got)
+		l.historyMatchesHosts(got)
 		l.sinceLastAndMail(got)
 		// A restart loses nothing, and stop takes the sets with the chains.
 		l.stopDaemon(syscall.SIGTERM)
@@ -194,6 +143,73 @@ func TestLab_HostsMatchTheirOwnCounters(t *testing.T) {
 			t.Errorf("hosts table:\n%s", text)
 		}
 	})
+}
+
+// hostsMatchOracles checks hosts a and b in got (the agent's host table)
+// against their own counters, to the byte and packet, with their names and
+// both addresses; and that no traffic went unattributed.
+func (l *lab) hostsMatchOracles(got map[string]hostJSON) {
+	t := l.t
+	t.Helper()
+	for _, x := range []struct{ ns, mac, name string }{{"a", macA, "laptop"}, {"b", macB, "phone"}} {
+		dl, ul := l.hostOracleCounts(x.ns)
+		h, ok := got[x.mac]
+		if !ok {
+			t.Errorf("host %s (%s) missing: %+v", x.ns, x.mac, got)
+			continue
+		}
+		if h.DownloadBytes != dl[1] || h.DownloadPackets != dl[0] {
+			t.Errorf("host %s download %d bytes in %d packets; it received %d bytes in %d packets", x.ns, h.DownloadBytes, h.DownloadPackets, dl[1], dl[0])
+		}
+		if h.UploadBytes != ul[1] || h.UploadPackets != ul[0] {
+			t.Errorf("host %s upload %d bytes in %d packets; it sent %d bytes in %d packets", x.ns, h.UploadBytes, h.UploadPackets, ul[1], ul[0])
+		}
+		if h.Name != x.name {
+			t.Errorf("host %s named %q, want %q", x.ns, h.Name, x.name)
+		}
+		if len(h.Addresses) != 2 {
+			t.Errorf("host %s addresses %v, want its IPv4 and IPv6 ones", x.ns, h.Addresses)
+		}
+	}
+	if u, ok := got["unattributed"]; ok {
+		t.Errorf("unattributed traffic in a lab where every neighbour is known: %+v", u)
+	}
+}
+
+// historyMatchesHosts checks that history holds the bytes of got (the
+// host table), by host and all together, from the daemon (committed or
+// not) in every resolution, and that the export a graph reads has host a's
+// download in its column, by name.
+func (l *lab) historyMatchesHosts(got map[string]hostJSON) {
+	t := l.t
+	t.Helper()
+	var dl, ul uint64
+	for _, h := range got {
+		dl, ul = dl+h.DownloadBytes, ul+h.UploadBytes
+	}
+	for _, view := range []string{"--5min", "--hours", "--days", "--months", "--years"} {
+		var all, hostA historyJSON
+		l.agentJSON(&all, "report", view, "--limit", "1000", "--json")
+		l.agentJSON(&hostA, "report", view, "--host", macA, "--limit", "1000", "--json")
+		if d, u := all.sums(); d != dl || u != ul {
+			t.Errorf("report %s: all hosts %d down %d up; hosts total %d and %d", view, d, u, dl, ul)
+		}
+		if d, u := hostA.sums(); d != got[macA].DownloadBytes || u != got[macA].UploadBytes {
+			t.Errorf("report %s --host %s: %d down %d up; host total %d and %d", view, macA, d, u, got[macA].DownloadBytes, got[macA].UploadBytes)
+		}
+	}
+	var exp struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	l.agentJSON(&exp, "export", "--by", "month", "--hosts", "--format", "json")
+	var laptop float64
+	for _, row := range exp.Rows {
+		v, _ := row["laptop download"].(float64)
+		laptop += v
+	}
+	if uint64(laptop) != got[macA].DownloadBytes {
+		t.Errorf("export: laptop download %v, host total %d", laptop, got[macA].DownloadBytes)
+	}
 }
 
 // sinceLastJSON is report --since-last --json, as README documents it.

@@ -53,93 +53,12 @@ func TestLab_LuCIViews(t *testing.T) {
 		execMu.Lock()
 		execs = append(execs, params)
 		execMu.Unlock()
-		cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns("r")}, l.agentArgs(params...)...)...)
-		cmd.Env = append(os.Environ(), "NETMON_BOOT_ID_FILE="+l.bootFile)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			code = 127
-		}
-		return out, []byte(stderr.String()), code
+		return l.runAgentInRouter(params)
 	})
 	ctx, done := browser(t)
 	defer done()
-	rowA := `#netmon-hosts tr[data-mac="` + macA + `"]`
-
-	openView(t, ctx, h, "overview", "read")
-	text, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#view`)))
-	if err != nil || !strings.Contains(text, "laptop") || !strings.Contains(text, "<svg/onload=window.pwned=1>") || !strings.Contains(text, "wan_in") {
-		t.Errorf("the read-only view lacks the lab's hosts and meters: %v\n%.600s", err, text)
-	}
-	if r, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(rowA+` td[data-title="Download"]`))); r == "0 B/s" || !strings.HasSuffix(r, "/s") {
-		t.Errorf("a's download rate in the view: %q", r)
-	}
-	if pwned, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!window.pwned || !!document.querySelector('#view svg')`)); pwned {
-		t.Error("a lease name became markup")
-	}
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#netmon-services tr[data-service="other"] td[data-title="Total"]`))); err != nil {
-		t.Errorf("no usage by service in the overview: %v", err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(rowA+` button.block`)),
-		chromedp.WaitVisible(chromedp.CSS(`#notifications .danger`))); err != nil {
-		t.Fatalf("block as read-only: %v", err)
-	}
-	msg, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#notifications .danger`)))
-	if !strings.Contains(msg, "Access denied") {
-		t.Errorf("read-only block said %q", msg)
-	}
-	if !l.tcpWorks("a", "198.19.0.2:7000") {
-		t.Error("a read-only login blocked a")
-	}
-
-	openView(t, ctx, h, "overview", "write")
-	if err := chromedp.Do(ctx,
-		chromedp.SetValue(chromedp.CSS(`#netmon-block-reason`), "homework"),
-		chromedp.Click(chromedp.CSS(rowA+` button.block`)),
-		chromedp.WaitVisible(chromedp.CSS(rowA+`.blocked`)),
-	); err != nil {
-		t.Fatalf("block with write access: %v", err)
-	}
-	if l.tcpWorks("a", "198.19.0.2:7000") {
-		t.Error("a's TCP connection went through after Block in LuCI")
-	}
-	if out := l.agent("blocks"); !strings.Contains(out, macA) || !strings.Contains(out, "homework") {
-		t.Errorf("blocks after Block in LuCI:\n%s", out)
-	}
-	saveScreenshot(t, ctx, "luci-overview.png")
-	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(rowA+` button.unblock`)),
-		chromedp.WaitVisible(chromedp.CSS(rowA+` button.block`)),
-	); err != nil {
-		t.Fatalf("unblock with write access: %v", err)
-	}
-	l.waitFor(func() bool { return l.tcpWorks("a", "198.19.0.2:7000") }, "a to connect after Unblock in LuCI")
-	if err := chromedp.Do(ctx,
-		chromedp.SetValue(chromedp.CSS(`#netmon-throttle-rate`), "5mbit"),
-		chromedp.Click(chromedp.CSS(rowA+` button.throttle`)),
-		chromedp.WaitVisible(chromedp.CSS(rowA+`.throttled`)),
-	); err != nil {
-		t.Fatalf("throttle with write access: %v", err)
-	}
-	if name, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(rowA+` td[data-title="Host"]`))); name != "laptop (throttled to 5mbit down, 5mbit up)" {
-		t.Errorf("a throttled shows as %q", name)
-	}
-	if h := l.hosts()[macA]; !h.Throttled || h.ThrottleRate != 5_000_000 {
-		t.Errorf("after Throttle in LuCI the agent has a as %+v", h)
-	}
-	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(rowA+` button.unthrottle`)),
-		chromedp.WaitVisible(chromedp.CSS(rowA+` button.throttle`)),
-	); err != nil {
-		t.Fatalf("unthrottle with write access: %v", err)
-	}
-	if h := l.hosts()[macA]; h.Throttled {
-		t.Errorf("after Unthrottle in LuCI the agent has a as %+v", h)
-	}
+	luciOverviewReadOnly(t, ctx, h, l)
+	luciOverviewWrite(t, ctx, h, l)
 	luciHistory(t, ctx, h, l)
 	backup := luciMaintenance(t, ctx, h, l)
 	luciRestore(t, ctx, h, l, backup)
@@ -155,6 +74,108 @@ func TestLab_LuCIViews(t *testing.T) {
 	execMu.Unlock()
 	if unused := h.unusedGrants(); len(unused) != 0 {
 		t.Errorf("the ACL grants what no view runs: %v", unused)
+	}
+}
+
+// runAgentInRouter runs the agent with params in the router, as rpcd's
+// file.exec does: its output, its error output and its exit code.
+func (l *lab) runAgentInRouter(params []string) (stdout, stderr []byte, code int) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns("r")}, l.agentArgs(params...)...)...)
+	cmd.Env = append(os.Environ(), "NETMON_BOOT_ID_FILE="+l.bootFile)
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		code = 127
+	}
+	return out, []byte(errOut.String()), code
+}
+
+// luciRowA is host a's row in the overview's host table.
+const luciRowA = `#netmon-hosts tr[data-mac="` + macA + `"]`
+
+// luciOverviewReadOnly opens the overview as a read-only login: the lab's
+// hosts and meters, a's rate, no markup from a lease's name, usage by
+// service; a block is refused and a still connects.
+func luciOverviewReadOnly(t *testing.T, ctx context.Context, h *luciHarness, l *lab) {
+	t.Helper()
+	openView(t, ctx, h, "overview", "read")
+	text, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#view`)))
+	if err != nil || !strings.Contains(text, "laptop") || !strings.Contains(text, "<svg/onload=window.pwned=1>") || !strings.Contains(text, "wan_in") {
+		t.Errorf("the read-only view lacks the lab's hosts and meters: %v\n%.600s", err, text)
+	}
+	if r, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(luciRowA+` td[data-title="Download"]`))); r == "0 B/s" || !strings.HasSuffix(r, "/s") {
+		t.Errorf("a's download rate in the view: %q", r)
+	}
+	if pwned, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!window.pwned || !!document.querySelector('#view svg')`)); pwned {
+		t.Error("a lease name became markup")
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#netmon-services tr[data-service="other"] td[data-title="Total"]`))); err != nil {
+		t.Errorf("no usage by service in the overview: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(luciRowA+` button.block`)),
+		chromedp.WaitVisible(chromedp.CSS(`#notifications .danger`))); err != nil {
+		t.Fatalf("block as read-only: %v", err)
+	}
+	msg, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#notifications .danger`)))
+	if !strings.Contains(msg, "Access denied") {
+		t.Errorf("read-only block said %q", msg)
+	}
+	if !l.tcpWorks("a", "198.19.0.2:7000") {
+		t.Error("a read-only login blocked a")
+	}
+}
+
+// luciOverviewWrite opens the overview with write access: Block cuts a's
+// TCP with its reason, Unblock lifts it, Throttle names the rate in a's
+// row and in the agent, Unthrottle lifts it.
+func luciOverviewWrite(t *testing.T, ctx context.Context, h *luciHarness, l *lab) {
+	t.Helper()
+	openView(t, ctx, h, "overview", "write")
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#netmon-block-reason`), "homework"),
+		chromedp.Click(chromedp.CSS(luciRowA+` button.block`)),
+		chromedp.WaitVisible(chromedp.CSS(luciRowA+`.blocked`)),
+	); err != nil {
+		t.Fatalf("block with write access: %v", err)
+	}
+	if l.tcpWorks("a", "198.19.0.2:7000") {
+		t.Error("a's TCP connection went through after Block in LuCI")
+	}
+	if out := l.agent("blocks"); !strings.Contains(out, macA) || !strings.Contains(out, "homework") {
+		t.Errorf("blocks after Block in LuCI:\n%s", out)
+	}
+	saveScreenshot(t, ctx, "luci-overview.png")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(luciRowA+` button.unblock`)),
+		chromedp.WaitVisible(chromedp.CSS(luciRowA+` button.block`)),
+	); err != nil {
+		t.Fatalf("unblock with write access: %v", err)
+	}
+	l.waitFor(func() bool { return l.tcpWorks("a", "198.19.0.2:7000") }, "a to connect after Unblock in LuCI")
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#netmon-throttle-rate`), "5mbit"),
+		chromedp.Click(chromedp.CSS(luciRowA+` button.throttle`)),
+		chromedp.WaitVisible(chromedp.CSS(luciRowA+`.throttled`)),
+	); err != nil {
+		t.Fatalf("throttle with write access: %v", err)
+	}
+	if name, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(luciRowA+` td[data-title="Host"]`))); name != "laptop (throttled to 5mbit down, 5mbit up)" {
+		t.Errorf("a throttled shows as %q", name)
+	}
+	if h := l.hosts()[macA]; !h.Throttled || h.ThrottleRate != 5_000_000 {
+		t.Errorf("after Throttle in LuCI the agent has a as %+v", h)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(luciRowA+` button.unthrottle`)),
+		chromedp.WaitVisible(chromedp.CSS(luciRowA+` button.throttle`)),
+	); err != nil {
+		t.Fatalf("unthrottle with write access: %v", err)
+	}
+	if h := l.hosts()[macA]; h.Throttled {
+		t.Errorf("after Unthrottle in LuCI the agent has a as %+v", h)
 	}
 }
 

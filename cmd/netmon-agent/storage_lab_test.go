@@ -43,7 +43,17 @@ func TestLab_FullStorage(t *testing.T) {
 	l.startDaemon()
 	l.traffic(1)
 	l.expectExact("before the filesystem filled")
+	l.fullRuntimeDir(data)
+	l.fullFlash(data)
+}
 
+// fullRuntimeDir fills the live database's tmpfs under data/run until a
+// commit fails: the totals stay exact, the fault is logged once, and once
+// space returns and the daemon is killed the daily history holds the
+// batch of the full filesystem.
+func (l *lab) fullRuntimeDir(data string) {
+	t := l.t
+	t.Helper()
 	filler := fstest.Fill(t, filepath.Join(data, "run"))
 	deadline := time.Now().Add(30 * time.Second)
 	added := 0
@@ -80,16 +90,23 @@ func TestLab_FullStorage(t *testing.T) {
 			t.Errorf("meter %s: %d bytes in the daily history, %d in the total: the batch of the full filesystem was lost", name, sum, got[name].Bytes)
 		}
 	}
+}
 
+// fullFlash fills the flash under data/flash until a journal record fails
+// (the daemon wrote its snapshot at start; a small record may still fit in
+// the slack of the journal's last block, so traffic and samples go on
+// until one does not): logged once, the snapshot on flash unchanged, db
+// check content; with room again the snapshot is written and the totals
+// are exact.
+func (l *lab) fullFlash(data string) {
+	t := l.t
+	t.Helper()
 	snapshot := filepath.Join(data, "flash", "netmon.db")
 	before, err := os.ReadFile(snapshot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	filler = fstest.Fill(t, filepath.Join(data, "flash"))
-	// What fails is a journal record (the daemon wrote its snapshot at
-	// start). A small one may still fit in the slack of the journal's last
-	// block, so traffic and samples go on until one does not.
+	filler := fstest.Fill(t, filepath.Join(data, "flash"))
 	full := func() int {
 		n := 0
 		for _, line := range strings.Split(l.log.String(), "\n") {

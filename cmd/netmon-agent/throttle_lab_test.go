@@ -44,10 +44,15 @@ func (l *lab) throttledGoodput(host, addr string) float64 {
 // direction, IPv4 and IPv6; another host is not slowed; unthrottle gives
 // the host its full speed back; a throttle survives a restart; the host's
 // counts are what the router forwarded, exactly.
+// The throttle's rates in the lab, in bytes per second, and what an
+// unthrottled transfer beats.
+const (
+	labThrottleDown = 4_000_000 / 8
+	labThrottleUp   = 2_000_000 / 8
+	labUnthrottled  = 10.0 * labThrottleDown
+)
+
 func TestLab_ThrottleAndUnthrottle(t *testing.T) {
-	const down, up = 4_000_000 / 8, 2_000_000 / 8 // bytes per second
-	within := func(got, want float64) bool { return got >= 0.8*want && got <= 1.2*want }
-	fast := 10.0 * down
 	forEachHostSets(t, func(t *testing.T, l *lab) {
 		// Oracles: what the router sent out of a's port is its download;
 		// what left by the WAN from a is its upload as the router
@@ -62,70 +67,15 @@ func TestLab_ThrottleAndUnthrottle(t *testing.T) {
 		l.helper("a", "udp", "[2001:db8:ff::2]:9000", "3", "100")
 		l.agent("sample")
 
-		out := l.agent("throttle", macA, "4mbit", "--up", "2mbit", "--reason", "homework")
-		if !strings.Contains(out, "4mbit/2mbit") || !strings.Contains(out, "homework") {
-			t.Errorf("throttle printed:\n%s", out)
-		}
-		for _, c := range []struct {
-			what, host, addr string
-			want             float64
-		}{
-			{"download over IPv4", "a", "198.19.0.2:7100", down},
-			{"upload over IPv4", "i", "198.18.1.2:7100", up},
-			{"download over IPv6", "a", "[2001:db8:ff::2]:7100", down},
-			{"upload over IPv6", "i", "[2001:db8:1::2]:7100", up},
-		} {
-			got := l.throttledGoodput(c.host, c.addr)
-			t.Logf("throttled %s: %.0f B/s of %.0f", c.what, got, c.want)
-			if !within(got, c.want) {
-				t.Errorf("throttled %s: %.0f B/s, want %.0f ±20%%", c.what, got, c.want)
-			}
-		}
-		if got := l.goodput("b", "198.19.0.2:7100", "200ms", "500ms"); got < fast {
-			t.Errorf("b, not throttled, gets %.0f B/s", got)
-		}
-		h := l.hosts()[macA]
-		if !h.Throttled || h.ThrottleRate != 4_000_000 || h.ThrottleRateUp != 2_000_000 || h.Blocked {
-			t.Errorf("hosts shows a as %+v", h)
-		}
-		// unblock is not unthrottle
-		if out, err := l.exec("r", l.agentArgs("unblock", macA)...); err == nil || !strings.Contains(out, "is not blocked") {
-			t.Errorf("unblock of a throttled host: %v %s", err, out)
-		}
-
+		l.throttleHoldsItsRates()
 		// Survives a restart and a firewall flush, as blocks do.
 		l.stopDaemon(syscall.SIGTERM)
 		l.deleteOurs()
 		l.startDaemon()
-		if got := l.goodput("a", "198.19.0.2:7100", "1500ms", "1500ms"); got > 1.5*down {
-			t.Errorf("after a restart a downloads at %.0f B/s: not throttled to %d", got, down)
+		if got := l.goodput("a", "198.19.0.2:7100", "1500ms", "1500ms"); got > 1.5*labThrottleDown {
+			t.Errorf("after a restart a downloads at %.0f B/s: not throttled to %d", got, labThrottleDown)
 		}
-
-		l.agent("unthrottle", "198.18.1.2")
-		for _, c := range []struct{ what, host, addr string }{
-			{"download", "a", "198.19.0.2:7100"},
-			{"upload", "i", "198.18.1.2:7100"},
-		} {
-			if got := l.goodput(c.host, c.addr, "200ms", "500ms"); got < fast {
-				t.Errorf("unthrottled %s: %.0f B/s", c.what, got)
-			}
-		}
-		if h := l.hosts()[macA]; h.Throttled {
-			t.Errorf("still shown throttled: %+v", h)
-		}
-		if out := l.agent("blocks"); !strings.Contains(out, "No blocks") {
-			t.Errorf("blocks after unthrottle:\n%s", out)
-		}
-		// What the throttle dropped is nobody's: a's counts equal what it
-		// received and what reached i from it, to the byte.
-		settle()
-		l.agent("sample")
-		dl, _ := l.hostOracleCounts("a")
-		ul := l.oracleReadings()["a-to-i"]
-		if h := l.hosts()[macA]; h.DownloadBytes != dl[1] || h.UploadBytes != ul[1] || h.DownloadPackets != dl[0] || h.UploadPackets != ul[0] {
-			t.Errorf("a counted down %d B %d p, up %d B %d p; it received %v, i received %v from it",
-				h.DownloadBytes, h.DownloadPackets, h.UploadBytes, h.UploadPackets, dl, ul)
-		}
+		l.unthrottleLiftsIt()
 		for _, bad := range []struct{ args, want string }{
 			{"throttle " + macA, "throttle takes HOST RATE"},
 			{"throttle " + macA + " 2mbyte", `rate "2mbyte" is not a rate from 8kbit to 1gbit`},
@@ -137,4 +87,73 @@ func TestLab_ThrottleAndUnthrottle(t *testing.T) {
 			}
 		}
 	})
+}
+
+// throttleHoldsItsRates throttles host a to 4 Mbit/s down and 2 up: each
+// way, in each family, a's goodput is within 20 % of it; b is not slowed;
+// hosts shows the throttle; unblock does not lift it.
+func (l *lab) throttleHoldsItsRates() {
+	t := l.t
+	t.Helper()
+	within := func(got, want float64) bool { return got >= 0.8*want && got <= 1.2*want }
+	out := l.agent("throttle", macA, "4mbit", "--up", "2mbit", "--reason", "homework")
+	if !strings.Contains(out, "4mbit/2mbit") || !strings.Contains(out, "homework") {
+		t.Errorf("throttle printed:\n%s", out)
+	}
+	for _, c := range []struct {
+		what, host, addr string
+		want             float64
+	}{
+		{"download over IPv4", "a", "198.19.0.2:7100", labThrottleDown},
+		{"upload over IPv4", "i", "198.18.1.2:7100", labThrottleUp},
+		{"download over IPv6", "a", "[2001:db8:ff::2]:7100", labThrottleDown},
+		{"upload over IPv6", "i", "[2001:db8:1::2]:7100", labThrottleUp},
+	} {
+		got := l.throttledGoodput(c.host, c.addr)
+		t.Logf("throttled %s: %.0f B/s of %.0f", c.what, got, c.want)
+		if !within(got, c.want) {
+			t.Errorf("throttled %s: %.0f B/s, want %.0f ±20%%", c.what, got, c.want)
+		}
+	}
+	if got := l.goodput("b", "198.19.0.2:7100", "200ms", "500ms"); got < labUnthrottled {
+		t.Errorf("b, not throttled, gets %.0f B/s", got)
+	}
+	h := l.hosts()[macA]
+	if !h.Throttled || h.ThrottleRate != 4_000_000 || h.ThrottleRateUp != 2_000_000 || h.Blocked {
+		t.Errorf("hosts shows a as %+v", h)
+	}
+	if out, err := l.exec("r", l.agentArgs("unblock", macA)...); err == nil || !strings.Contains(out, "is not blocked") {
+		t.Errorf("unblock of a throttled host: %v %s", err, out)
+	}
+}
+
+// unthrottleLiftsIt lifts a's throttle by its address: a is fast again
+// both ways and shown so. What the throttle dropped is nobody's: a's
+// counts equal what it received and what reached i from it, to the byte.
+func (l *lab) unthrottleLiftsIt() {
+	t := l.t
+	t.Helper()
+	l.agent("unthrottle", "198.18.1.2")
+	for _, c := range []struct{ what, host, addr string }{
+		{"download", "a", "198.19.0.2:7100"},
+		{"upload", "i", "198.18.1.2:7100"},
+	} {
+		if got := l.goodput(c.host, c.addr, "200ms", "500ms"); got < labUnthrottled {
+			t.Errorf("unthrottled %s: %.0f B/s", c.what, got)
+		}
+	}
+	if h := l.hosts()[macA]; h.Throttled {
+		t.Errorf("still shown throttled: %+v", h)
+	}
+	if out := l.agent("blocks"); !strings.Contains(out, "No blocks") {
+		t.Errorf("blocks after unthrottle:\n%s", out)
+	}
+	settle()
+	l.agent("sample")
+	dl, _ := l.hostOracleCounts("a")
+	ul := l.oracleReadings()["a-to-i"]
+	if h := l.hosts()[macA]; h.DownloadBytes != dl[1] || h.UploadBytes != ul[1] || h.DownloadPackets != dl[0] || h.UploadPackets != ul[0] {
+		t.Errorf("a counted down %d B %d p, up %d B %d p; it received %v, i received %v from it",
+			h.DownloadBytes, h.DownloadPackets, h.UploadBytes, h.UploadPackets, dl, ul)
+	}
 }

@@ -91,27 +91,37 @@ func TestLab_WebPageInABrowser(t *testing.T) {
 		}
 		l.bg = append(l.bg, flood)
 	}
+	ctx := openPage(t, browser, url)
+	pageShowsHostA(t, ctx)
+	blockFromThePage(t, ctx, l)
+	throttleFromThePage(t, ctx, l)
+}
 
+// webRowA is host a's row in the page's host table.
+const webRowA = `tr[data-mac="` + macA + `"]`
+
+// openPage starts the browser on url and logs in with the lab's token,
+// until host a's row shows; what it returns ends with the test, within a
+// minute.
+func openPage(t *testing.T, browser, url string) context.Context {
+	t.Helper()
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1200, 900))...)
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil { // starts the browser, with no deadline of its own
 		t.Fatal(err)
 	}
 	ctx0 := ctx
 	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
-	rowA := `tr[data-mac="` + macA + `"]`
-	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	t.Cleanup(cancel)
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(url),
-		chromedp.WaitVisible(css(`#login`)),
-		chromedp.SendKeys(css(`#token`), labToken),
-		chromedp.Click(css(`#login button`)),
-		chromedp.WaitVisible(css(rowA)),
+		chromedp.WaitVisible(chromedp.CSS(`#login`)),
+		chromedp.SendKeys(chromedp.CSS(`#token`), labToken),
+		chromedp.Click(chromedp.CSS(`#login button`)),
+		chromedp.WaitVisible(chromedp.CSS(webRowA)),
 	)
 	if err != nil {
 		dctx, dcancel := context.WithTimeout(ctx0, 5*time.Second)
@@ -119,19 +129,26 @@ func TestLab_WebPageInABrowser(t *testing.T) {
 		dcancel()
 		t.Fatalf("the page did not show host a after the token: %v\n%s", err, text)
 	}
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = document.querySelector('`+rowA+`'); return !!r && r.querySelector('.dl-rate').textContent !== "0 bit/s" && r.querySelector('.ul-rate').textContent !== "0 bit/s"; })()`,
+	return ctx
+}
+
+// pageShowsHostA waits for host a's rates, its history and its usage by
+// service, and keeps a screenshot (in NETMON_ARTIFACTS when set).
+func pageShowsHostA(t *testing.T, ctx context.Context) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = document.querySelector('`+webRowA+`'); return !!r && r.querySelector('.dl-rate').textContent !== "0 bit/s" && r.querySelector('.ul-rate').textContent !== "0 bit/s"; })()`,
 		chromedp.WithPollingTimeout(20*time.Second)))
 	if err != nil {
 		t.Fatalf("the host table never showed host a's rates: %v", err)
 	}
-	rate, _ := chromedp.Run(ctx, chromedp.Text(css(rowA+` .dl-rate`)))
+	rate, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(webRowA+` .dl-rate`)))
 	t.Logf("host a downloads at %s", rate)
-	if err := chromedp.Do(ctx, chromedp.Click(css(rowA+` td`)), chromedp.WaitVisible(css(`#chart-hours svg rect.dl`))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(webRowA+` td`)), chromedp.WaitVisible(chromedp.CSS(`#chart-hours svg rect.dl`))); err != nil {
 		t.Fatalf("host a's history: %v", err)
 	}
 	// a's usage by service: its floods are on no service's port, so other,
 	// last, carries them.
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(css(`#services tr[data-service="other"]:last-child`))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#services tr[data-service="other"]:last-child`))); err != nil {
 		t.Errorf("host a's services: %v", err)
 	}
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -148,15 +165,20 @@ func TestLab_WebPageInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", shotPath)
+}
 
+// blockFromThePage blocks host a by a click, checks its TCP is cut and the
+// blocks table names it, then lifts it there.
+func blockFromThePage(t *testing.T, ctx context.Context, l *lab) {
+	t.Helper()
 	if !l.tcpWorks("a", "198.19.0.2:7000") {
 		t.Fatal("a cannot reach the internet before the block")
 	}
 	if err := chromedp.Do(ctx,
-		chromedp.SetValue(css(`#block-for`), "2h"),
-		chromedp.Click(css(rowA+` button.block`)),
-		chromedp.WaitVisible(css(rowA+`.blocked`)),
-		chromedp.WaitVisible(css(`#blocks tr[data-target="`+macA+`"]`)),
+		chromedp.SetValue(chromedp.CSS(`#block-for`), "2h"),
+		chromedp.Click(chromedp.CSS(webRowA+` button.block`)),
+		chromedp.WaitVisible(chromedp.CSS(webRowA+`.blocked`)),
+		chromedp.WaitVisible(chromedp.CSS(`#blocks tr[data-target="`+macA+`"]`)),
 	); err != nil {
 		t.Fatalf("block by click: %v", err)
 	}
@@ -167,37 +189,40 @@ func TestLab_WebPageInABrowser(t *testing.T) {
 		t.Errorf("blocks after the click:\n%s", out)
 	}
 	if err := chromedp.Do(ctx,
-		chromedp.Click(css(`#blocks tr[data-target="`+macA+`"] button.unblock`)),
-		chromedp.WaitVisible(css(rowA+` button.block`)),
+		chromedp.Click(chromedp.CSS(`#blocks tr[data-target="`+macA+`"] button.unblock`)),
+		chromedp.WaitVisible(chromedp.CSS(webRowA+` button.block`)),
 	); err != nil {
 		t.Fatalf("unblock by click: %v", err)
 	}
 	if !l.tcpWorks("a", "198.19.0.2:7000") {
 		t.Error("a still cannot connect after the unblock from the page")
 	}
+}
 
-	// Throttle to 1 Mbit/s from the page: the floods to a (2.5 Mbit/s)
-	// slow to it on the page's rates. Then lift it there.
+// throttleFromThePage throttles host a to 1 Mbit/s by a click: the floods
+// to a (2.5 Mbit/s) slow to it on the page's rates. Then it lifts it there.
+func throttleFromThePage(t *testing.T, ctx context.Context, l *lab) {
+	t.Helper()
 	if err := chromedp.Do(ctx,
-		chromedp.SetValue(css(`#throttle-rate`), "1mbit"),
-		chromedp.Click(css(rowA+` button.throttle`)),
-		chromedp.WaitVisible(css(rowA+`.throttled`)),
-		chromedp.WaitVisible(css(`#blocks tr[data-target="`+macA+`"] button.unthrottle`)),
+		chromedp.SetValue(chromedp.CSS(`#throttle-rate`), "1mbit"),
+		chromedp.Click(chromedp.CSS(webRowA+` button.throttle`)),
+		chromedp.WaitVisible(chromedp.CSS(webRowA+`.throttled`)),
+		chromedp.WaitVisible(chromedp.CSS(`#blocks tr[data-target="`+macA+`"] button.unthrottle`)),
 	); err != nil {
 		t.Fatalf("throttle by click: %v", err)
 	}
-	if rate, _ := chromedp.Run(ctx, chromedp.Text(css(`#blocks tr[data-target="`+macA+`"] .rate`))); rate != "1 mbit / 1 mbit" {
+	if rate, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#blocks tr[data-target="`+macA+`"] .rate`))); rate != "1 mbit / 1 mbit" {
 		t.Errorf("the blocks table shows the throttle as %q", rate)
 	}
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const t = document.querySelector('`+rowA+` .dl-rate').textContent; return t.endsWith(" kbit/s") || (t.endsWith(" Mbit/s") && parseFloat(t) <= 1.1); })()`,
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const t = document.querySelector('`+webRowA+` .dl-rate').textContent; return t.endsWith(" kbit/s") || (t.endsWith(" Mbit/s") && parseFloat(t) <= 1.1); })()`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil {
-		rate, _ := chromedp.Run(ctx, chromedp.Text(css(rowA+` .dl-rate`)))
+		rate, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(webRowA+` .dl-rate`)))
 		t.Errorf("throttled to 1 Mbit/s from the page, a still downloads at %s", rate)
 	}
 	if err := chromedp.Do(ctx,
-		chromedp.Click(css(rowA+` button.unthrottle`)),
-		chromedp.WaitVisible(css(rowA+` button.throttle`)),
+		chromedp.Click(chromedp.CSS(webRowA+` button.unthrottle`)),
+		chromedp.WaitVisible(chromedp.CSS(webRowA+` button.throttle`)),
 	); err != nil {
 		t.Fatalf("unthrottle by click: %v", err)
 	}
