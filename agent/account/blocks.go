@@ -3,6 +3,7 @@ package account
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -158,6 +159,7 @@ func (s *Sampler) applyBlocks(have map[string]*netfilter.IPSet, neigh map[netip.
 		}
 	}
 	sort.Slice(s.throttles, func(i, j int) bool { return s.throttles[i].Key < s.throttles[j].Key })
+	s.blockedAddrs = slices.SortedFunc(maps.Keys(want), netip.Addr.Compare)
 	var errs []error
 	for _, f := range s.hostFamilies() {
 		name := netfilter.SetName(netfilter.DirBlock, f)

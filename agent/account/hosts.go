@@ -43,7 +43,7 @@ type Rate struct {
 func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip.Addr]string, names map[string]string, boot string, now time.Time, elapsed time.Duration) {
 	grown := map[string]*Rate{}
 	for _, f := range s.hostFamilies() {
-		for _, dir := range []string{store.DirDownload, store.DirUpload} {
+		for _, dir := range netfilter.HostSetDirs { // the port sets while a flowtable offloads
 			set := have[netfilter.SetName(dir, f)]
 			if set == nil {
 				continue
@@ -96,7 +96,7 @@ func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Famil
 			continue
 		}
 		e.Changed = now
-		s.creditHost(mac, dir, d, now, grown)
+		s.creditHost(mac, netfilter.HostDir(dir), d, now, grown)
 	}
 	// An element gone from its set (pruned, or the set was recreated)
 	// counts from zero when it comes back.

@@ -3,6 +3,7 @@ package account
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -52,8 +53,11 @@ type Sampler struct {
 	// throttles are the throttles in force, as the last sample found the
 	// throttled hosts' addresses.
 	throttles []netfilter.Throttle
-	rates     map[string]Rate
-	last      time.Time // the previous sample, for rates
+	// blockedAddrs are the addresses in the block sets (applyBlocks), for
+	// the port chains that drop them by rule.
+	blockedAddrs []netip.Addr
+	rates        map[string]Rate
+	last         time.Time // the previous sample, for rates
 	// sinceLast is the time since the previous sample, while one runs (for
 	// bogus deltas).
 	sinceLast time.Duration
@@ -316,7 +320,7 @@ func (s *Sampler) holdHosts(have map[string]*netfilter.IPSet, boot string, now t
 	}
 	if rh, ok := s.Sets.(netfilter.RuleHolder); ok {
 		changes, err := rh.HoldRules(s.hostFamilies(), netfilter.HostRules{LAN: s.Config.LAN, Blocking: blocking(s.State),
-			BlockedMACs: blockedMACs(s.State), Throttles: s.throttles, Services: s.Config.ServicePorts()})
+			BlockedMACs: blockedMACs(s.State), BlockedAddrs: s.blockedAddrs, Throttles: s.throttles, Services: s.Config.ServicePorts()})
 		for _, line := range changes {
 			s.Logf("%s", line)
 		}

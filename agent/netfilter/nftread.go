@@ -28,6 +28,9 @@ func newNftReader() (*nftReader, error) {
 }
 
 func nfproto(f Family) byte {
+	if f == familyPorts {
+		return unix.NFPROTO_NETDEV
+	}
 	if f == IPv6 {
 		return unix.NFPROTO_IPV6
 	}

@@ -56,6 +56,17 @@ type nftSets struct {
 	// else's (a ForeignTableError) at the last List: the changes a sample
 	// makes after it need not read the table again to know.
 	owned map[Family]error
+	// ports are the comments of the port chains' rules as the last List
+	// found them (nftports.go), nil when there are none.
+	ports []string
+	// noEgress is set once the kernel refused an egress chain.
+	noEgress bool
+	// portTable is whether the netdev table is there, as the last List or
+	// HoldRules left it (nil: not known yet): List reads it only then.
+	portTable *bool
+	// flowtables and sysfs stand in for the kernel in tests.
+	flowtables func() (bool, error)
+	sysfs      string
 }
 
 // guard refuses a change to family f's table when it is someone else's,
@@ -83,6 +94,9 @@ const errNoTable = "No such file or directory"
 
 // nftFamily is the nftables family of our table for f.
 func nftFamily(f Family) string {
+	if f == familyPorts {
+		return "netdev"
+	}
 	if f == IPv6 {
 		return "ip6"
 	}
@@ -116,7 +130,36 @@ func (s *nftSets) List() (map[string]*IPSet, error) {
 		}
 		s.rules[f] = d.comments(nftHostChain)
 	}
+	if err := s.listPorts(all); err != nil {
+		foreign = append(foreign, err)
+	}
 	return all, errors.Join(foreign...)
+}
+
+// listPorts adds the sets of the netdev table (nftports.go) to all, their
+// download counts without the Ethernet header, and notes its rules.
+func (s *nftSets) listPorts(all map[string]*IPSet) error {
+	s.ports = nil
+	if s.portTable != nil && !*s.portTable {
+		return nil
+	}
+	d, err := s.read(familyPorts, true)
+	there := d != nil
+	s.portTable = &there
+	if errors.Is(err, ErrForeignTable) {
+		s.owned[familyPorts] = err
+		return err
+	}
+	if err != nil || d == nil {
+		return err
+	}
+	s.owned[familyPorts] = nil
+	takeEgressHeader(d.Sets)
+	for name, set := range d.Sets {
+		all[name] = set
+	}
+	s.ports = append(d.comments(portUpChain), d.comments(portDownChain)...)
+	return nil
 }
 
 func (s *nftSets) Create(name string, f Family) error {
@@ -169,8 +212,25 @@ func (s *nftSets) Remove() ([]string, error) {
 		}
 		done = append(done, "deleted nftables "+what)
 	}
-	s.rules, s.owned = nil, nil
+	if what, err := s.removePorts(); err != nil {
+		foreign = append(foreign, err)
+	} else if what != "" {
+		done = append(done, what)
+	}
+	s.rules, s.owned, s.ports, s.portTable = nil, nil, nil, nil
 	return done, errors.Join(foreign...)
+}
+
+// removePorts deletes the netdev table, when it is there and ours.
+func (s *nftSets) removePorts() (string, error) {
+	d, err := s.read(familyPorts, false)
+	if err != nil || d == nil {
+		return "", err
+	}
+	if _, err := s.run(fmt.Sprintf("delete table netdev %s\n", nftTable), "-f", "-"); err != nil {
+		return "", err
+	}
+	return "deleted nftables table netdev " + nftTable, nil
 }
 
 // removeScript deletes the host chain and the sets of d, nothing else.
@@ -195,10 +255,11 @@ func (s *nftSets) Add(name string, addr netip.Addr) error {
 }
 
 func (s *nftSets) Del(name string, addr netip.Addr) error {
-	if err := s.guard(AddrFamily(addr)); err != nil {
+	f := tableOf(name, AddrFamily(addr))
+	if err := s.guard(f); err != nil {
 		return err
 	}
-	_, err := s.run("", "delete", "element", nftFamily(AddrFamily(addr)), nftTable, name, "{", addr.String(), "}")
+	_, err := s.run("", "delete", "element", nftFamily(f), nftTable, name, "{", addr.String(), "}")
 	if err != nil && strings.Contains(err.Error(), errNoTable) {
 		return nil // gone already, as ipset del -exist allows
 	}
@@ -230,6 +291,7 @@ func (s *nftSets) EvictServices(name string, out []ServiceKey) error {
 // changeElements deletes del from and adds add to set name of family f,
 // in one nft transaction.
 func (s *nftSets) changeElements(f Family, name string, del, add []string) error {
+	f = tableOf(name, f)
 	if err := s.guard(f); err != nil {
 		return err
 	}
@@ -272,6 +334,15 @@ func (s *nftSets) DelService(name string, k ServiceKey) error {
 	return err
 }
 
+// tableOf is the table set name of family f lives in: its family's, or
+// for a port set the netdev table.
+func tableOf(name string, f Family) Family {
+	if isPortSet(name) {
+		return familyPorts
+	}
+	return f
+}
+
 func AddrFamily(a netip.Addr) Family {
 	if a.Is4() || a.Is4In6() {
 		return IPv4
@@ -279,68 +350,110 @@ func AddrFamily(a netip.Addr) Family {
 	return IPv6
 }
 
-// HoldRules makes each family's chain hold exactly the rules r asks for;
-// a chain the last List found so costs no process.
+// HoldRules makes each family's chain hold exactly the rules r asks for,
+// and while the kernel has a flowtable, the port chains (nftports.go)
+// count and restrict in place of the forward chain: every change in one
+// transaction, so no packet is counted twice or missed as counting moves.
+// Chains the last List found so cost no process.
 func (s *nftSets) HoldRules(fams []Family, r HostRules) ([]string, error) {
+	ports, err := s.layout(r.LAN)
+	if err != nil {
+		return nil, fmt.Errorf("the LAN's ports: %w", err)
+	}
+	var b strings.Builder
 	var done []string
+	wants := map[Family][]string{}
 	for _, f := range fams {
-		rules, err := nftRules(f, r)
+		rules, err := nftRules(f, r, ports)
 		if err != nil {
-			return done, err
+			return nil, err
 		}
-		var want []string
-		for _, r := range rules {
-			want = append(want, nftComment(r))
-		}
+		want := texts(rules, nftComment)
 		if have := s.rules[f]; have != nil && slices.Equal(have, want) {
 			continue
 		}
-		fam := nftFamily(f)
-		var b strings.Builder
-		chain := fmt.Sprintf("%s %s %s", fam, nftTable, nftHostChain)
-		// The chain is made anew, so a chain of an older version, hooked at
-		// another priority, takes ours; its rules go, the sets' counters stay.
 		if err := s.guard(f); err != nil {
-			return done, err
+			return nil, err
 		}
-		fmt.Fprintf(&b, "%s\n", addTable(f))
-		fmt.Fprintf(&b, "add chain %s\nflush chain %s\ndelete chain %s\n", chain, chain, chain)
-		fmt.Fprintf(&b, "add chain %s { type filter hook forward priority %d; policy accept; }\n", chain, nftPriority)
-		for i, r := range rules {
-			fmt.Fprintf(&b, "add rule %s %s %s %s comment %q\n", fam, nftTable, nftHostChain, r, want[i])
+		writeHostChain(&b, f, rules, want)
+		wants[f] = want
+		done = append(done, fmt.Sprintf("installed %d rules in nftables chain %s %s %s", len(rules), nftFamily(f), nftTable, nftHostChain))
+	}
+	var pb strings.Builder
+	portWant := portScript(&pb, fams, ports, r)
+	portsChange := !slices.Equal(s.ports, portWant) && (ports != nil || s.ports != nil)
+	if portsChange {
+		if err := s.guard(familyPorts); err != nil {
+			return nil, err
 		}
-		// One transaction: the chain is never seen half written, and
-		// flushing a chain leaves the sets' counters alone.
-		if _, err := s.run(b.String(), "-f", "-"); err != nil {
-			return done, fmt.Errorf("install nftables rules: %w", err)
+		b.WriteString(pb.String())
+		done = append(done, portsDone(ports, len(portWant)))
+	}
+	if b.Len() == 0 {
+		return nil, nil
+	}
+	if _, err := s.run(b.String(), "-f", "-"); err != nil {
+		if ports != nil && ports.egress && strings.Contains(err.Error(), "egress") {
+			s.noEgress = true
+			s.Logf("this kernel has no netdev egress hook (5.16+, CONFIG_NETFILTER_EGRESS): downloads under flow offloading are counted only where the forward hook sees them")
 		}
+		return nil, fmt.Errorf("install nftables rules: %w", err)
+	}
+	for f, want := range wants {
 		if s.rules == nil {
 			s.rules = map[Family][]string{}
 		}
 		s.rules[f] = want
-		done = append(done, fmt.Sprintf("installed %d rules in nftables chain %s %s %s", len(rules), fam, nftTable, nftHostChain))
+	}
+	if portsChange {
+		s.ports, s.portTable = portWant, &portsChange
 	}
 	return done, nil
+}
+
+// writeHostChain writes family f's forward chain anew with rules: a chain
+// of an older version, hooked at another priority, takes ours; its rules
+// go, the sets' counters stay.
+func writeHostChain(b *strings.Builder, f Family, rules, comments []string) {
+	fam := nftFamily(f)
+	chain := fmt.Sprintf("%s %s %s", fam, nftTable, nftHostChain)
+	fmt.Fprintf(b, "%s\n", addTable(f))
+	fmt.Fprintf(b, "add chain %s\nflush chain %s\ndelete chain %s\n", chain, chain, chain)
+	fmt.Fprintf(b, "add chain %s { type filter hook forward priority %d; policy accept; }\n", chain, nftPriority)
+	for i, r := range rules {
+		fmt.Fprintf(b, "add rule %s %s %s %s comment %q\n", fam, nftTable, nftHostChain, r, comments[i])
+	}
+}
+
+// portsDone says what a change of the port chains did.
+func portsDone(l *portLayout, rules int) string {
+	if l == nil {
+		return "flow offloading is off: hosts are counted in the forward chain again"
+	}
+	return fmt.Sprintf("a flowtable offloads flows: hosts are counted at the LAN's ports %s (%d rules in table netdev %s)", strings.Join(l.devices, ", "), rules, nftTable)
 }
 
 // nftRules are the rules of family f's chain, in order: throttles,
 // counting, then (while any block is in force) blocks. A throttled host is
 // counted for what the router forwards, as its own counters see it; a
 // blocked host's attempts are still counted.
-func nftRules(f Family, r HostRules) ([]string, error) {
+func nftRules(f Family, r HostRules, ports *portLayout) ([]string, error) {
 	lan := r.LAN
 	if !ValidIface(lan) || strings.ContainsAny(lan, `"\;`) {
 		return nil, fmt.Errorf("malformed LAN interface name %q", lan)
 	}
 	p := nftFamily(f)
 	var out []string
+	// What the port chains throttle and count, this chain does not.
+	down, up := ports == nil || !ports.egress, ports == nil
 	for _, t := range r.Throttles {
-		out = append(out, nftThrottleRules(lan, f, t)...)
+		if rules := nftThrottleRules(lan, f, t); len(rules) == 2 {
+			out = append(out, pick(down, rules[0])...)
+			out = append(out, pick(up, rules[1])...)
+		}
 	}
-	out = append(out,
-		fmt.Sprintf(`oifname "%s" iifname != "%s" update @%s { %s daddr }`, lan, lan, SetName(store.DirDownload, f), p),
-		fmt.Sprintf(`iifname "%s" oifname != "%s" update @%s { %s saddr }`, lan, lan, SetName(store.DirUpload, f), p),
-	)
+	out = append(out, pick(down, fmt.Sprintf(`oifname "%s" iifname != "%s" update @%s { %s daddr }`, lan, lan, SetName(store.DirDownload, f), p))...)
+	out = append(out, pick(up, fmt.Sprintf(`iifname "%s" oifname != "%s" update @%s { %s saddr }`, lan, lan, SetName(store.DirUpload, f), p))...)
 	out = append(out, nftServiceRules(lan, f, sortedPorts(r.Services))...)
 	if !r.Blocking {
 		return out, nil
@@ -356,6 +469,14 @@ func nftRules(f Family, r HostRules) ([]string, error) {
 		out = append(out, fmt.Sprintf(`iifname "%s" ether saddr { %s } drop`, lan, strings.Join(macs, ", ")))
 	}
 	return out, nil
+}
+
+// pick is rule when ok, else nothing.
+func pick(ok bool, rule string) []string {
+	if ok {
+		return []string{rule}
+	}
+	return nil
 }
 
 // validMAC reports whether m is a MAC in the lower-case colon form that

@@ -46,7 +46,7 @@ func TestParseNftTable_RealCapture(t *testing.T) {
 		if _, ok := sets[SetName(DirBlock, c.fam)].Elements[netip.MustParseAddr("198.18.1.3")]; c.fam == IPv4 && !ok {
 			t.Errorf("%s: block set %+v", c.file, sets[SetName(DirBlock, c.fam)])
 		}
-		want, err := nftRules(c.fam, HostRules{LAN: "br-lan", Blocking: true, BlockedMACs: []string{"02:00:00:00:01:03"}})
+		want, err := nftRules(c.fam, HostRules{LAN: "br-lan", Blocking: true, BlockedMACs: []string{"02:00:00:00:01:03"}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestParseNftTable_BadOutput(t *testing.T) {
 }
 
 func TestNftRules(t *testing.T) {
-	got, err := nftRules(IPv6, HostRules{LAN: "br-lan"})
+	got, err := nftRules(IPv6, HostRules{LAN: "br-lan"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,11 +110,11 @@ func TestNftRules(t *testing.T) {
 		t.Errorf("rules\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for _, lan := range []string{`br"lan`, "br;lan", "", "a very long interface"} {
-		if _, err := nftRules(IPv4, HostRules{LAN: lan}); err == nil {
+		if _, err := nftRules(IPv4, HostRules{LAN: lan}, nil); err == nil {
 			t.Errorf("LAN %q accepted", lan)
 		}
 	}
-	if _, err := nftRules(IPv4, HostRules{LAN: "br-lan", Blocking: true, BlockedMACs: []string{"02:00:00:00:01:03 } accept; {"}}); err == nil {
+	if _, err := nftRules(IPv4, HostRules{LAN: "br-lan", Blocking: true, BlockedMACs: []string{"02:00:00:00:01:03 } accept; {"}}, nil); err == nil {
 		t.Error("malformed MAC accepted")
 	}
 }
@@ -149,31 +149,36 @@ func TestNftSets_HoldRulesRunsNothingWhenInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &nftScript{list: string(out)}
-	s := &nftSets{fams: []Family{IPv4}, nftTool: textTool(n.run)}
+	n := &nftScript{lists: map[string]string{"ip": string(out)}}
+	s := &nftSets{fams: []Family{IPv4}, nftTool: textTool(n.run), flowtables: noFlowtable}
 	if _, err := s.List(); err != nil {
 		t.Fatal(err)
 	}
 	changes, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan", Blocking: true, BlockedMACs: []string{"02:00:00:00:01:03"}})
-	if err != nil || len(changes) != 0 || len(n.calls) != 1 {
+	// The first List reads the netdev table too (there is none, so later
+	// ones do not).
+	if err != nil || len(changes) != 0 || len(n.calls) != 2 {
 		t.Fatalf("rules in place: changes %v, err %v, calls %q", changes, err, n.calls)
 	}
 	// The block lifted: the chain is rewritten in one transaction; whose
 	// the table is, List found out already.
 	changes, err = s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"})
-	if err != nil || len(changes) != 1 || len(n.calls) != 2 {
+	if err != nil || len(changes) != 1 || len(n.calls) != 3 {
 		t.Fatalf("block lifted: changes %v, err %v, calls %q", changes, err, n.calls)
 	}
-	script := n.calls[1]
+	script := n.calls[2]
 	if !strings.HasPrefix(script, "-f -\n") || !strings.Contains(script, "flush chain ip netmon forward\n") ||
 		strings.Contains(script, "drop") || strings.Count(script, "add rule") != 2 {
 		t.Errorf("script:\n%s", script)
 	}
 	// Now in place: nothing more runs.
-	if _, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"}); err != nil || len(n.calls) != 2 {
-		t.Errorf("second hold ran %d processes (%v)", len(n.calls)-2, err)
+	if _, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"}); err != nil || len(n.calls) != 3 {
+		t.Errorf("second hold ran %d processes (%v)", len(n.calls)-3, err)
 	}
 }
+
+// noFlowtable is a kernel without flowtables.
+func noFlowtable() (bool, error) { return false, nil }
 
 func TestNftSets_MissingTable(t *testing.T) {
 	n := &nftScript{err: errors.New("nft -a list table ip netmon: exit status 1: Error: No such file or directory")}

@@ -102,6 +102,13 @@ func (t *nftTool) refused(err error) {
 	}
 }
 
+// readsByText reports whether reads go through the nft binary.
+func (t *nftTool) readsByText() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.fallback != nil
+}
+
 // A Reader says how it reads our tables (a Firewall or Sets of native
 // nftables): doctor reports it.
 type Reader interface {

@@ -55,7 +55,10 @@ type HostRules struct {
 	LAN         string
 	Blocking    bool
 	BlockedMACs []string
-	Throttles   []Throttle
+	// BlockedAddrs are the addresses in the block sets: the port chains
+	// (nftports.go) drop them by rule.
+	BlockedAddrs []netip.Addr
+	Throttles    []Throttle
 	// Services are the ports the service sets count; none, no rules.
 	Services []ServicePort
 }

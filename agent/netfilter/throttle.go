@@ -61,13 +61,15 @@ func nftThrottleRules(lan string, f Family, t Throttle) []string {
 	}
 	set := "{ " + strings.Join(list, ", ") + " }"
 	p := nftFamily(f)
-	limit := func(rate uint64) string {
-		return fmt.Sprintf("limit rate over %d bytes/second burst %d bytes drop", rate, nftBurst)
-	}
 	return []string{
-		fmt.Sprintf(`oifname "%s" iifname != "%s" %s daddr %s %s`, lan, lan, p, set, limit(t.Down)),
-		fmt.Sprintf(`iifname "%s" oifname != "%s" %s saddr %s %s`, lan, lan, p, set, limit(t.Up)),
+		fmt.Sprintf(`oifname "%s" iifname != "%s" %s daddr %s %s`, lan, lan, p, set, nftLimit(t.Down)),
+		fmt.Sprintf(`iifname "%s" oifname != "%s" %s saddr %s %s`, lan, lan, p, set, nftLimit(t.Up)),
 	}
+}
+
+// nftLimit drops what goes over rate bytes per second.
+func nftLimit(rate uint64) string {
+	return fmt.Sprintf("limit rate over %d bytes/second burst %d bytes drop", rate, nftBurst)
 }
 
 // ThrottleWants are the iptables rules of ts in family f: per address and

@@ -17,7 +17,7 @@ var throttleA = Throttle{
 // over the set of its addresses, before the counting rules, so what it
 // drops is not counted.
 func TestNftRules_Throttle(t *testing.T) {
-	got, err := nftRules(IPv6, HostRules{LAN: "br-lan", Blocking: true, Throttles: []Throttle{throttleA}})
+	got, err := nftRules(IPv6, HostRules{LAN: "br-lan", Blocking: true, Throttles: []Throttle{throttleA}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestNftRules_Throttle(t *testing.T) {
 	}
 	v4only := throttleA
 	v4only.Addrs = v4only.Addrs[:1]
-	got, _ = nftRules(IPv6, HostRules{LAN: "br-lan", Throttles: []Throttle{v4only}})
+	got, _ = nftRules(IPv6, HostRules{LAN: "br-lan", Throttles: []Throttle{v4only}}, nil)
 	if len(got) != 2 {
 		t.Errorf("a host with no IPv6 address has IPv6 throttle rules: %q", got)
 	}
