@@ -105,13 +105,12 @@ initramfs() {
 	# Modules in load order, each once.
 	: >"$root/modules/order"
 	for mod in "${modules[@]}"; do
-		modprobe -d "$kdir/root" -S "$kver" --show-depends "$mod" | while read -r line; do
-			set -- $line
-			[[ $1 == insmod ]] || continue
+		modprobe -d "$kdir/root" -S "$kver" --show-depends "$mod" | while read -r verb path _; do
+			[[ $verb == insmod ]] || continue
 			local name
-			name=$(basename "$2")
+			name=$(basename "$path")
 			grep -qxF "$name" "$root/modules/order" && continue
-			cp "$2" "$root/modules/$name"
+			cp "$path" "$root/modules/$name"
 			echo "$name" >>"$root/modules/order"
 		done
 	done

@@ -9,6 +9,7 @@ set -uo pipefail
 here=$(pwd)
 work=/tmp/work
 mkdir -p "$work"
+# shellcheck source=scripts/lab-session.sh
 . "$here/lab-session.sh"
 p=vm
 r() { ip netns exec "$p-r" "$@"; }
@@ -93,5 +94,5 @@ for layout in ${LAYOUTS:-sw hw sw-nocounter}; do
 	r ./netmon-agent --config "$work/netmon" stop >/dev/null
 	wait "$daemon"
 	"$here/lab.sh" down "$p"
-	rm -rf "$work"/*
+	rm -rf "${work:?}"/*
 done
