@@ -89,7 +89,7 @@ copy_bin() {
 }
 
 initramfs() {
-	local kdir=$1 files=$2 out=$3 root kver mod line
+	local kdir=$1 files=$2 out=$3 root kver mod
 	kver=$(cat "$kdir/version")
 	root=$(mktemp -d)
 	trap 'rm -rf "$root"' RETURN
