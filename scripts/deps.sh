@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, on Debian, only when missing:
 # iproute2 (ip netns), both iptables backends, nft, ipset, ping, qemu-user (the mips and
-# arm builds' tests), shellcheck, chromium (the browser tests), lua5.1, msmtp and
-# promtool. Needs root.
+# arm builds' tests), qemu-system-x86, busybox-static, cpio and iperf3 (the VM
+# lab, scripts/vm.sh), shellcheck, chromium (the browser tests), lua5.1, msmtp
+# and promtool. Needs root.
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
@@ -13,6 +14,11 @@ command -v ping >/dev/null || need+=(iputils-ping)
 command -v nft >/dev/null || need+=(nftables)
 command -v ipset >/dev/null || need+=(ipset)
 command -v qemu-mips-static >/dev/null && command -v qemu-arm-static >/dev/null || need+=(qemu-user-static)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86) # the VM lab
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static) # the guest's shell, static
+command -v cpio >/dev/null || need+=(cpio)
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v xz >/dev/null || need+=(xz-utils)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v chromium >/dev/null || need+=(chromium) # the web page's and LuCI's browser tests
 command -v lua5.1 >/dev/null && command -v luac5.1 >/dev/null || need+=(lua5.1) # the Prometheus collector's test

@@ -31,7 +31,7 @@ usage() {
 need() {
 	local missing=()
 	command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
-	[[ -x /bin/busybox ]] || missing+=(busybox-static)
+	dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 	command -v cpio >/dev/null || missing+=(cpio)
 	command -v iperf3 >/dev/null || missing+=(iperf3)
 	command -v nft >/dev/null || missing+=(nftables)

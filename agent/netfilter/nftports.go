@@ -166,9 +166,9 @@ func mergePrefixes(ps []netip.Prefix) []netip.Prefix {
 	return out
 }
 
-// portRules are the port chains' rules of family f: throttles, then
-// counting, then (while blocking) blocks; up for the ingress chain, down
-// for the egress chain.
+// portRules are the port chains' rules of family f, up for the ingress
+// chain and down for the egress chain: throttles first (what they drop was
+// never the host's), then counting and blocks.
 func portRules(f Family, l *portLayout, r HostRules) (up, down []string) {
 	p := nftFamily(f)
 	texts := make([]string, len(l.local[f]))
@@ -187,25 +187,35 @@ func portRules(f Family, l *portLayout, r HostRules) (up, down []string) {
 		up = append(up, fmt.Sprintf("%s %s saddr %s %s", toWorld, p, set, nftLimit(t.Up)))
 		down = append(down, fmt.Sprintf("%s %s daddr %s %s", fromWorld, p, set, nftLimit(t.Down)))
 	}
+	blockUp, blockDown := portBlocks(f, r, toWorld, fromWorld)
+	// A download the block drops never reached the host: it is not
+	// counted. An upload is, as the host's own counters count what it sent.
 	up = append(up, fmt.Sprintf("%s update @%s { %s saddr }", toWorld, SetName(DirPortUpload, f), p))
+	up = append(up, blockUp...)
+	down = append(down, blockDown...)
 	down = append(down, fmt.Sprintf("%s update @%s { %s daddr }", fromWorld, SetName(DirPortDownload, f), p))
-	if len(r.BlockedAddrs) > 0 || len(r.BlockedMACs) > 0 {
-		var addrs []netip.Addr
-		for _, a := range r.BlockedAddrs {
-			if AddrFamily(a) == f {
-				addrs = append(addrs, a)
-			}
+	return up, down
+}
+
+// portBlocks are the port chains' dropping rules of family f for r's
+// blocked addresses and MACs.
+func portBlocks(f Family, r HostRules, toWorld, fromWorld string) (up, down []string) {
+	p := nftFamily(f)
+	var addrs []netip.Addr
+	for _, a := range r.BlockedAddrs {
+		if AddrFamily(a) == f {
+			addrs = append(addrs, a)
 		}
-		if len(addrs) > 0 {
-			set := "{ " + strings.Join(texts0(addrs), ", ") + " }"
-			up = append(up, fmt.Sprintf("%s %s saddr %s drop", toWorld, p, set))
-			down = append(down, fmt.Sprintf("%s %s daddr %s drop", fromWorld, p, set))
-		}
-		if macs := r.BlockedMACs; len(macs) > 0 {
-			set := "{ " + strings.Join(macs, ", ") + " }"
-			up = append(up, fmt.Sprintf("%s ether saddr %s drop", toWorld, set))
-			down = append(down, fmt.Sprintf("%s ether daddr %s drop", fromWorld, set))
-		}
+	}
+	if len(addrs) > 0 {
+		set := "{ " + strings.Join(texts0(addrs), ", ") + " }"
+		up = append(up, fmt.Sprintf("%s %s saddr %s drop", toWorld, p, set))
+		down = append(down, fmt.Sprintf("%s %s daddr %s drop", fromWorld, p, set))
+	}
+	if macs := r.BlockedMACs; len(macs) > 0 {
+		set := "{ " + strings.Join(macs, ", ") + " }"
+		up = append(up, fmt.Sprintf("%s ether saddr %s drop", toWorld, set))
+		down = append(down, fmt.Sprintf("%s ether daddr %s drop", fromWorld, set))
 	}
 	return up, down
 }
@@ -285,10 +295,12 @@ func (s *nftSets) offloading() (bool, error) {
 }
 
 // layout is where the port chains go now, or nil when no flowtable asks
-// for them.
+// for them. Once there they stay, when offloading is switched off too:
+// they count exactly either way, and a flowtable switched on again then
+// offloads nothing they miss before the next sample.
 func (s *nftSets) layout(lan string) (*portLayout, error) {
 	on, err := s.offloading()
-	if err != nil || !on {
+	if err != nil || !on && s.ports == nil {
 		return nil, err
 	}
 	sysfs := s.sysfs

@@ -387,7 +387,7 @@ func (s *nftSets) HoldRules(fams []Family, r HostRules) ([]string, error) {
 			return nil, err
 		}
 		b.WriteString(pb.String())
-		done = append(done, portsDone(ports, len(portWant)))
+		done = append(done, portsDone(ports, s.ports != nil, len(portWant)))
 	}
 	if b.Len() == 0 {
 		return nil, nil
@@ -425,10 +425,14 @@ func writeHostChain(b *strings.Builder, f Family, rules, comments []string) {
 	}
 }
 
-// portsDone says what a change of the port chains did.
-func portsDone(l *portLayout, rules int) string {
-	if l == nil {
-		return "flow offloading is off: hosts are counted in the forward chain again"
+// portsDone says what a change of the port chains did; were says they
+// were there before.
+func portsDone(l *portLayout, were bool, rules int) string {
+	switch {
+	case l == nil:
+		return "hosts are counted in the forward chain again"
+	case were:
+		return fmt.Sprintf("installed %d rules in the port chains of table netdev %s (%s)", rules, nftTable, strings.Join(l.devices, ", "))
 	}
 	return fmt.Sprintf("a flowtable offloads flows: hosts are counted at the LAN's ports %s (%d rules in table netdev %s)", strings.Join(l.devices, ", "), rules, nftTable)
 }
