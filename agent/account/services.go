@@ -48,7 +48,7 @@ func (s *Sampler) accountServices(have map[string]*netfilter.IPSet, neigh map[ne
 	}
 	seen := map[string]bool{}
 	for _, f := range s.hostFamilies() {
-		for _, dir := range []string{store.DirDownload, store.DirUpload} {
+		for _, dir := range netfilter.HostSetDirs { // the port sets while a flowtable offloads
 			if set := have[netfilter.ServiceSetName(dir, f)]; set != nil {
 				evict := s.serviceStrays(set, dir, neigh)
 				s.accountServiceSet(set, dir, neigh, boot, now, seen, evict)
@@ -101,7 +101,7 @@ func (s *Sampler) accountServiceSet(set *netfilter.IPSet, dir string, neigh map[
 		if name == "" {
 			continue // a port no longer configured: other
 		}
-		s.creditService(mac, name, dir, d, now)
+		s.creditService(mac, name, netfilter.HostDir(dir), d, now)
 	}
 }
 

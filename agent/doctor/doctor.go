@@ -184,7 +184,10 @@ type doctor struct {
 	sys System
 	cfg *config.Config
 	// backend is option backend resolved once, for every check.
-	backend  netfilter.Backend
+	backend netfilter.Backend
+	// nftHosts says the hosts are counted in native nftables sets, which
+	// move to the LAN's ports under flow offloading.
+	nftHosts bool
 	findings []Finding
 }
 

@@ -165,7 +165,8 @@ func (d *doctor) sets() {
 		return
 	}
 	kind := "nftables sets (table ip netmon)"
-	if _, own := sets.(netfilter.RuleHolder); !own {
+	_, d.nftHosts = sets.(netfilter.RuleHolder)
+	if !d.nftHosts {
 		kind = "ipsets"
 		if !d.xtSetLoaded() {
 			d.warn("host sets", "the kernel's xt_set match is not loaded: the ipset rules cannot be installed",

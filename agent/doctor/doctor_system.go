@@ -78,19 +78,39 @@ func (d *doctor) clock() {
 	}
 }
 
-// offload: a flow the kernel offloads skips the forward hook, so neither
-// our FORWARD meters nor the host sets see it.
+// offload: a flow the kernel offloads skips the forward hook. The hosts,
+// counted in nftables sets, move to the LAN's ports then (netfilter's
+// nftports.go); what stays in the forward hook misses the offloaded flows,
+// and hardware offload forwards where no hook sees it at all.
 func (d *doctor) offload() {
-	var where []string
+	where, hw := d.offloadSources()
+	if len(where) == 0 {
+		d.ok("offload", "no flow offloading")
+		return
+	}
+	on := "flow offloading is on (" + strings.Join(where, ", ") + ")"
+	missed := d.missedByOffload(hw)
+	if len(missed) == 0 {
+		d.ok("offload", on+": the hosts are counted at the LAN's ports (netdev ingress and egress), before the flowtable takes their flows")
+		return
+	}
+	fix := "uci set firewall.@defaults[0].flow_offloading=0; uci set firewall.@defaults[0].flow_offloading_hw=0; uci commit firewall; service firewall restart"
+	if hw && len(missed) == 1 && d.cfg.Hosts {
+		fix = "uci set firewall.@defaults[0].flow_offloading_hw=0; uci commit firewall; service firewall restart (software offloading is counted exactly)"
+	}
+	d.fail("offload", on+": offloaded flows skip the forward hook, so "+strings.Join(missed, "; ")+" miss most of their traffic", fix)
+}
+
+// offloadSources says where offloading is switched on: firewall4's
+// options and the kernel's flowtables; hw when in hardware.
+func (d *doctor) offloadSources() (where []string, hw bool) {
 	if b, err := d.sys.ReadFile(d.sys.FirewallConfig); err == nil {
 		if sections, err := uci.Parse(d.sys.FirewallConfig, bytes.NewReader(b)); err == nil {
 			for _, s := range sections {
-				if s.Type != "defaults" {
-					continue
-				}
 				for _, o := range s.Options {
-					if (o.Name == "flow_offloading" || o.Name == "flow_offloading_hw") && o.Value == "1" {
+					if s.Type == "defaults" && (o.Name == "flow_offloading" || o.Name == "flow_offloading_hw") && o.Value == "1" {
 						where = append(where, d.sys.FirewallConfig+": "+o.Name)
+						hw = hw || o.Name == "flow_offloading_hw"
 					}
 				}
 			}
@@ -102,16 +122,50 @@ func (d *doctor) offload() {
 				if f := strings.Fields(line); len(f) >= 2 && f[0] == "flowtable" {
 					where = append(where, "nftables flowtable "+f[1])
 				}
+				hw = hw || strings.Contains(line, "flags offload")
 			}
 		}
 	}
-	if len(where) == 0 {
-		d.ok("offload", "no flow offloading")
-		return
+	return where, hw
+}
+
+// missedByOffload names what misses offloaded flows: FORWARD meters, and
+// the hosts unless counted at the ports.
+func (d *doctor) missedByOffload(hw bool) []string {
+	var missed, meters []string
+	for _, m := range d.cfg.Meters {
+		if m.Chain == "FORWARD" {
+			meters = append(meters, m.Name)
+		}
 	}
-	d.failIf(countsForwarded(d.cfg), "offload", fmt.Sprintf("flow offloading is on (%s): offloaded flows bypass the counters, so hosts and FORWARD meters miss most of their traffic",
-		strings.Join(where, ", ")),
-		"uci set firewall.@defaults[0].flow_offloading=0; uci set firewall.@defaults[0].flow_offloading_hw=0; uci commit firewall; service firewall restart")
+	if len(meters) > 0 {
+		missed = append(missed, "FORWARD meters "+strings.Join(meters, ", "))
+	}
+	if !d.cfg.Hosts {
+		return missed
+	}
+	hosts := ""
+	switch {
+	case hw:
+		hosts = "the hosts (hardware offload forwards in the switch chip, where no hook of the kernel sees the packets)"
+	case !d.nftHosts:
+		hosts = "the hosts (ipsets count in the forward hook; native nftables sets, backend nftables or nft, count at the LAN's ports)"
+	case !d.egressHook():
+		hosts = "the hosts' downloads (this kernel has no netdev egress hook: Linux 5.16+ with CONFIG_NETFILTER_EGRESS, on OpenWrt kmod-nft-netdev)"
+	default:
+		return missed // hosts and services are counted at the ports
+	}
+	if len(d.cfg.ServicePorts()) > 0 {
+		hosts += " and their usage by service"
+	}
+	return append(missed, hosts)
+}
+
+// egressHook reports whether the kernel takes a netdev egress chain: a
+// check-only transaction, which changes nothing.
+func (d *doctor) egressHook() bool {
+	_, err := d.sys.Run("nft", "-c", "add table netdev netmon-probe { chain egress { type filter hook egress device lo priority 0; } }")
+	return err == nil
 }
 
 // routing: per-host accounting and FORWARD meters need routed traffic.

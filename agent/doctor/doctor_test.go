@@ -35,6 +35,16 @@ type fakeMachine struct {
 	noIp6   bool
 	fwErr   error // what NewFirewall fails with, for every family
 	setsErr error
+	// nftSets makes the sets native nftables ones, which hold their rules.
+	nftSets bool
+}
+
+// holdingSets are fake sets that hold their own rules, as native
+// nftables sets do.
+type holdingSets struct{ *netfiltertest.Sets }
+
+func (holdingSets) HoldRules([]netfilter.Family, netfilter.HostRules) ([]string, error) {
+	return nil, nil
 }
 
 func newFakeMachine(t *testing.T) *fakeMachine {
@@ -151,7 +161,12 @@ func (m *fakeMachine) system() System {
 			}
 			return m.fws[f], nil
 		},
-		NewSets: func(*config.Config, netfilter.Backend) (netfilter.Sets, error) { return m.sets, m.setsErr },
+		NewSets: func(*config.Config, netfilter.Backend) (netfilter.Sets, error) {
+			if m.nftSets {
+				return holdingSets{m.sets}, m.setsErr
+			}
+			return m.sets, m.setsErr
+		},
 		AskReport: func(string, time.Duration) (*report.Report, error) {
 			if m.daemon == nil {
 				return nil, control.ErrNoDaemon
@@ -331,5 +346,51 @@ func TestDoctor_JournalTornTailWarns(t *testing.T) {
 	f := findingOf(Run(cfg, m.system()), "database")
 	if f.Status != StatusWarn || !strings.Contains(f.Detail, "journal") {
 		t.Errorf("torn journal: %+v, want a warning naming the journal", f)
+	}
+}
+
+// egressProbe is the command line of doctor's check for the egress hook.
+const egressProbe = "nft -c add table netdev netmon-probe { chain egress { type filter hook egress device lo priority 0; } }"
+
+// Under flow offloading doctor names what still misses offloaded flows,
+// and says so of nothing when the hosts are counted at the LAN's ports and
+// no FORWARD meter or service is configured.
+func TestDoctor_OffloadSaysWhatItMisses(t *testing.T) {
+	const software = "nftables flowtable ft"
+	for _, c := range []struct {
+		name, status, detail string
+		forwardMeter, nft    bool
+		egress, hw           bool
+	}{
+		{"hosts at the ports", StatusOK, "the hosts are counted at the LAN's ports", false, true, true, false},
+		{"a FORWARD meter", StatusFail, "FORWARD meters wan_in miss", true, true, true, false},
+		{"ipsets", StatusFail, "the hosts (ipsets count in the forward hook", false, false, true, false},
+		{"no egress hook", StatusFail, "the hosts' downloads (this kernel has no netdev egress hook", false, true, false, false},
+		{"hardware offload", StatusFail, "hardware offload forwards in the switch chip", false, true, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newFakeMachine(t)
+			m.nftSets = c.nft
+			flags := ""
+			if c.hw {
+				flags = "\t\tflags offload;\n"
+			}
+			m.run["nft list flowtables"] = "table inet fw4 {\n\tflowtable ft {\n\t\thook ingress priority filter\n" + flags + "\t}\n}\n"
+			if c.egress {
+				m.run[egressProbe] = ""
+			}
+			cfg := m.config("")
+			if !c.forwardMeter {
+				os.WriteFile(cfg, []byte("config agent 'main'\n\toption database '"+m.dir+"/flash/netmon.db'\n\toption runtime_dir '"+m.dir+"/run'\n"), 0o600)
+			}
+			m.install(cfg)
+			f := findingOf(Run(cfg, m.system()), "offload")
+			if f.Status != c.status || !strings.Contains(f.Detail, c.detail) || !strings.Contains(f.Detail, software) {
+				t.Errorf("offload: %s %q; want %s containing %q", f.Status, f.Detail, c.status, c.detail)
+			}
+			if c.hw && !strings.Contains(f.Fix, "flow_offloading_hw=0") {
+				t.Errorf("hardware offload's fix: %q", f.Fix)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/netmon-agent/netmon-agent/store"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,7 +75,8 @@ var HostSetDirs = []string{"dl", "ul", DirPortDownload, DirPortUpload}
 
 // isPortSet reports whether set name lives in the netdev table.
 func isPortSet(name string) bool {
-	return strings.HasPrefix(name, setPrefix+DirPortDownload) || strings.HasPrefix(name, setPrefix+DirPortUpload)
+	rest, _ := strings.CutPrefix(strings.TrimPrefix(name, setPrefix), "s")
+	return strings.HasPrefix(rest, DirPortDownload) || strings.HasPrefix(rest, DirPortUpload)
 }
 
 // A portLayout is where and what the port chains count: the LAN's ports,
@@ -194,6 +196,13 @@ func portRules(f Family, l *portLayout, r HostRules) (up, down []string) {
 	up = append(up, blockUp...)
 	down = append(down, blockDown...)
 	down = append(down, fmt.Sprintf("%s update @%s { %s daddr }", fromWorld, SetName(DirPortDownload, f), p))
+	if ports := sortedPorts(r.Services); len(ports) > 0 {
+		set := servicePortSet(ports)
+		up = append(up, fmt.Sprintf("%s meta l4proto . th dport %s update @%s { %s saddr . meta l4proto . th dport }",
+			toWorld, set, ServiceSetName(DirPortUpload, f), p))
+		down = append(down, fmt.Sprintf("%s meta l4proto . th sport %s update @%s { %s daddr . meta l4proto . th sport }",
+			fromWorld, set, ServiceSetName(DirPortDownload, f), p))
+	}
 	return up, down
 }
 
@@ -232,6 +241,10 @@ func portScript(b *strings.Builder, fams []Family, l *portLayout, r HostRules) (
 		typ := map[Family]string{IPv4: "ipv4_addr", IPv6: "ipv6_addr"}[f]
 		for _, dir := range []string{DirPortDownload, DirPortUpload} {
 			fmt.Fprintf(b, "add set netdev %s %s { type %s; size %d; flags dynamic; counter; }\n", nftTable, SetName(dir, f), typ, MaxElements)
+			if len(r.Services) > 0 {
+				fmt.Fprintf(b, "add set netdev %s %s { type %s . inet_proto . inet_service; size %d; flags dynamic; counter; }\n",
+					nftTable, ServiceSetName(dir, f), typ, MaxElements)
+			}
 		}
 	}
 	for _, c := range []string{portUpChain, portDownChain} {
@@ -322,12 +335,20 @@ func (s *nftSets) layout(lan string) (*portLayout, error) {
 // download port sets, which an egress hook counts with it.
 func takeEgressHeader(sets map[string]*IPSet) {
 	for name, set := range sets {
-		if !strings.HasPrefix(name, setPrefix+DirPortDownload) {
+		if !strings.HasPrefix(name, setPrefix+DirPortDownload) && !strings.HasPrefix(name, setPrefix+"s"+DirPortDownload) {
 			continue
 		}
 		for a, c := range set.Elements {
-			c.Bytes -= min(c.Bytes, ethernetHeader*c.Packets)
-			set.Elements[a] = c
+			set.Elements[a] = withoutHeaders(c)
+		}
+		for k, c := range set.Services {
+			set.Services[k] = withoutHeaders(c)
 		}
 	}
+}
+
+// withoutHeaders is c less an Ethernet header a packet.
+func withoutHeaders(c store.Counts) store.Counts {
+	c.Bytes -= min(c.Bytes, ethernetHeader*c.Packets)
+	return c
 }

@@ -324,10 +324,11 @@ func writeElements(b *strings.Builder, verb string, elems []string) {
 }
 
 func (s *nftSets) DelService(name string, k ServiceKey) error {
-	if err := s.guard(AddrFamily(k.Addr)); err != nil {
+	f := tableOf(name, AddrFamily(k.Addr))
+	if err := s.guard(f); err != nil {
 		return err
 	}
-	_, err := s.run("", "delete", "element", nftFamily(AddrFamily(k.Addr)), nftTable, name, "{", k.Addr.String(), ".", ProtoName(k.Proto), ".", strconv.Itoa(int(k.Port)), "}")
+	_, err := s.run("", "delete", "element", nftFamily(f), nftTable, name, "{", k.Addr.String(), ".", ProtoName(k.Proto), ".", strconv.Itoa(int(k.Port)), "}")
 	if err != nil && strings.Contains(err.Error(), errNoTable) {
 		return nil
 	}
@@ -458,7 +459,10 @@ func nftRules(f Family, r HostRules, ports *portLayout) ([]string, error) {
 	}
 	out = append(out, pick(down, fmt.Sprintf(`oifname "%s" iifname != "%s" update @%s { %s daddr }`, lan, lan, SetName(store.DirDownload, f), p))...)
 	out = append(out, pick(up, fmt.Sprintf(`iifname "%s" oifname != "%s" update @%s { %s saddr }`, lan, lan, SetName(store.DirUpload, f), p))...)
-	out = append(out, nftServiceRules(lan, f, sortedPorts(r.Services))...)
+	if rules := nftServiceRules(lan, f, sortedPorts(r.Services)); len(rules) == 2 {
+		out = append(out, pick(down, rules[0])...)
+		out = append(out, pick(up, rules[1])...)
+	}
 	if !r.Blocking {
 		return out, nil
 	}

@@ -76,7 +76,17 @@ func ServiceSetName(dir string, f Family) string { return SetName("s"+dir, f) }
 
 // IsServiceSet tells a service set's name from an address set's.
 func IsServiceSet(name string) bool {
-	return strings.HasPrefix(name, setPrefix+"s") && len(name) == len(setPrefix)+4
+	rest, ok := strings.CutPrefix(name, setPrefix+"s")
+	return ok && (len(rest) == 3 || len(rest) == 4 && rest[0] == 'p') // dl4, or a port set's pdl4
+}
+
+// servicePortSet is ports as an nft set of protocol . port.
+func servicePortSet(ports []ServicePort) string {
+	list := make([]string, len(ports))
+	for i, p := range ports {
+		list[i] = fmt.Sprintf("%s . %d", ProtoName(p.Proto), p.Port)
+	}
+	return "{ " + strings.Join(list, ", ") + " }"
 }
 
 // nftServiceRules count ports for family f, nothing without ports.
@@ -84,11 +94,7 @@ func nftServiceRules(lan string, f Family, ports []ServicePort) []string {
 	if len(ports) == 0 {
 		return nil
 	}
-	list := make([]string, len(ports))
-	for i, p := range ports {
-		list[i] = fmt.Sprintf("%s . %d", ProtoName(p.Proto), p.Port)
-	}
-	set := "{ " + strings.Join(list, ", ") + " }"
+	set := servicePortSet(ports)
 	p := nftFamily(f)
 	return []string{
 		fmt.Sprintf(`oifname "%s" iifname != "%s" meta l4proto . th sport %s update @%s { %s daddr . meta l4proto . th sport }`,

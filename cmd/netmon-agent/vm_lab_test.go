@@ -92,6 +92,8 @@ type vmResult struct {
 	AgentUL     uint64 `json:"agent_ul"`
 	OracleDL    uint64 `json:"oracle_dl"`
 	OracleUL    uint64 `json:"oracle_ul"`
+	ServiceDL   uint64 `json:"service_dl"`
+	ServiceUL   uint64 `json:"service_ul"`
 	Free        uint64 `json:"free"`
 	Blocked     uint64 `json:"blocked"`
 	Unblocked   uint64 `json:"unblocked"`
@@ -127,7 +129,7 @@ func vmResults(t *testing.T, lines []string) map[string]vmResult {
 // a SIGKILL of the daemon for 15 s in an offloaded download; across
 // offloading switched off and on. A block stops an offloaded download
 // within an interval, a throttle holds it to its rate, and lifting them
-// gives the speed back.
+// gives the speed back. Usage by service adds up as without offloading.
 func TestVM_Offload(t *testing.T) {
 	requireVM(t)
 	for _, series := range vmKernels {
@@ -141,6 +143,12 @@ func TestVM_Offload(t *testing.T) {
 				}
 				if r.AgentDL != r.OracleDL || r.AgentUL != r.OracleUL || r.OracleDL < 20<<20 {
 					t.Errorf("%s: host a counted %d down %d up; its own counters say %d and %d", name, r.AgentDL, r.AgentUL, r.OracleDL, r.OracleUL)
+				}
+			}
+			// Each layout's first step moves nothing but iperf's port.
+			for _, name := range []string{"sw", "hw", "sw-nocounter"} {
+				if r := results[name]; r.ServiceDL != r.AgentDL || r.ServiceUL != r.AgentUL {
+					t.Errorf("%s: host a's usage of iperf's port %d down %d up; its totals %d and %d", name, r.ServiceDL, r.ServiceUL, r.AgentDL, r.AgentUL)
 				}
 			}
 			checkRestricted(t, results["restricted"])

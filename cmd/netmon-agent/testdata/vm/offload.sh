@@ -84,8 +84,15 @@ agent_bytes() {
 	agent hosts --json | tr -d ' \n\t' | sed -n "s/.*\"mac\":\"$mac_a\"[^}]*\"$1\":\([0-9]*\).*/\1/p"
 }
 
+# service_bytes: host a's usage of service iperf (port 5201), download and
+# upload.
+service_bytes() {
+	agent report --services --json | tr -d ' \n\t' |
+		sed -n 's/.*"name":"iperf","download_bytes":\([0-9]*\),"upload_bytes":\([0-9]*\).*/"service_dl":\1,"service_ul":\2/p'
+}
+
 # result NAME [KEY VALUE...]: the agent's and the oracle's totals for host
-# a, and KEY VALUE pairs of the step's own.
+# a, its usage of service iperf, and KEY VALUE pairs of the step's own.
 result() {
 	local name=$1 extra=""
 	shift
@@ -94,7 +101,7 @@ result() {
 		extra+=",\"$1\":$2"
 		shift 2
 	done
-	echo "netmon-vm: result $name {\"agent_dl\":$(agent_bytes download_bytes),\"agent_ul\":$(agent_bytes upload_bytes),\"oracle_dl\":$(oracle_bytes dl),\"oracle_ul\":$(oracle_bytes ul)$extra}"
+	echo "netmon-vm: result $name {\"agent_dl\":$(agent_bytes download_bytes),\"agent_ul\":$(agent_bytes upload_bytes),\"oracle_dl\":$(oracle_bytes dl),\"oracle_ul\":$(oracle_bytes ul),$(service_bytes)$extra}"
 }
 
 start_daemon() {
@@ -190,6 +197,7 @@ run_layout() {
 	fw4 "$layout"
 	oracle
 	lab_config "$work/netmon" "wan_in" backend=nftables leases="$work/none"
+	printf "\nconfig service 'iperf'\n\tlist port 'tcp/5201'\n" >>"$work/netmon"
 	# One server a test: a client killed mid-test holds its server.
 	for port in 5201 5202 5203; do
 		i iperf3 -s -D -p "$port"
