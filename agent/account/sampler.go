@@ -56,6 +56,9 @@ type Sampler struct {
 	// blockedAddrs are the addresses in the block sets (applyBlocks), for
 	// the port chains that drop them by rule.
 	blockedAddrs []netip.Addr
+	// offloadNoted says the hosts are counted at the LAN's ports, as the
+	// log said.
+	offloadNoted bool
 	rates        map[string]Rate
 	last         time.Time // the previous sample, for rates
 	// sinceLast is the time since the previous sample, while one runs (for
@@ -328,7 +331,28 @@ func (s *Sampler) holdHosts(have map[string]*netfilter.IPSet, boot string, now t
 			return err
 		}
 	}
+	if pc, ok := s.Sets.(netfilter.PortCounter); ok {
+		s.noteOffload(pc.CountsAtPorts())
+	}
 	return nil
+}
+
+// noteOffload logs, once each time the hosts' counting moves to the LAN's
+// ports, the FORWARD meters that stay in the forward hook, which
+// offloaded flows skip.
+func (s *Sampler) noteOffload(atPorts bool) {
+	if atPorts && !s.offloadNoted {
+		var names []string
+		for _, m := range s.Config.Meters {
+			if m.Chain == "FORWARD" {
+				names = append(names, m.Name)
+			}
+		}
+		if len(names) > 0 {
+			s.Logf("flow offloading: meters %s count in the forward hook, which offloaded flows skip, so they miss most of their traffic (switch flow_offloading off to count them; the hosts are counted at the LAN's ports)", strings.Join(names, ", "))
+		}
+	}
+	s.offloadNoted = atPorts
 }
 
 // applyPlan gives every rule Reconcile installed a zero baseline under its

@@ -307,6 +307,15 @@ func (s *nftSets) offloading() (bool, error) {
 	return n > 0, err
 }
 
+// A PortCounter is Sets that may count the hosts at the LAN's ports.
+type PortCounter interface {
+	// CountsAtPorts says the last HoldRules put the counting there: a
+	// flowtable offloads flows past the forward hook.
+	CountsAtPorts() bool
+}
+
+func (s *nftSets) CountsAtPorts() bool { return s.ports != nil }
+
 // layout is where the port chains go now, or nil when no flowtable asks
 // for them. Once there they stay, when offloading is switched off too:
 // they count exactly either way, and a flowtable switched on again then
