@@ -9,7 +9,8 @@
 //     iptables_save.go), native nftables in nftables.go and nftrule.go;
 //   - Sets, the per-host address sets with per-element counters
 //     (sets.go): ipset in ipset.go, native nftables in nftsets.go, and the
-//     rules that use them (hostrules.go); while a flowtable offloads
+//     rules that use them (hostrules.go; nfthostchain.go for native
+//     nftables); while a flowtable offloads
 //     flows, native nftables count at the LAN's ports (nftports.go);
 //   - who owns a table of our name (nftowner.go).
 //
