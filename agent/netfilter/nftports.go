@@ -121,28 +121,28 @@ func localNets(lan string) (map[Family][]netip.Prefix, error) {
 		IPv4: {netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("255.255.255.255/32"), netip.MustParsePrefix("0.0.0.0/8")},
 		IPv6: {netip.MustParsePrefix("ff00::/8"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("::/128")},
 	}
-	ifaces, err := net.Interfaces()
+	// Every address of the router, in one read of the kernel's addresses;
+	// the LAN's subnets from its own.
+	all, err := net.InterfaceAddrs()
 	if err != nil {
 		return nil, err
 	}
-	for _, ifc := range ifaces {
-		addrs, err := ifc.Addrs()
-		if err != nil {
+	var subnets []net.Addr
+	if ifc, err := net.InterfaceByName(lan); err == nil {
+		subnets, _ = ifc.Addrs()
+	}
+	for i, x := range append(all, subnets...) {
+		n, ok := x.(*net.IPNet)
+		if !ok {
 			continue
 		}
-		for _, x := range addrs {
-			n, ok := x.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			a, _ := netip.AddrFromSlice(n.IP)
-			a = a.Unmap()
-			out[AddrFamily(a)] = append(out[AddrFamily(a)], netip.PrefixFrom(a, a.BitLen()))
-			if ifc.Name == lan {
-				ones, _ := n.Mask.Size()
-				out[AddrFamily(a)] = append(out[AddrFamily(a)], netip.PrefixFrom(a, ones).Masked())
-			}
+		a, _ := netip.AddrFromSlice(n.IP)
+		a = a.Unmap()
+		bits := a.BitLen()
+		if i >= len(all) {
+			bits, _ = n.Mask.Size()
 		}
+		out[AddrFamily(a)] = append(out[AddrFamily(a)], netip.PrefixFrom(a, bits).Masked())
 	}
 	for f, ps := range out {
 		out[f] = mergePrefixes(ps)
@@ -321,9 +321,10 @@ func (s *nftSets) CountsAtPorts() bool { return s.ports != nil }
 // they count exactly either way, and a flowtable switched on again then
 // offloads nothing they miss before the next sample.
 func (s *nftSets) layout(lan string) (*portLayout, error) {
-	on, err := s.offloading()
-	if err != nil || !on && s.ports == nil {
-		return nil, err
+	if s.ports == nil {
+		if on, err := s.offloading(); err != nil || !on {
+			return nil, err
+		}
 	}
 	sysfs := s.sysfs
 	if sysfs == "" {
@@ -333,7 +334,11 @@ func (s *nftSets) layout(lan string) (*portLayout, error) {
 	if err != nil {
 		return nil, err
 	}
-	local, err := localNets(lan)
+	readLocal := s.local
+	if readLocal == nil {
+		readLocal = localNets
+	}
+	local, err := readLocal(lan)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,9 @@ func testLayout() *portLayout {
 	}}
 }
 
+// testLocal is testLayout's LAN and router addresses, read from no kernel.
+func testLocal(string) (map[Family][]netip.Prefix, error) { return testLayout().local, nil }
+
 // At the ports, a throttle comes first; an upload is counted before its
 // block (the host sent it), a download after (the host never got it); and
 // only what crosses to or from the world counts.
@@ -113,7 +116,7 @@ func TestNftSets_CountingMovesToThePortsInOneTransaction(t *testing.T) {
 	os.MkdirAll(filepath.Join(sysfs, "br-lan", "brif", "lana"), 0o755)
 	n := &nftScript{lists: map[string]string{}}
 	offload := false
-	s := &nftSets{fams: []Family{IPv4}, nftTool: textTool(n.run), sysfs: sysfs, flowtables: func() (bool, error) { return offload, nil }}
+	s := &nftSets{fams: []Family{IPv4}, nftTool: textTool(n.run), sysfs: sysfs, local: testLocal, flowtables: func() (bool, error) { return offload, nil }}
 	if _, err := s.List(); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +160,7 @@ func TestNftSets_NoEgressHookKeepsDownloadsInTheForwardChain(t *testing.T) {
 	var logged []string
 	tool := textTool(run)
 	tool.Logf = func(format string, a ...any) { logged = append(logged, format) }
-	s := &nftSets{fams: []Family{IPv4}, nftTool: tool, sysfs: sysfs, flowtables: func() (bool, error) { return true, nil }}
+	s := &nftSets{fams: []Family{IPv4}, nftTool: tool, sysfs: sysfs, local: testLocal, flowtables: func() (bool, error) { return true, nil }}
 	if _, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"}); err == nil {
 		t.Fatal("the egress chain's refusal went unsaid")
 	}

@@ -60,9 +60,10 @@ type nftSets struct {
 	// portTable is whether the netdev table is there, as the last List or
 	// HoldRules left it (nil: not known yet): List reads it only then.
 	portTable *bool
-	// flowtables and sysfs stand in for the kernel in tests.
+	// flowtables, sysfs and local stand in for the kernel in tests.
 	flowtables func() (bool, error)
 	sysfs      string
+	local      func(lan string) (map[Family][]netip.Prefix, error)
 }
 
 // guard refuses a change to family f's table when it is someone else's,
