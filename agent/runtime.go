@@ -188,25 +188,36 @@ func (a *Agent) Commit() error {
 	return a.db.Commit(a.sampler.State)
 }
 
-// Persist commits, then writes to flash what the snapshot there lacks.
+// Persist commits, then writes to flash what the snapshot there lacks,
+// everything: what a command without a daemon (cron) runs.
 func (a *Agent) Persist() (store.Persisted, error) {
 	if err := a.Commit(); err != nil {
 		return store.Persisted{}, err
 	}
-	return a.Snapshot()
+	return a.snapshot(true)
 }
 
 // Snapshot writes the live database as committed to flash: a journal
-// record of what changed since the last one, or a full snapshot when one
-// is due (store.DB.Persist). The live file is compacted before a full
-// one: compacted, the snapshot of a busy router's file is a fifth of the
-// size, for about 120 ms of CPU on amd64 at 8 MiB. A compaction that fails
-// leaves the file as it was, and that is what goes to flash.
-func (a *Agent) Snapshot() (store.Persisted, error) {
+// record of what changed since the last one, the five-minute rows left
+// for later, or a full snapshot when one is due (store.DB.Persist). The
+// live file is compacted before a full one: compacted, the snapshot of a
+// busy router's file is a fifth of the size, for about 120 ms of CPU on
+// amd64 at 8 MiB. A compaction that fails leaves the file as it was, and
+// that is what goes to flash.
+func (a *Agent) Snapshot() (store.Persisted, error) { return a.snapshot(false) }
+
+// SnapshotAll is Snapshot with the five-minute rows in the record: what a
+// clean stop writes (store.DB.PersistAll).
+func (a *Agent) SnapshotAll() (store.Persisted, error) { return a.snapshot(true) }
+
+func (a *Agent) snapshot(all bool) (store.Persisted, error) {
 	if a.db.PersistDue(a.cfg.Database) {
 		if _, _, err := a.db.Compact(); err != nil {
 			a.opts.Logf("compacting before the snapshot: %v; the snapshot is of the file as it is", err)
 		}
+	}
+	if all {
+		return a.db.PersistAll(a.cfg.Database)
 	}
 	return a.db.Persist(a.cfg.Database, false)
 }

@@ -8,7 +8,9 @@
 # every PERSIST seconds for MINUTES minutes; the script sums what it wrote
 # to flash (its log's snapshot and journal lines) and reads its memory. It
 # starts on a live database holding SEED_DAYS days of every host's history
-# (scripts/seedhistory; 0: a fresh one).
+# (scripts/seedhistory; 0: a fresh one). It also gives the daemon's CPU per
+# sample under that load: the realistic figure (live hosts with MACs,
+# traffic both ways on both families, a year of history).
 # Needs root. Usage: [SEED_DAYS=365] scripts/bench-flash.sh [BINARY] [MINUTES] [PERSIST]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -66,7 +68,17 @@ for fam in 4 6; do
 		loads+=($!)
 	done
 done
-sleep $((secs - 20))
+# The daemon's CPU while the load runs: utime + stime from its stat, from
+# 20 s in (the first samples fill the sets) to 20 s before the end; it
+# samples once a second, so this is the CPU per sample with the commits
+# and persists in it.
+cpu() { awk '{ print $14 + $15 }' "/proc/$daemon/stat"; }
+sleep 20
+cpu0=$(cpu) t0=$(date +%s.%N)
+sleep $((secs - 40))
+cpu1=$(cpu) t1=$(date +%s.%N)
+per_sample=$(awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+	'BEGIN { printf "%.2f ms over %.0f s", (c1 - c0) * 1000 / hz / (t1 - t0), t1 - t0 }')
 rss=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "%s %.1f MiB, ", $1, $2 / 1024 }' "/proc/$daemon/status")
 hosts=$(r "$bin" --config "$work/netmon" hosts --json | grep -o '"mac"' | wc -l)
 wait "${loads[@]}"
@@ -88,3 +100,4 @@ awk -v minutes="$minutes" -v persist="$persist" -v hosts="$hosts" -v seed="$seed
 			(snapb + recb) * 1440 / minutes / 1e6, recb * 1440 / minutes / 1e6
 	}' "$work/log"
 echo "  daemon memory near the end: ${rss%, }"
+echo "  daemon CPU per sample (one a second, commits and persists included): $per_sample"

@@ -34,7 +34,10 @@
 // gzip into a temporary file beside the target, fsynced and renamed over it:
 // a reader sees the old snapshot or the new one, never half of one. Between
 // snapshots, Persist appends to the snapshot's journal only what changed
-// (journal.go states its invariants); Restore replays it. bbolt cannot open
+// (journal.go states its invariants), but for the five-minute rows, which
+// wait for the next snapshot or PersistAll (a clean stop): restored after
+// a power cut, the database is the live one but for the five-minute rows
+// since then. Restore replays the journal. bbolt cannot open
 // a file read-write on JFFS2 (no shared writable mmap), which is why flash
 // only ever sees these plain writes.
 //

@@ -186,7 +186,7 @@ func TestPersist_RecordOnFullFlashLeavesTheJournalWhole(t *testing.T) {
 		if err := db.Commit(s); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Persist(dest, false); err != nil {
+		if _, err := db.PersistAll(dest); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -198,7 +198,7 @@ func TestPersist_RecordOnFullFlashLeavesTheJournalWhole(t *testing.T) {
 		if err := db.Commit(s); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Persist(dest, false); err != nil {
+		if _, err := db.PersistAll(dest); err != nil {
 			if !errors.Is(err, syscall.ENOSPC) {
 				t.Fatalf("record on a full flash: %v, want ENOSPC", err)
 			}
@@ -214,7 +214,7 @@ func TestPersist_RecordOnFullFlashLeavesTheJournalWhole(t *testing.T) {
 		t.Errorf("the failed record changed the journal: %d bytes before, %d after", len(before), len(after))
 	}
 	os.Remove(filler)
-	if p, err := db.Persist(dest, false); err != nil || p.Full {
+	if p, err := db.PersistAll(dest); err != nil || p.Full {
 		t.Fatalf("once there is room: %+v, %v; want a journal record", p, err)
 	}
 	if got, rep := restoredDump(t, dest); got != liveDump(t, db) || rep.Dropped != 0 {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -120,7 +121,25 @@ func (db *DB) PersistDue(dest string) bool {
 // when the journal has grown as far as it may (PersistDue). Nothing changed, nothing
 // is written. A persist that fails leaves what was on flash whole, and the
 // next one writes a base.
+//
+// A journal record leaves out the five-minute rows (Deferred): they are
+// most of what changes in an hour at a busy router, and the finest detail,
+// which a report needs only for the last days. They reach flash with the
+// next base and with PersistAll, which a clean stop runs; a power cut
+// loses the five-minute rows since then, never a total, an hourly or
+// coarser row, a block or a checkpoint.
 func (db *DB) Persist(dest string, full bool) (Persisted, error) {
+	return db.persist(dest, full, true)
+}
+
+// PersistAll is Persist with every change in its record, the five-minute
+// rows too: for a clean stop, and for commands that persist without a
+// daemon (cron), which has no stop to wait for.
+func (db *DB) PersistAll(dest string) (Persisted, error) {
+	return db.persist(dest, false, false)
+}
+
+func (db *DB) persist(dest string, full, deferFine bool) (Persisted, error) {
 	if full || db.PersistDue(dest) {
 		n, err := db.snapshot(dest, true)
 		return Persisted{Bytes: n, Full: true}, err
@@ -129,7 +148,7 @@ func (db *DB) Persist(dest string, full bool) (Persisted, error) {
 	var changes []change
 	var seen map[string]uint64
 	err := db.bolt.View(func(tx *bolt.Tx) (err error) {
-		changes, seen, err = diffSince(tx, fs.seen)
+		changes, seen, err = diffSince(tx, fs.seen, deferFine)
 		return err
 	})
 	if err != nil || len(changes) == 0 {
@@ -144,6 +163,12 @@ func (db *DB) Persist(dest string, full bool) (Persisted, error) {
 	}
 	fs.journal, fs.seen = fs.journal+n, seen
 	return Persisted{Bytes: n, Changes: len(changes)}, nil
+}
+
+// Deferred reports whether the entry at path (a key, kind 'k', or a
+// bucket, 'b') waits for a base or PersistAll: a five-minute row.
+func Deferred(path [][]byte, kind byte) bool {
+	return kind == 'k' && len(path) == 2 && bytes.Equal(path[0], bucketHistory) && string(path[1]) == FiveMinutes.String()
 }
 
 // adopt makes the snapshot at dest and its journal, as they restore, what
@@ -324,15 +349,25 @@ func seenIn(tx *bolt.Tx) (map[string]uint64, error) {
 // diffSince lists what changed in tx since before: buckets created or
 // with a new sequence and keys put, in the order of the file (a bucket
 // before its keys), then keys and buckets gone. It returns the new hashes.
-func diffSince(tx *bolt.Tx, before map[string]uint64) ([]change, map[string]uint64, error) {
+// With deferFine the Deferred entries are left for a later record: their
+// hashes stay as before had them (or absent), so that record finds them
+// changed.
+func diffSince(tx *bolt.Tx, before map[string]uint64, deferFine bool) ([]change, map[string]uint64, error) {
 	var changes []change
 	seen := make(map[string]uint64, len(before))
 	var buf []byte
 	err := walkEntries(tx, func(path [][]byte, kind byte, key, value []byte, h uint64) error {
 		buf = entryID(buf, path, kind, key)
 		id := string(buf)
+		old, had := before[id]
+		if deferFine && Deferred(path, kind) {
+			if had {
+				seen[id] = old
+			}
+			return nil
+		}
 		seen[id] = h
-		if old, ok := before[id]; ok && old == h {
+		if had && old == h {
 			return nil
 		}
 		c := change{op: opPut, path: clonePath(path), key: clone(key), value: clone(value)}
@@ -345,13 +380,25 @@ func diffSince(tx *bolt.Tx, before map[string]uint64) ([]change, map[string]uint
 	if err != nil {
 		return nil, nil, err
 	}
-	for id := range before {
+	gone, err := goneSince(before, seen, deferFine)
+	return append(changes, gone...), seen, err
+}
+
+// goneSince lists the entries of before that the walk did not see; a
+// Deferred one stays in seen, to go in a later record.
+func goneSince(before, seen map[string]uint64, deferFine bool) ([]change, error) {
+	var changes []change
+	for id, h := range before {
 		if _, ok := seen[id]; ok {
 			continue
 		}
 		path, kind, key, err := parseEntryID(id)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
+		}
+		if deferFine && Deferred(path, kind) {
+			seen[id] = h
+			continue
 		}
 		c := change{op: opDelete, path: path, key: key}
 		if kind == 'b' {
@@ -359,7 +406,7 @@ func diffSince(tx *bolt.Tx, before map[string]uint64) ([]change, map[string]uint
 		}
 		changes = append(changes, c)
 	}
-	return changes, seen, nil
+	return changes, nil
 }
 
 func clone(b []byte) []byte {

@@ -114,12 +114,14 @@ func newPersisting(t *testing.T, hours int) *persisting {
 	return p
 }
 
-// next commits the next busy hour and persists it.
+// next commits the next busy hour and persists all of it (PersistAll: these
+// tests are of the journal; what Persist leaves for later is
+// TestPersist_FiveMinuteRowsWaitForABaseOrACleanStop).
 func (p *persisting) next(t *testing.T) Persisted {
 	t.Helper()
 	busyHour(t, p.DB, p.s, t0.Add(time.Duration(p.hour)*time.Hour), p.hour)
 	p.hour++
-	w, err := p.Persist(p.dest, false)
+	w, err := p.PersistAll(p.dest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,14 +135,14 @@ func TestPersist_BaseThenJournalRestoresTheLiveFileExactly(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "flash", "netmon.db")
 	s := sampleState()
 	busyHour(t, db, s, t0, 0)
-	first, err := db.Persist(dest, false)
+	first, err := db.PersistAll(dest)
 	if err != nil || !first.Full {
 		t.Fatalf("first persist %+v, %v: want a full base", first, err)
 	}
 	records, bases := 0, 0
 	for hour := 1; hour <= 8; hour++ {
 		busyHour(t, db, s, t0.Add(time.Duration(hour)*time.Hour), hour)
-		p, err := db.Persist(dest, false)
+		p, err := db.PersistAll(dest)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -478,5 +480,62 @@ func TestPersist_ANewProcessAppendsToWhatItFinds(t *testing.T) {
 	}
 	if got, _ := restoredDump(t, p.dest); got != liveDump(t, p.DB) {
 		t.Error("the new snapshot does not restore to the live file")
+	}
+}
+
+// without5min is a dump without its five-minute rows, and those rows alone.
+func without5min(d string) (rest, fine string) {
+	var r, f strings.Builder
+	for _, line := range strings.SplitAfter(d, "\n") {
+		if strings.HasPrefix(line, `["history" "5min"] "`) {
+			f.WriteString(line)
+		} else {
+			r.WriteString(line)
+		}
+	}
+	return r.String(), f.String()
+}
+
+// A journal record leaves the five-minute rows out: restored from flash,
+// the database is the live one but for them, which are as the base had
+// them; PersistAll (a clean stop) writes them, the rows pruned since
+// included, and the restore is then the live file exactly.
+func TestPersist_FiveMinuteRowsWaitForABaseOrACleanStop(t *testing.T) {
+	noMinJournal(t)
+	db := openTest(t)
+	db.SetHistory(time.UTC, Retention{18, 0, 0, 0, 0}) // pruning deletes five-minute rows
+	dest := filepath.Join(t.TempDir(), "netmon.db")
+	s := sampleState()
+	busyHour(t, db, s, t0, 0)
+	if p, err := db.Persist(dest, false); err != nil || !p.Full {
+		t.Fatalf("first persist %+v, %v: want a base", p, err)
+	}
+	_, baseFine := without5min(liveDump(t, db))
+	for hour := 1; hour <= 2; hour++ {
+		busyHour(t, db, s, t0.Add(time.Duration(hour)*time.Hour), hour)
+		p, err := db.Persist(dest, false)
+		if err != nil || p.Full || p.Changes == 0 {
+			t.Fatalf("hour %d: %+v, %v: want a journal record", hour, p, err)
+		}
+	}
+	live := liveDump(t, db)
+	liveRest, liveFine := without5min(live)
+	got, _ := restoredDump(t, dest)
+	gotRest, gotFine := without5min(got)
+	if gotRest != liveRest {
+		t.Errorf("restored, but for the five-minute rows:\n%s\nlive:\n%s", gotRest, liveRest)
+	}
+	if gotFine != baseFine || gotFine == liveFine {
+		t.Errorf("restored five-minute rows:\n%s\nwant the base's:\n%s", gotFine, baseFine)
+	}
+	p, err := db.PersistAll(dest)
+	if err != nil || p.Full || p.Changes == 0 {
+		t.Fatalf("the clean stop's persist: %+v, %v", p, err)
+	}
+	if got, _ := restoredDump(t, dest); got != live {
+		t.Errorf("after PersistAll, restored:\n%s\nlive:\n%s", got, live)
+	}
+	if p, err := db.PersistAll(dest); err != nil || p.Bytes != 0 {
+		t.Errorf("nothing left to write: %+v, %v", p, err)
 	}
 }

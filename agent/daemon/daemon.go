@@ -15,6 +15,7 @@ import (
 	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/agent/hosts"
 	"github.com/netmon-agent/netmon-agent/agent/web"
+	"github.com/netmon-agent/netmon-agent/store"
 )
 
 // Run is the daemon: it samples every interval, commits the batch every
@@ -132,11 +133,11 @@ func (d *daemon) loop(ctx context.Context, calls <-chan control.Call, sigs <-cha
 			}
 			d.logf("%s: taking a last sample and snapshot", s)
 			d.sample()
-			d.persist()
+			d.persistAll()
 			return nil
 		case <-ctx.Done():
 			d.sample()
-			d.persist()
+			d.persistAll()
 			return nil
 		}
 	}
@@ -172,12 +173,18 @@ func (d *daemon) commit() error {
 	return err
 }
 
-// persist commits, then snapshots to flash; it returns the snapshot's error.
-func (d *daemon) persist() error {
+// persist commits, then snapshots to flash, the five-minute rows left
+// for later (agent.Agent.Snapshot); it returns the snapshot's error.
+func (d *daemon) persist() error { return d.persistWith((*agent.Agent).Snapshot) }
+
+// persistAll is persist with every change: a clean stop's.
+func (d *daemon) persistAll() error { return d.persistWith((*agent.Agent).SnapshotAll) }
+
+func (d *daemon) persistWith(snapshot func(*agent.Agent) (store.Persisted, error)) error {
 	if err := d.commit(); err != nil {
 		return err // the live file is what would be copied: it is behind
 	}
-	p, err := d.a.Snapshot()
+	p, err := snapshot(d.a)
 	d.snapshotFaults.observe(err, d.now())
 	d.flashWritten(p)
 	return err

@@ -149,7 +149,7 @@ func handleSample(d *daemon, _ control.Request) control.Response {
 func handleStop(d *daemon, _ control.Request) control.Response {
 	d.sample()
 	err := d.a.RemoveChains()
-	d.persist()
+	d.persistAll()
 	d.exit, d.exitErr = true, err
 	if err != nil {
 		return answer(nil, err)
