@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -368,6 +369,8 @@ func TestLab_RebootRestoresFromFlash(t *testing.T) {
 		l.traffic(1)
 		var before sinceLastJSON
 		l.agentJSON(&before, "report", "--since-last", "--json")
+		var fine historyJSON
+		l.agentJSON(&fine, "report", "--5min", "--limit", "1000", "--json")
 		l.stopDaemon(syscall.SIGTERM) // writes a journal record after the start's snapshot
 		if _, err := os.Stat(l.dir + "/flash/netmon.db.journal"); err != nil {
 			t.Errorf("no journal beside the snapshot: %v", err)
@@ -377,6 +380,13 @@ func TestLab_RebootRestoresFromFlash(t *testing.T) {
 		l.setBoot("22222222-2222-2222-2222-222222222222")
 		if src := l.reportSource(); src != "snapshot" {
 			t.Errorf("report before the daemon restored came from %q, want snapshot", src)
+		}
+		// A clean stop writes the five-minute rows the hourly records leave
+		// out: the flash holds the same five-minute history.
+		var restored historyJSON
+		l.agentJSON(&restored, "report", "--5min", "--limit", "1000", "--json")
+		if len(restored.Rows) == 0 || fmt.Sprint(restored.Rows) != fmt.Sprint(fine.Rows) {
+			t.Errorf("five-minute history after a clean stop and a reboot:\n%+v\nbefore:\n%+v", restored.Rows, fine.Rows)
 		}
 		l.startDaemon()
 		l.traffic(1)
