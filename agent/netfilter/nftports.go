@@ -173,11 +173,7 @@ func mergePrefixes(ps []netip.Prefix) []netip.Prefix {
 // never the host's), then counting and blocks.
 func portRules(f Family, l *portLayout, r HostRules) (up, down []string) {
 	p := nftFamily(f)
-	texts := make([]string, len(l.local[f]))
-	for i, x := range l.local[f] {
-		texts[i] = x.String()
-	}
-	local := "{ " + strings.Join(texts, ", ") + " }"
+	local := nftSet(texts(l.local[f], netip.Prefix.String))
 	toWorld := fmt.Sprintf("%s daddr != %s", p, local)
 	fromWorld := fmt.Sprintf("%s saddr != %s", p, local)
 	for _, t := range r.Throttles {
@@ -185,7 +181,7 @@ func portRules(f Family, l *portLayout, r HostRules) (up, down []string) {
 		if len(addrs) == 0 {
 			continue
 		}
-		set := "{ " + strings.Join(texts0(addrs), ", ") + " }"
+		set := nftSet(texts(addrs, netip.Addr.String))
 		up = append(up, fmt.Sprintf("%s %s saddr %s %s", toWorld, p, set, nftLimit(t.Up)))
 		down = append(down, fmt.Sprintf("%s %s daddr %s %s", fromWorld, p, set, nftLimit(t.Down)))
 	}
@@ -217,19 +213,20 @@ func portBlocks(f Family, r HostRules, toWorld, fromWorld string) (up, down []st
 		}
 	}
 	if len(addrs) > 0 {
-		set := "{ " + strings.Join(texts0(addrs), ", ") + " }"
+		set := nftSet(texts(addrs, netip.Addr.String))
 		up = append(up, fmt.Sprintf("%s %s saddr %s drop", toWorld, p, set))
 		down = append(down, fmt.Sprintf("%s %s daddr %s drop", fromWorld, p, set))
 	}
 	if macs := r.BlockedMACs; len(macs) > 0 {
-		set := "{ " + strings.Join(macs, ", ") + " }"
+		set := nftSet(macs)
 		up = append(up, fmt.Sprintf("%s ether saddr %s drop", toWorld, set))
 		down = append(down, fmt.Sprintf("%s ether daddr %s drop", fromWorld, set))
 	}
 	return up, down
 }
 
-func texts0(addrs []netip.Addr) []string { return texts(addrs, netip.Addr.String) }
+// nftSet writes elems as an anonymous nft set.
+func nftSet(elems []string) string { return "{ " + strings.Join(elems, ", ") + " }" }
 
 // portScript writes the netdev table as l asks: its sets (kept, with their
 // counters, when they exist) and its chains made anew; with l nil, the
