@@ -28,6 +28,9 @@
 //     started at zero.
 //   - Every change is safe to repeat: Reconcile on its own result changes
 //     nothing, and removing what is gone is success.
+//   - A host's packet is counted in one place: the forward chain, or, once
+//     the kernel has had a flowtable, the port chains (nftports.go, which
+//     says why ports and not conntrack); the move is one transaction.
 //   - Parsing is split from running the tools: ParseSave, ParseIpsetSave,
 //     the nft listing parser and the netlink message parsers take bytes,
 //     tested on real captures in testdata/.
