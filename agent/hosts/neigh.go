@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"strconv"
-	"strings"
 
 	"github.com/netmon-agent/netmon-agent/agent/netlink"
 	"golang.org/x/sys/unix"
@@ -52,36 +49,9 @@ func parseNeighMsg(b []byte) (addr netip.Addr, mac string, ifindex int, ok bool,
 	return addr.Unmap(), mac, ifindex, ok, nil
 }
 
-// ifindex is device dev's index, from sysfs: one small read, where
-// net.InterfaceByName dumps every link with its statistics (a sample's
-// biggest cost once, on a router with many ports).
-func ifindex(dev string) (int, error) {
-	if !validDevice(dev) {
-		return 0, fmt.Errorf("interface %q: not a device name", dev)
-	}
-	b, err := os.ReadFile("/sys/class/net/" + dev + "/ifindex")
-	if err != nil {
-		ifi, ierr := net.InterfaceByName(dev) // no sysfs mounted
-		if ierr != nil {
-			return 0, fmt.Errorf("interface %s: %w", dev, ierr)
-		}
-		return ifi.Index, nil
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return 0, fmt.Errorf("interface %s: ifindex %q: %w", dev, b, err)
-	}
-	return n, nil
-}
-
-// validDevice reports whether dev can name a device: no path in it.
-func validDevice(dev string) bool {
-	return dev != "" && dev != "." && dev != ".." && len(dev) < 16 && !strings.ContainsAny(dev, "/ \x00")
-}
-
 // readNeigh6 dumps the IPv6 neighbours of device dev.
 func readNeigh6(dev string) (map[netip.Addr]string, error) {
-	index, err := ifindex(dev)
+	index, err := netlink.Ifindex(dev)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package hosts
 import (
 	"encoding/binary"
 	"maps"
-	"net"
 	"net/netip"
 	"os"
 	"testing"
@@ -53,22 +52,5 @@ func TestParseNeighMsg_AgreesWithIPNeigh(t *testing.T) {
 	}
 	if others != 1 {
 		t.Errorf("%d neighbours on other interfaces, want the wan peer", others)
-	}
-}
-
-// A device's index comes from sysfs, as the kernel's own link dump gives
-// it; a name that is a path is refused before anything is read.
-func TestIfindex(t *testing.T) {
-	got, err := ifindex("lo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ifi, err := net.InterfaceByName("lo"); err == nil && ifi.Index != got {
-		t.Errorf("lo: %d, the link dump says %d", got, ifi.Index)
-	}
-	for _, bad := range []string{"", "..", "../../etc", "a/b", "averyveryverylongname"} {
-		if _, err := ifindex(bad); err == nil {
-			t.Errorf("%q has an index", bad)
-		}
 	}
 }

@@ -2,13 +2,13 @@ package netfilter
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/netmon-agent/netmon-agent/agent/netlink"
 	"github.com/netmon-agent/netmon-agent/store"
 	"golang.org/x/sys/unix"
 )
@@ -121,28 +121,23 @@ func localNets(lan string) (map[Family][]netip.Prefix, error) {
 		IPv4: {netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("255.255.255.255/32"), netip.MustParsePrefix("0.0.0.0/8")},
 		IPv6: {netip.MustParsePrefix("ff00::/8"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("::/128")},
 	}
-	// Every address of the router, in one read of the kernel's addresses;
-	// the LAN's subnets from its own.
-	all, err := net.InterfaceAddrs()
+	// Every address of the router, and the LAN's subnets, in one dump of
+	// the kernel's addresses (net.InterfaceAddrs would dump every link too).
+	index, err := netlink.Ifindex(lan)
 	if err != nil {
 		return nil, err
 	}
-	var subnets []net.Addr
-	if ifc, err := net.InterfaceByName(lan); err == nil {
-		subnets, _ = ifc.Addrs()
+	addrs, err := netlink.ReadAddrs()
+	if err != nil {
+		return nil, err
 	}
-	for i, x := range append(all, subnets...) {
-		n, ok := x.(*net.IPNet)
-		if !ok {
-			continue
+	for _, x := range addrs {
+		a := x.Prefix.Addr()
+		f := AddrFamily(a)
+		out[f] = append(out[f], netip.PrefixFrom(a, a.BitLen()))
+		if x.Index == index {
+			out[f] = append(out[f], x.Prefix.Masked())
 		}
-		a, _ := netip.AddrFromSlice(n.IP)
-		a = a.Unmap()
-		bits := a.BitLen()
-		if i >= len(all) {
-			bits, _ = n.Mask.Size()
-		}
-		out[AddrFamily(a)] = append(out[AddrFamily(a)], netip.PrefixFrom(a, bits).Masked())
 	}
 	for f, ps := range out {
 		out[f] = mergePrefixes(ps)

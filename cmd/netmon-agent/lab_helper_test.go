@@ -49,17 +49,10 @@ func helperSink(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("ready")
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return err
-		}
-		go func() {
-			io.Copy(io.Discard, c)
-			c.Close()
-		}()
-	}
+	return serve(ln, func(c net.Conn) {
+		io.Copy(io.Discard, c)
+		c.Close()
+	})
 }
 
 // helperUDP runs `udp ADDR COUNT SIZE`.
@@ -86,13 +79,21 @@ func helperBridge(args []string) error {
 	if err != nil {
 		return err
 	}
+	return serve(ln, func(c net.Conn) {
+		splice(c, func() (net.Conn, error) { return net.DialTimeout("tcp", args[2], 5*time.Second) })
+	})
+}
+
+// serve says "ready", then hands each connection ln accepts to handle, in
+// a goroutine of its own, until ln fails.
+func serve(ln net.Listener, handle func(net.Conn)) error {
 	fmt.Println("ready")
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return err
 		}
-		go splice(c, func() (net.Conn, error) { return net.DialTimeout("tcp", args[2], 5*time.Second) })
+		go handle(c)
 	}
 }
 
@@ -156,22 +157,15 @@ func helperSource(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("ready")
 	chunk := bytes.Repeat([]byte{'s'}, 64<<10)
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return err
-		}
-		go func() {
-			for {
-				if _, err := c.Write(chunk); err != nil {
-					c.Close()
-					return
-				}
+	return serve(ln, func(c net.Conn) {
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				c.Close()
+				return
 			}
-		}()
-	}
+		}
+	})
 }
 
 // helperPull runs `pull ADDR WARMUP SPAN`: read from a source; print bytes per second over SPAN after WARMUP.
