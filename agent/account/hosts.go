@@ -41,7 +41,7 @@ type Rate struct {
 // accountHosts credits the growth of every element of our sets to its host.
 // elapsed is the time since the previous sample, for rates (0: none).
 func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip.Addr]string, names map[string]string, boot string, now time.Time, elapsed time.Duration) {
-	grown := map[string]*Rate{}
+	grown := s.grownHosts()
 	for _, f := range s.hostFamilies() {
 		for _, dir := range netfilter.HostSetDirs { // the port sets while a flowtable offloads
 			set := have[netfilter.SetName(dir, f)]
@@ -56,12 +56,12 @@ func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip
 		}
 	}
 	s.foldAddresses(names)
-	moved := map[string]uint64{}
+	moved := make(map[string]uint64, len(grown))
 	for k, r := range grown {
 		moved[k] = uint64(r.Download + r.Upload)
 	}
 	s.accountQuotas(moved, now)
-	s.rates = map[string]Rate{}
+	s.rates = make(map[string]Rate, len(grown)) // Rates hands it out: a new one
 	if elapsed > 0 {
 		for k, r := range grown {
 			s.rates[k] = Rate{Download: r.Download / elapsed.Seconds(), Upload: r.Upload / elapsed.Seconds()}
@@ -72,12 +72,12 @@ func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip
 // accountSet credits the growth of set's elements (direction dir, family
 // f) to their hosts, adding the bytes to grown by host. The strays in evict
 // are credited and then forgotten: they leave the set at this sample.
-func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Family, neigh map[netip.Addr]string, boot string, now time.Time, grown map[string]*Rate, evict map[netip.Addr]bool) {
+func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Family, neigh map[netip.Addr]string, boot string, now time.Time, grown map[string]Rate, evict map[netip.Addr]bool) {
 	st := s.State
-	seen := map[string]bool{}
+	seen := s.seenKeys()
 	setBoot := setBootOf(set, boot)
 	for addr, c := range set.Elements {
-		key := store.ElementKey(dir, addr)
+		key := s.keys.element(dir, addr)
 		seen[key] = true
 		e, d := elementGrowth(st.Elements, key, c, setBoot, now)
 		mac := neigh[addr]
@@ -146,9 +146,9 @@ func elementFamily(key string) netfilter.Family {
 
 // creditHost adds d in direction dir to host mac ("" while no MAC is
 // known: unattributed), its day and month, its history and grown.
-func (s *Sampler) creditHost(mac, dir string, d store.Counts, now time.Time, grown map[string]*Rate) {
+func (s *Sampler) creditHost(mac, dir string, d store.Counts, now time.Time, grown map[string]Rate) {
 	st := s.State
-	day, month := now.Format("2006-01-02"), now.Format("2006-01")
+	day, month := s.keys.dayMonth(now)
 	hostKey := mac
 	if hostKey == "" {
 		hostKey = store.Unattributed
@@ -160,38 +160,46 @@ func (s *Sampler) creditHost(mac, dir string, d store.Counts, now time.Time, gro
 	}
 	h.LastSeen = now
 	h.Add(dir, d, day, month)
+	s.fileDelta(s.keys.hostSeries(hostKey, dir), now, d)
 	r := grown[hostKey]
-	if r == nil {
-		r = &Rate{}
-		grown[hostKey] = r
-	}
-	s.fileDelta(store.HostSeries(hostKey, dir), now, d)
 	if dir == store.DirDownload {
 		r.Download += float64(d.Bytes)
 	} else {
 		r.Upload += float64(d.Bytes)
 	}
+	grown[hostKey] = r
 }
 
 // foldAddresses gives each host the addresses its elements have now, and
-// the name names knows it by.
+// the name names knows it by. A host's list is new only when its addresses
+// changed: the lists it is built in are the sampler's, kept from sample to
+// sample.
 func (s *Sampler) foldAddresses(names map[string]string) {
 	st := s.State
-	addrs := map[string][]string{}
+	if s.addrs == nil || len(s.addrs) > 2*len(st.Hosts)+64 {
+		s.addrs = map[string][]string{}
+	}
+	for mac, list := range s.addrs {
+		s.addrs[mac] = list[:0]
+	}
 	for key, e := range st.Elements {
-		if e.MAC != "" {
-			_, addr, _ := store.ParseElementKey(key)
-			if a := addr.String(); !slices.Contains(addrs[e.MAC], a) {
-				addrs[e.MAC] = append(addrs[e.MAC], a)
-			}
+		// An element key is its direction and the address as text.
+		if _, a, ok := strings.Cut(key, "/"); ok && e.MAC != "" && !slices.Contains(s.addrs[e.MAC], a) {
+			s.addrs[e.MAC] = append(s.addrs[e.MAC], a)
 		}
 	}
 	for mac, h := range st.Hosts {
 		if mac == store.Unattributed {
 			continue
 		}
-		slices.Sort(addrs[mac])
-		h.Addresses = addrs[mac]
+		list := s.addrs[mac]
+		slices.Sort(list)
+		switch {
+		case len(list) == 0:
+			h.Addresses = nil
+		case !slices.Equal(list, h.Addresses):
+			h.Addresses = slices.Clone(list)
+		}
 		if n := names[mac]; n != "" {
 			h.Name = n
 		}

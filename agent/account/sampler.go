@@ -76,6 +76,15 @@ type Sampler struct {
 	// foreign are the families whose table of our name is someone else's,
 	// as the last List found: no host of theirs is counted.
 	foreign map[netfilter.Family]bool
+	// keys are the state's key strings, made once (keys.go); found is the
+	// keys a sample found in the sets, kept to be cleared rather than
+	// made anew.
+	keys  keyCache
+	found map[string]bool
+	// grown and addrs are kept for the same reason: what each host moved
+	// in this sample, and each host's addresses (foldAddresses).
+	grown map[string]Rate
+	addrs map[string][]string
 }
 
 // IdleElement is how long an address may send nothing before it leaves our

@@ -46,7 +46,7 @@ func (s *Sampler) accountServices(have map[string]*netfilter.IPSet, neigh map[ne
 	if len(s.Config.ServicePorts()) == 0 {
 		return
 	}
-	seen := map[string]bool{}
+	seen := s.seenKeys()
 	for _, f := range s.hostFamilies() {
 		for _, dir := range netfilter.HostSetDirs { // the port sets while a flowtable offloads
 			if set := have[netfilter.ServiceSetName(dir, f)]; set != nil {
@@ -76,11 +76,11 @@ func (s *Sampler) accountServiceSet(set *netfilter.IPSet, dir string, neigh map[
 	st := s.State
 	setBoot := setBootOf(set, boot)
 	for k, c := range set.Services {
-		key := serviceElementKey(dir, k)
+		key := s.keys.service(dir, k)
 		seen[key] = true
 		e, d := elementGrowth(st.ServiceElements, key, c, setBoot, now)
 		mac := e.MAC
-		if h := st.Elements[store.ElementKey(dir, k.Addr)]; h != nil && h.MAC != "" {
+		if h := st.Elements[s.keys.element(dir, k.Addr)]; h != nil && h.MAC != "" {
 			mac = h.MAC
 		} else if m := neigh[k.Addr]; m != "" {
 			mac = m
@@ -110,13 +110,14 @@ func (s *Sampler) creditService(mac, service, dir string, d store.Counts, now ti
 	if mac == "" {
 		mac = store.Unattributed
 	}
-	key := store.ServiceKey(mac, service)
+	key := s.keys.serviceUse(mac, service)
 	u := s.State.Services[key]
 	if u == nil {
 		u = &store.ServiceUse{MAC: mac, Service: service}
 		s.State.Services[key] = u
 	}
-	u.Add(dir, d, now.Format("2006-01-02"), now.Format("2006-01"))
+	day, month := s.keys.dayMonth(now)
+	u.Add(dir, d, day, month)
 }
 
 // pruneIdleServices deletes service elements idle for longer than idle,

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
-	"github.com/netmon-agent/netmon-agent/store"
 )
 
 // Strays. Our sets take every address a forwarded packet shows on the LAN
@@ -52,17 +51,11 @@ type Flood struct {
 // by this process.
 func (s *Sampler) Flood() *Flood { return s.flood }
 
-// pickStrays returns the set of keys to evict: none while isHost leaves no
-// more than KeepStrays unclaimed; past that (a flood), every stray but those
-// kept from before the flood (kept reports them), and of those no more than
-// KeepStrays.
-func pickStrays[K comparable](keys []K, isHost, kept func(K) bool, order func(a, b K) int) map[K]bool {
-	var strays []K
-	for _, k := range keys {
-		if !isHost(k) {
-			strays = append(strays, k)
-		}
-	}
+// pickStrays returns the set of strays (keys no host claims) to evict: none
+// while there are no more than KeepStrays; past that (a flood), every stray
+// but those kept from before the flood (kept reports them), and of those no
+// more than KeepStrays.
+func pickStrays[K comparable](strays []K, kept func(K) bool, order func(a, b K) int) map[K]bool {
 	if len(strays) <= KeepStrays {
 		return nil
 	}
@@ -90,34 +83,36 @@ func (s *Sampler) isHost(a netip.Addr, dir string, neigh map[netip.Addr]string) 
 	if neigh[a] != "" {
 		return true
 	}
-	e := s.State.Elements[store.ElementKey(dir, a)]
+	e := s.State.Elements[s.keys.element(dir, a)]
 	return e != nil && e.MAC != ""
 }
 
 // hostStrays picks the elements of set (direction dir) to evict.
 func (s *Sampler) hostStrays(set *netfilter.IPSet, dir string, neigh map[netip.Addr]string) map[netip.Addr]bool {
-	addrs := make([]netip.Addr, 0, len(set.Elements))
+	var strays []netip.Addr // none on a quiet LAN: nothing allocated
 	for a := range set.Elements {
-		addrs = append(addrs, a)
+		if !s.isHost(a, dir, neigh) {
+			strays = append(strays, a)
+		}
 	}
-	isHost := func(a netip.Addr) bool { return s.isHost(a, dir, neigh) }
-	kept := func(a netip.Addr) bool { return s.State.Elements[store.ElementKey(dir, a)] != nil }
-	return pickStrays(addrs, isHost, kept, netip.Addr.Compare)
+	kept := func(a netip.Addr) bool { return s.State.Elements[s.keys.element(dir, a)] != nil }
+	return pickStrays(strays, kept, netip.Addr.Compare)
 }
 
 // serviceStrays picks the elements of service set set (direction dir) to
 // evict: those of addresses that are no host's, beyond KeepStrays.
 func (s *Sampler) serviceStrays(set *netfilter.IPSet, dir string, neigh map[netip.Addr]string) map[netfilter.ServiceKey]bool {
-	keys := make([]netfilter.ServiceKey, 0, len(set.Services))
+	var strays []netfilter.ServiceKey
 	for k := range set.Services {
-		keys = append(keys, k)
+		if !s.isHost(k.Addr, dir, neigh) {
+			strays = append(strays, k)
+		}
 	}
-	isHost := func(k netfilter.ServiceKey) bool { return s.isHost(k.Addr, dir, neigh) }
-	kept := func(k netfilter.ServiceKey) bool { return s.State.ServiceElements[serviceElementKey(dir, k)] != nil }
+	kept := func(k netfilter.ServiceKey) bool { return s.State.ServiceElements[s.keys.service(dir, k)] != nil }
 	order := func(a, b netfilter.ServiceKey) int {
 		return cmp.Or(a.Addr.Compare(b.Addr), cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.Port, b.Port))
 	}
-	return pickStrays(keys, isHost, kept, order)
+	return pickStrays(strays, kept, order)
 }
 
 // neighbourAddrs are the LAN neighbours' addresses of family f that set

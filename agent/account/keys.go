@@ -1,0 +1,136 @@
+package account
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/netmon-agent/netmon-agent/agent/netfilter"
+	"github.com/netmon-agent/netmon-agent/store"
+)
+
+// keyCache holds the strings that key the state by element, service
+// element and host series, made once rather than at every sample: at 254
+// busy hosts, building them again was a third of what a sample allocated,
+// and the garbage collector's work grows with that (a router's CPU per
+// sample). The same goes for the day and month a sample falls in.
+//
+// It is bounded: past maxCachedKeys strings it starts over, so addresses
+// that come and go (IPv6 privacy addresses, a scan) cannot grow it.
+type keyCache struct {
+	elements map[elementRef]string
+	services map[serviceRef]string
+	series   map[seriesRef]string
+	uses     map[seriesRef]string
+	n        int
+
+	date       civilDate
+	day, month string
+}
+
+type elementRef struct {
+	dir  string
+	addr netip.Addr
+}
+
+type serviceRef struct {
+	dir string
+	key netfilter.ServiceKey
+}
+
+// A seriesRef is a host's MAC and a direction or a service.
+type seriesRef struct{ mac, what string }
+
+type civilDate struct {
+	year  int
+	month time.Month
+	day   int
+}
+
+// maxCachedKeys bounds the cache: every element of our eight sets at
+// netfilter.MaxElements, and a series for each.
+const maxCachedKeys = 16 * netfilter.MaxElements
+
+func (c *keyCache) element(dir string, a netip.Addr) string {
+	r := elementRef{dir, a}
+	if k, ok := c.elements[r]; ok {
+		return k
+	}
+	k := store.ElementKey(dir, a)
+	c.room()
+	c.elements[r] = k
+	return k
+}
+
+func (c *keyCache) service(dir string, sk netfilter.ServiceKey) string {
+	r := serviceRef{dir, sk}
+	if k, ok := c.services[r]; ok {
+		return k
+	}
+	k := serviceElementKey(dir, sk)
+	c.room()
+	c.services[r] = k
+	return k
+}
+
+func (c *keyCache) hostSeries(mac, dir string) string {
+	r := seriesRef{mac, dir}
+	if k, ok := c.series[r]; ok {
+		return k
+	}
+	k := store.HostSeries(mac, dir)
+	c.room()
+	c.series[r] = k
+	return k
+}
+
+// serviceUse is store.ServiceKey(mac, service).
+func (c *keyCache) serviceUse(mac, service string) string {
+	r := seriesRef{mac, service}
+	if k, ok := c.uses[r]; ok {
+		return k
+	}
+	k := store.ServiceKey(mac, service)
+	c.room()
+	c.uses[r] = k
+	return k
+}
+
+// room makes room for one more string: the maps are made on first use
+// and start over when full.
+func (c *keyCache) room() {
+	if c.elements == nil || c.n >= maxCachedKeys {
+		c.elements, c.services, c.n = map[elementRef]string{}, map[serviceRef]string{}, 0
+		c.series, c.uses = map[seriesRef]string{}, map[seriesRef]string{}
+	}
+	c.n++
+}
+
+// dayMonth is the day ("2006-01-02") and month ("2006-01") of t, in t's
+// location, as Usage.Add takes them.
+func (c *keyCache) dayMonth(t time.Time) (day, month string) {
+	y, m, d := t.Date()
+	if date := (civilDate{y, m, d}); date != c.date || c.day == "" {
+		c.date, c.day, c.month = date, t.Format("2006-01-02"), t.Format("2006-01")
+	}
+	return c.day, c.month
+}
+
+// grownHosts is the sampler's map of what each host moved in this sample,
+// emptied.
+func (s *Sampler) grownHosts() map[string]Rate {
+	if s.grown == nil {
+		s.grown = map[string]Rate{}
+	}
+	clear(s.grown)
+	return s.grown
+}
+
+// seenKeys is the sampler's map of keys found, emptied: clearing keeps its
+// room, where a new map would grow again at every sample.
+func (s *Sampler) seenKeys() map[string]bool {
+	if s.found == nil {
+		s.found = map[string]bool{}
+	}
+	clear(s.found)
+	return s.found
+}
