@@ -1,7 +1,10 @@
 package hosts
 
 import (
+	"maps"
+	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -83,6 +86,7 @@ func TestSystemSources_FIFOIsRefusedWithoutBlocking(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &SystemSources{LAN: "lo", Leases: fifo, Ethers: "/dev/zero", ARP: filepath.Join(dir, "arp")}
+	s.readNeigh = func(map[netip.Addr]string) error { return nil } // not this machine's table
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.Neighbours()
@@ -96,5 +100,59 @@ func TestSystemSources_FIFOIsRefusedWithoutBlocking(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("reading a FIFO as the leases file blocked")
+	}
+}
+
+// The lease and ethers files are read again when they change (dnsmasq
+// writes a new lease file), not at every sample; the kernel's neighbours
+// win over a lease's address.
+func TestSystemSources_NamesFollowTheFiles(t *testing.T) {
+	dir := t.TempDir()
+	leases, ethers := filepath.Join(dir, "dhcp.leases"), filepath.Join(dir, "ethers")
+	write := func(path, text string) {
+		t.Helper()
+		// As dnsmasq does: a new file renamed over the old one.
+		if err := os.WriteFile(path+".new", []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".new", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(leases, "1700000000 02:00:00:00:00:0a 198.18.1.2 laptop *\n")
+	kernel := map[netip.Addr]string{netip.MustParseAddr("198.18.1.2"): "02:00:00:00:00:0b"}
+	s := &SystemSources{LAN: "br-lan", Leases: leases, Ethers: ethers, Config: map[string]string{"02:00:00:00:00:0c": "tv"}}
+	s.readNeigh = func(into map[netip.Addr]string) error { maps.Copy(into, kernel); return nil }
+	if n := s.Names(); n["02:00:00:00:00:0a"] != "laptop" || n["02:00:00:00:00:0c"] != "tv" || len(n) != 2 {
+		t.Errorf("names %v", n)
+	}
+	if nb, err := s.Neighbours(); err != nil || nb[netip.MustParseAddr("198.18.1.2")] != "02:00:00:00:00:0b" {
+		t.Errorf("neighbours %v, %v: the kernel's MAC should win over the lease's", nb, err)
+	}
+	write(leases, "1700000000 02:00:00:00:00:0a 198.18.1.2 laptop2 *\n1700000000 02:00:00:00:00:0d 198.18.1.4 phone *\n")
+	write(ethers, "02:00:00:00:00:0d printer\n")
+	if n := s.Names(); n["02:00:00:00:00:0a"] != "laptop2" || n["02:00:00:00:00:0d"] != "printer" {
+		t.Errorf("names after the files changed %v", n)
+	}
+	if err := os.Remove(leases); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Names(); n["02:00:00:00:00:0a"] != "" || n["02:00:00:00:00:0d"] != "printer" {
+		t.Errorf("names after the lease file went %v", n)
+	}
+}
+
+// Interned MACs read as net.HardwareAddr prints them, and the table of
+// them stays bounded whatever a LAN announces.
+func TestMACNames_Bounded(t *testing.T) {
+	var c macNames
+	for i := range 3 * maxMACNames {
+		hw := [6]byte{2, 0, 0, byte(i >> 16), byte(i >> 8), byte(i)}
+		if got, want := c.text(hw), net.HardwareAddr(hw[:]).String(); got != want {
+			t.Fatalf("%q, want %q", got, want)
+		}
+	}
+	if len(c.m) > maxMACNames {
+		t.Errorf("%d MACs kept, more than %d", len(c.m), maxMACNames)
 	}
 }

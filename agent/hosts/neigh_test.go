@@ -27,7 +27,7 @@ func TestParseNeighMsg_AgreesWithIPNeigh(t *testing.T) {
 			netlinktest.Swap32(h[4:8])  // ifindex
 			netlinktest.Swap16(h[8:10]) // state
 		})
-		addr, mac, idx, ok, err := parseNeighMsg(msg)
+		addr, mac, idx, ok, err := parseNeighMsg(msg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +38,7 @@ func TestParseNeighMsg_AgreesWithIPNeigh(t *testing.T) {
 			others++
 		}
 		for cut := 0; cut < n; cut++ {
-			parseNeighMsg(msg[:cut]) // cut short: an error, never a panic
+			parseNeighMsg(msg[:cut], nil) // cut short: an error, never a panic
 		}
 		b = b[4+n:]
 	}

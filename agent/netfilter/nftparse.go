@@ -371,89 +371,124 @@ func parseNftElemMsg(b []byte, set *IPSet) error {
 	if len(b) < 4 {
 		return errShortGenMsg
 	}
-	return netlink.Walk(b[4:], func(a netlink.Attr) error {
-		if a.Type != nftaSetElemListElements {
-			return nil
+	list := netlink.Iter(b[4:])
+	for list.Next() {
+		if list.Attr().Type != nftaSetElemListElements {
+			continue
 		}
-		return netlink.Walk(a.Data, func(e netlink.Attr) error {
-			if err := parseNftElem(e.Data, set); err != nil {
+		elems := netlink.Iter(list.Attr().Data)
+		for elems.Next() {
+			if err := parseNftElem(elems.Attr().Data, set); err != nil {
 				return fmt.Errorf("set %s: %w", set.Name, err)
 			}
-			return nil
-		})
-	})
+		}
+		if err := elems.Err(); err != nil {
+			return fmt.Errorf("set %s: %w", set.Name, err)
+		}
+	}
+	return list.Err()
 }
 
 func parseNftElem(b []byte, set *IPSet) error {
-	var addr netip.Addr
-	var key ServiceKey
+	var key []byte
 	var c store.Counts
-	err := netlink.Walk(b, func(a netlink.Attr) error {
-		switch a.Type {
+	it := netlink.Iter(b)
+	for it.Next() {
+		var err error
+		switch a := it.Attr(); a.Type {
 		case nftaSetElemKey:
-			return netlink.Walk(a.Data, func(v netlink.Attr) error {
-				if v.Type != nftaDataValue {
-					return nil
-				}
-				var ok bool
-				if set.Services != nil {
-					if key, ok = parseServiceKey(v.Data); !ok {
-						return fmt.Errorf("element key of %d bytes is not an address, protocol and port", len(v.Data))
-					}
-					addr = key.Addr
-				} else if addr, ok = netip.AddrFromSlice(v.Data); !ok {
-					return fmt.Errorf("element key of %d bytes is not an address", len(v.Data))
-				}
-				return nil
-			})
+			key, err = elemKey(a.Data)
 		case nftaSetElemExpr:
-			return elemCounter(a.Data, &c)
+			err = elemCounter(a.Data, &c)
 		case nftaSetElemExpressions:
-			return netlink.Walk(a.Data, func(e netlink.Attr) error {
-				if e.Type != nftaListElem {
-					return nil
-				}
-				return elemCounter(e.Data, &c)
-			})
+			err = elemCounters(a.Data, &c)
 		}
-		return nil
-	})
-	if err != nil {
+		if err != nil {
+			return err
+		}
+	}
+	if err := it.Err(); err != nil {
 		return err
 	}
-	if !addr.IsValid() {
+	return addElem(set, key, c)
+}
+
+// elemKey is the value of an element's key.
+func elemKey(b []byte) ([]byte, error) {
+	it := netlink.Iter(b)
+	for it.Next() {
+		if v := it.Attr(); v.Type == nftaDataValue {
+			return v.Data, nil
+		}
+	}
+	return nil, it.Err()
+}
+
+// addElem puts the element of key key with counters c in set: an address,
+// or in a service set an address, protocol and port.
+func addElem(set *IPSet, key []byte, c store.Counts) error {
+	if key == nil {
 		return errors.New("element without an address key")
 	}
 	if set.Services != nil {
-		set.Services[key] = c
+		k, ok := parseServiceKey(key)
+		if !ok {
+			return fmt.Errorf("element key of %d bytes is not an address, protocol and port", len(key))
+		}
+		set.Services[k] = c
 		return nil
+	}
+	addr, ok := netip.AddrFromSlice(key)
+	if !ok {
+		return fmt.Errorf("element key of %d bytes is not an address", len(key))
 	}
 	set.Elements[addr] = c
 	return nil
 }
 
+// elemCounters reads the counter among an element's expressions into c.
+func elemCounters(b []byte, c *store.Counts) error {
+	it := netlink.Iter(b)
+	for it.Next() {
+		if e := it.Attr(); e.Type == nftaListElem {
+			if err := elemCounter(e.Data, c); err != nil {
+				return err
+			}
+		}
+	}
+	return it.Err()
+}
+
 // elemCounter reads an expression into c if it is a counter.
 func elemCounter(b []byte, c *store.Counts) error {
-	var counter bool
-	return netlink.Walk(b, func(a netlink.Attr) error {
-		switch a.Type {
-		case nftaExprName:
-			counter = a.Text() == "counter"
-		case nftaExprData:
-			if !counter {
-				return nil
-			}
-			return netlink.Walk(a.Data, func(v netlink.Attr) error {
-				var err error
-				switch v.Type {
-				case nftaCounterBytes:
-					c.Bytes, err = v.Uint64()
-				case nftaCounterPackets:
-					c.Packets, err = v.Uint64()
-				}
+	counter := false
+	it := netlink.Iter(b)
+	for it.Next() {
+		switch a := it.Attr(); {
+		case a.Type == nftaExprName:
+			counter = a.IsText("counter")
+		case a.Type == nftaExprData && counter:
+			if err := counterData(a.Data, c); err != nil {
 				return err
-			})
+			}
 		}
-		return nil
-	})
+	}
+	return it.Err()
+}
+
+func counterData(b []byte, c *store.Counts) error {
+	it := netlink.Iter(b)
+	for it.Next() {
+		var err error
+		switch v := it.Attr(); v.Type {
+		case nftaCounterBytes:
+			c.Bytes, err = v.Uint64()
+		case nftaCounterPackets:
+			c.Packets, err = v.Uint64()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return it.Err()
 }

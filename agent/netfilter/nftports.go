@@ -285,14 +285,11 @@ func (s *nftSets) offloading() (bool, error) {
 		out, err := s.run("", "list", "flowtables")
 		return strings.Contains(string(out), "flowtable "), err
 	}
-	r, err := newNftReader()
-	if err != nil {
-		return false, err
-	}
-	defer r.conn.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	n := 0
 	payload := []byte{unix.NFPROTO_UNSPEC, unix.NFNETLINK_V0, 0, 0}
-	err = r.ask(uint16(unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_GETFLOWTABLE), payload, func([]byte) error {
+	err := s.reader().ask(uint16(unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_GETFLOWTABLE), payload, func([]byte) error {
 		n++
 		return nil
 	})

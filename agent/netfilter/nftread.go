@@ -2,29 +2,23 @@ package netfilter
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/netmon-agent/netmon-agent/agent/netlink"
+	"github.com/netmon-agent/netmon-agent/store"
 	"golang.org/x/sys/unix"
 )
 
 // nftReader reads our table of a family over netlink: a handful of dump
 // requests on one socket, no process. It is not safe for concurrent use.
 type nftReader struct {
-	conn *netlink.Conn
 	// ask sends one dump request and hands each answer to f (tests answer
 	// with captured messages).
 	ask func(typ uint16, payload []byte, f func(m []byte) error) error
-}
-
-// newNftReader opens the netlink socket, or returns an error wrapping
-// netlink.ErrRefused where the sandbox forbids it.
-func newNftReader() (*nftReader, error) {
-	c, err := netlink.Dial(unix.NETLINK_NETFILTER)
-	if err != nil {
-		return nil, err
-	}
-	return &nftReader{conn: c, ask: c.Dump}, nil
+	// sizes are how many elements each set had at the last read: its map
+	// is made that big, rather than grown at every sample.
+	sizes map[string]int
 }
 
 func nfproto(f Family) byte {
@@ -142,13 +136,28 @@ func (r *nftReader) sets(f Family, d *nftDump, elements bool) error {
 		if !elements {
 			continue
 		}
+		r.presize(set)
 		err := r.each(f, unix.NFT_MSG_GETSETELEM, func(m []byte) error { return parseNftElemMsg(m, set) },
 			ofOurTable(nftaSetElemListTable), netlink.Attr{Type: nftaSetElemListSet, Data: netlink.String(set.Name)})
 		if err != nil {
 			return fmt.Errorf("list set %s: %w", set.Name, err)
 		}
+		r.sizes[set.Name] = len(set.Elements) + len(set.Services)
 	}
 	return nil
+}
+
+// presize makes set's map as big as the set was at the last read.
+func (r *nftReader) presize(set *IPSet) {
+	if r.sizes == nil {
+		r.sizes = map[string]int{}
+	}
+	n := min(r.sizes[set.Name], MaxElements)
+	if set.Services != nil {
+		set.Services = make(map[ServiceKey]store.Counts, n)
+	} else {
+		set.Elements = make(map[netip.Addr]store.Counts, n)
+	}
 }
 
 // Ruleset renders our chains as a Ruleset: rule arguments are "handle N",

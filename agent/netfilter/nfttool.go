@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // An nftTool changes our nftables tables with the nft binary (changes are
@@ -23,6 +25,9 @@ type nftTool struct {
 	mu       sync.Mutex
 	fallback error // why reads go through the nft binary, once decided
 	Logf     func(format string, a ...any)
+	// nl is the netlink reader, made at the first read and kept, with
+	// its socket (netlink.Socket) and what it learnt of the sets' sizes.
+	nl *nftReader
 }
 
 func newNftTool() (*nftTool, error) {
@@ -49,9 +54,8 @@ func runNft(path, stdin string, args ...string) ([]byte, error) {
 
 // read returns our table of family f, nil when there is none, or a
 // ForeignTableError when the table of our name is not ours; the sets'
-// elements only with elements (the text fallback always has them). Each read
-// opens its own netlink socket and closes it: an nftTool a reload replaces
-// leaves nothing open behind.
+// elements only with elements (the text fallback always has them). Reads
+// share one netlink socket, closed when the nftTool is dropped.
 func (t *nftTool) read(f Family, elements bool) (*nftDump, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -86,12 +90,19 @@ func (t *nftTool) guard(f Family) error {
 }
 
 func (t *nftTool) readNetlink(f Family, elements bool) (*nftDump, error) {
-	r, err := newNftReader()
-	if err != nil {
-		return nil, err
+	return t.reader().Read(f, elements)
+}
+
+// reader is the tool's netlink reader, made on first use; its socket is
+// closed when the tool is dropped (a reload replaces it). Called with t.mu
+// held.
+func (t *nftTool) reader() *nftReader {
+	if t.nl == nil {
+		sock := &netlink.Socket{Proto: unix.NETLINK_NETFILTER}
+		t.nl = &nftReader{ask: sock.Dump}
+		runtime.AddCleanup(t, func(s *netlink.Socket) { s.Close() }, sock)
 	}
-	defer r.conn.Close()
-	return r.Read(f, elements)
+	return t.nl
 }
 
 // refused records, and says once, that reads go through the nft binary.

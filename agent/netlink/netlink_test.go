@@ -72,3 +72,34 @@ func TestMessages_Malformed(t *testing.T) {
 
 // errno is an error answer's code: the negated errno.
 func errno(e syscall.Errno) uint32 { return uint32(-int32(e)) }
+
+// An AttrIter reads what Walk reads, and stops with Walk's error on every
+// cut of a good answer: a short or overlong attribute is an error, never
+// a panic or a loop.
+func TestAttrIter_AgreesWithWalk(t *testing.T) {
+	good := Encode(Attr{Type: 1, Data: String("counter")}, Attr{Type: 2 | unix.NLA_F_NESTED, Data: Encode(Attr{Type: 1, Data: make([]byte, 8)})}, Attr{Type: 3, Data: []byte{1, 2, 3}})
+	for cut := 0; cut <= len(good); cut++ {
+		b := good[:cut]
+		var walked, iterated []Attr
+		werr := Walk(b, func(a Attr) error { walked = append(walked, a); return nil })
+		it := Iter(b)
+		for it.Next() {
+			iterated = append(iterated, it.Attr())
+		}
+		if (werr == nil) != (it.Err() == nil) || len(walked) != len(iterated) {
+			t.Fatalf("cut at %d: Walk read %d attributes (%v), the iterator %d (%v)", cut, len(walked), werr, len(iterated), it.Err())
+		}
+		for i := range walked {
+			if walked[i].Type != iterated[i].Type || string(walked[i].Data) != string(iterated[i].Data) {
+				t.Fatalf("cut at %d: attribute %d differs", cut, i)
+			}
+		}
+	}
+	it := Iter(good)
+	if !it.Next() || !it.Attr().IsText("counter") || it.Attr().IsText("count") {
+		t.Error("IsText does not read a NUL-terminated name")
+	}
+	if it.Next(); it.Attr().Type != 2 {
+		t.Errorf("nested flag kept: type %#x", it.Attr().Type)
+	}
+}
