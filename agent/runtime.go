@@ -117,7 +117,7 @@ func Open(cfg *config.Config, opts Options) (*Agent, error) {
 		Firewalls: fws,
 		State:     st,
 		Clock:     opts.Clock,
-		Boot:      func() (string, error) { return account.BootID(opts.BootIDPath) },
+		Boot:      account.Booted(opts.BootIDPath),
 		NewGen:    netfilter.NewGeneration,
 		Logf:      opts.Logf,
 		Commit:    a.Commit,

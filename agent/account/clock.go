@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,4 +34,25 @@ func BootID(path string) (string, error) {
 		return "", fmt.Errorf("read boot id: %s is empty", path)
 	}
 	return id, nil
+}
+
+// Booted returns the sampler's Boot: BootID of path, read once where path
+// is the kernel's (a process outlives no boot, and the read was a sample's
+// hundredth), at every call where it is not (tests that reboot).
+func Booted(path string) func() (string, error) {
+	if path != DefaultBootIDPath {
+		return func() (string, error) { return BootID(path) }
+	}
+	var mu sync.Mutex
+	var id string
+	return func() (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if id != "" {
+			return id, nil
+		}
+		b, err := BootID(path)
+		id = b
+		return b, err
+	}
 }

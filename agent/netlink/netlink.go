@@ -102,17 +102,9 @@ func (c *Conn) Dump(typ uint16, payload []byte, f func(m []byte) error) error {
 			}
 			return fmt.Errorf("netlink receive: %w", err)
 		}
-		msgs, done, err := Messages(c.buf[:n], c.seq)
-		if err != nil {
+		done, err := eachMessage(c.buf[:n], c.seq, f)
+		if err != nil || done {
 			return err
-		}
-		for _, m := range msgs {
-			if err := f(m); err != nil {
-				return err
-			}
-		}
-		if done {
-			return nil
 		}
 	}
 }
@@ -123,31 +115,46 @@ func (c *Conn) Dump(typ uint16, payload []byte, f func(m []byte) error) error {
 // there, which callers check with errors.Is(err, syscall.ENOENT)).
 // Answers to other requests are skipped.
 func Messages(b []byte, seq uint32) (msgs [][]byte, done bool, err error) {
+	done, err = eachMessage(b, seq, func(m []byte) error {
+		msgs = append(msgs, m)
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return msgs, done, nil
+}
+
+// eachMessage is Messages handing each payload to f as it goes, with no
+// slice of them: what Dump does with every datagram. f's error ends it.
+func eachMessage(b []byte, seq uint32, f func(m []byte) error) (done bool, err error) {
 	for len(b) > 0 {
 		if len(b) < headerLen {
-			return nil, false, fmt.Errorf("netlink: message of %d bytes, shorter than its header", len(b))
+			return false, fmt.Errorf("netlink: message of %d bytes, shorter than its header", len(b))
 		}
 		l := int(binary.NativeEndian.Uint32(b[0:]))
 		typ := binary.NativeEndian.Uint16(b[4:])
 		if l < headerLen || l > len(b) {
-			return nil, false, fmt.Errorf("netlink: message length %d out of 16..%d", l, len(b))
+			return false, fmt.Errorf("netlink: message length %d out of 16..%d", l, len(b))
 		}
 		body := b[headerLen:l]
 		if binary.NativeEndian.Uint32(b[8:]) == seq {
 			switch typ {
 			case unix.NLMSG_DONE:
-				return msgs, true, nil
+				return true, nil
 			case unix.NLMSG_ERROR:
 				if len(body) < 4 {
-					return nil, false, errors.New("netlink: short error message")
+					return false, errors.New("netlink: short error message")
 				}
 				if code := int32(binary.NativeEndian.Uint32(body)); code != 0 {
-					return nil, false, refusal("netlink", syscall.Errno(-code))
+					return false, refusal("netlink", syscall.Errno(-code))
 				}
-				return msgs, true, nil
+				return true, nil
 			case unix.NLMSG_NOOP:
 			default:
-				msgs = append(msgs, body)
+				if err := f(body); err != nil {
+					return false, err
+				}
 			}
 		}
 		if align(l) >= len(b) {
@@ -155,7 +162,7 @@ func Messages(b []byte, seq uint32) (msgs [][]byte, done bool, err error) {
 		}
 		b = b[align(l):]
 	}
-	return msgs, false, nil
+	return false, nil
 }
 
 func align(n int) int { return (n + 3) &^ 3 }
@@ -169,15 +176,20 @@ type Attr struct {
 
 const attrHeaderLen = 4
 
-// Attrs splits b into attributes.
+// Attrs splits b into attributes, in one allocation: they are counted
+// first.
 func Attrs(b []byte) ([]Attr, error) {
-	var out []Attr
-	err := Walk(b, func(a Attr) error {
-		out = append(out, a)
-		return nil
-	})
-	if err != nil {
+	n := 0
+	it := Iter(b)
+	for it.Next() {
+		n++
+	}
+	if err := it.Err(); err != nil {
 		return nil, err
+	}
+	out := make([]Attr, 0, n)
+	for it = Iter(b); it.Next(); {
+		out = append(out, it.Attr())
 	}
 	return out, nil
 }
