@@ -154,6 +154,7 @@ func (db *DB) persist(dest string, full, deferFine bool) (Persisted, error) {
 	if err != nil || len(changes) == 0 {
 		return Persisted{}, err
 	}
+	changes = append(changes, behindMarker(deferFine))
 	n, err := appendRecord(JournalPath(dest), fs, frameRecord(changes))
 	if errors.Is(err, errJournalUncertain) {
 		db.flash = nil // what the journal holds is not known: a snapshot next
@@ -166,9 +167,46 @@ func (db *DB) persist(dest string, full, deferFine bool) (Persisted, error) {
 }
 
 // Deferred reports whether the entry at path (a key, kind 'k', or a
-// bucket, 'b') waits for a base or PersistAll: a five-minute row.
+// bucket, 'b') waits for a base or PersistAll: a five-minute row, or a set
+// element's baseline (elements, service elements).
+//
+// Baselines change at every sample of a busy host and were a third of an
+// hourly record at 254 hosts. A baseline on flash is used only in the boot
+// that wrote it: after a reboot the kernel's counters start again, so a
+// restore after a power cut needs none. Within a boot the flash is read
+// only when the live file was lost or damaged; then the baselines a record
+// left out are behind its totals, and counting from them would count
+// twice what moved between the two. So a record that leaves them out says
+// so (meta BaselinesBehindKey), and the state restored from it has
+// BaselinesBehind set: the sampler then takes the kernel's counters as they
+// are (what moved since the last record is not known, as for a power
+// cut) rather than count anything twice.
 func Deferred(path [][]byte, kind byte) bool {
-	return kind == 'k' && len(path) == 2 && bytes.Equal(path[0], bucketHistory) && string(path[1]) == FiveMinutes.String()
+	if kind != 'k' {
+		return false
+	}
+	switch {
+	case len(path) == 2:
+		return bytes.Equal(path[0], bucketHistory) && string(path[1]) == FiveMinutes.String()
+	case len(path) == 1:
+		return bytes.Equal(path[0], bucketElements) || bytes.Equal(path[0], bucketSvcElems)
+	}
+	return false
+}
+
+// BaselinesBehindKey is the meta key a record that leaves baselines out
+// puts, and a record with every change (PersistAll) deletes: the live file
+// never holds it, a state restored from such a record does.
+const BaselinesBehindKey = "baselines-behind"
+
+// behindMarker is the change that says whether the baselines on flash are
+// behind its totals after this record.
+func behindMarker(behind bool) change {
+	c := change{op: opDelete, path: [][]byte{bucketMeta}, key: []byte(BaselinesBehindKey)}
+	if behind {
+		c.op, c.value = opPut, []byte("1")
+	}
+	return c
 }
 
 // adopt makes the snapshot at dest and its journal, as they restore, what

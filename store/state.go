@@ -239,6 +239,10 @@ type Checkpoint struct {
 // and reset events. The daemon holds it in memory and commits it as one batch.
 type State struct {
 	Boot       string
+	// BaselinesBehind says the element baselines were restored from a
+	// journal record that left them out (Deferred): behind the totals
+	// within the boot Boot names.
+	BaselinesBehind bool
 	Created    time.Time
 	LastSample time.Time
 	Counters   map[string]*Counter

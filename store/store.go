@@ -179,6 +179,7 @@ func (db *DB) Load() (*State, error) {
 		}
 		if b := tx.Bucket(bucketMeta); b != nil {
 			s.Boot = string(b.Get([]byte("boot")))
+			s.BaselinesBehind = b.Get([]byte(BaselinesBehindKey)) != nil
 			s.Created, _ = time.Parse(time.RFC3339Nano, string(b.Get([]byte("created"))))
 			s.LastSample, _ = time.Parse(time.RFC3339Nano, string(b.Get([]byte("last_sample"))))
 			if v := b.Get([]byte("checkpoint")); v != nil {
@@ -275,6 +276,11 @@ func appendEvents(events *bolt.Bucket, pending []Event) error {
 func putMeta(meta *bolt.Bucket, s *State) error {
 	if err := meta.Put([]byte("boot"), []byte(s.Boot)); err != nil {
 		return err
+	}
+	if !s.BaselinesBehind {
+		if err := meta.Delete([]byte(BaselinesBehindKey)); err != nil {
+			return err
+		}
 	}
 	if s.Checkpoint != nil {
 		v, err := json.Marshal(s.Checkpoint)

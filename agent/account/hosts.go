@@ -80,6 +80,9 @@ func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Famil
 		key := s.keys.element(dir, addr)
 		seen[key] = true
 		e, d := elementGrowth(st.Elements, key, c, setBoot, now)
+		if s.rebasing {
+			d = store.Counts{}
+		}
 		mac := neigh[addr]
 		if mac == "" {
 			mac = e.MAC // the last one known: neighbour entries expire
@@ -244,3 +247,27 @@ func (s *Sampler) hostFamilies() []netfilter.Family {
 }
 
 func (s *Sampler) HostsOn() bool { return s.Config.Hosts && s.Sets != nil }
+
+// sampleHostsRebasing is sampleHosts, rebasing first where the state was
+// restored from flash with its element baselines behind its totals in
+// this same boot (the live file was lost or damaged; store.Deferred):
+// counting from those baselines would count twice what moved between
+// them and the totals, so this sample takes the kernel's counters as the
+// baselines and credits nothing. What the hosts moved since the last
+// journal record is not known, as after a power cut. After a reboot the
+// old baselines are never used, so there is nothing to do.
+func (s *Sampler) sampleHostsRebasing(boot string, now time.Time) error {
+	if !s.State.BaselinesBehind {
+		return s.sampleHosts(boot, now)
+	}
+	s.rebasing = s.State.Boot == boot
+	defer func() { s.rebasing = false }()
+	if err := s.sampleHosts(boot, now); err != nil {
+		return err
+	}
+	if s.rebasing {
+		s.Logf("restored from flash in the same boot: hosts and services count from the kernel's counters now; what they moved since the snapshot's last record is not known")
+	}
+	s.State.BaselinesBehind = false
+	return nil
+}

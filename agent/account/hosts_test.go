@@ -312,3 +312,57 @@ type failingSets struct{ *netfiltertest.Sets }
 func (failingSets) List() (map[string]*netfilter.IPSet, error) {
 	return nil, errors.New("ipset: lock busy")
 }
+
+// A state restored from flash whose element baselines are behind its
+// totals (store.State.BaselinesBehind): in the same boot the first sample
+// takes the kernel's counters as baselines and credits nothing, never
+// counting twice; after a reboot the counters are new and all of them
+// count, as always.
+func TestHosts_BaselinesBehindRebaseInTheSameBootOnly(t *testing.T) {
+	const mac = "02:00:00:00:00:0a"
+	r := newHostRig(t)
+	r.Sets.Traffic(store.DirDownload, "192.0.2.2", 10, 1000)
+	r.Sets.ServiceTraffic(store.DirDownload, "192.0.2.2", "tcp/443", 5, 600)
+	r.Sample()
+	r.Commit()
+	// What a restore from records that left the baselines out gives: the
+	// totals of the last record, the baselines of an older base.
+	r.Restart()
+	st := r.Sampler.State
+	st.BaselinesBehind = true
+	for _, e := range st.Elements {
+		e.Counts = store.Counts{}
+	}
+	for _, e := range st.ServiceElements {
+		e.Counts = store.Counts{}
+	}
+	r.Sets.Traffic(store.DirDownload, "192.0.2.2", 5, 500)
+	r.Sample()
+	if got := r.Host(mac).Download.Bytes; got != 1000 {
+		t.Errorf("after a same-boot restore: %d bytes, want 1000 (nothing counted twice)", got)
+	}
+	if got := st.Services[store.ServiceKey(mac, "https")].Download.Bytes; got != 600 {
+		t.Errorf("https after a same-boot restore: %d bytes, want 600", got)
+	}
+	if st.BaselinesBehind || !strings.Contains(strings.Join(r.Logs, "\n"), "restored from flash in the same boot") {
+		t.Errorf("marker %v; log %q", st.BaselinesBehind, r.Logs)
+	}
+	r.Sets.Traffic(store.DirDownload, "192.0.2.2", 2, 200)
+	r.Sample()
+	if got := r.Host(mac).Download.Bytes; got != 1200 {
+		t.Errorf("after the rebase: %d bytes, want 1200", got)
+	}
+	// After a reboot the kernel's counters start from zero: all of them
+	// count, marker or not.
+	st.BaselinesBehind = true
+	r.Boot = "boot-2"
+	for _, set := range r.Sets.Sets {
+		clear(set.Elements)
+		clear(set.Services)
+	}
+	r.Sets.Traffic(store.DirDownload, "192.0.2.2", 3, 300)
+	r.Sample()
+	if got := r.Host(mac).Download.Bytes; got != 1500 || st.BaselinesBehind {
+		t.Errorf("after a reboot: %d bytes (want 1500), marker %v", got, st.BaselinesBehind)
+	}
+}

@@ -79,7 +79,10 @@ type Sampler struct {
 	// keys are the state's key strings, made once (keys.go); found is the
 	// keys a sample found in the sets, kept to be cleared rather than
 	// made anew.
-	keys  keyCache
+	// rebasing says this sample takes the set elements' counters as their
+	// baselines, crediting nothing (store.State.BaselinesBehind).
+	rebasing bool
+	keys     keyCache
 	found map[string]bool
 	// grown and addrs are kept for the same reason: what each host moved
 	// in this sample, and each host's addresses (foldAddresses).
@@ -141,7 +144,7 @@ func (s *Sampler) Sample() error {
 		reseed, found := s.account(fam, rules, boot, now)
 		reads = append(reads, read{fw: fw, rules: rules, reseed: reseed, found: found})
 	}
-	if err := s.sampleHosts(boot, now); err != nil {
+	if err := s.sampleHostsRebasing(boot, now); err != nil {
 		errs = append(errs, err)
 	}
 	s.State.Boot = boot

@@ -79,6 +79,9 @@ func (s *Sampler) accountServiceSet(set *netfilter.IPSet, dir string, neigh map[
 		key := s.keys.service(dir, k)
 		seen[key] = true
 		e, d := elementGrowth(st.ServiceElements, key, c, setBoot, now)
+		if s.rebasing {
+			d = store.Counts{}
+		}
 		mac := e.MAC
 		if h := st.Elements[s.keys.element(dir, k.Addr)]; h != nil && h.MAC != "" {
 			mac = h.MAC
