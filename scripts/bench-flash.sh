@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # What the real daemon writes to flash at 254 busy hosts: the lab's LAN
-# gets 252 more hosts (static neighbours with MACs of their own on the
-# router, their addresses on host a), and every second each of the 254
+# gets 252 more hosts, each in a namespace of its own with its own MAC,
+# behind one switch port (lab_hosts), and every second each of the 254
 # uploads to the internet host and downloads from it, IPv4 and IPv6, on a
-# service port (quic, 443/udp) and on one that is none, so the hosts, their
-# addresses and their services all move all the time. The daemon persists
-# every PERSIST seconds for MINUTES minutes; the script sums what it wrote
-# to flash (its log's snapshot and journal lines) and reads its memory. It
-# starts on a live database holding SEED_DAYS days of every host's history
-# (scripts/seedhistory; 0: a fresh one). It also gives the daemon's CPU per
-# sample under that load: the realistic figure (live hosts with MACs,
-# traffic both ways on both families, a year of history).
+# service port (quic, 443/udp) and on one that is none (lab_busy), so the
+# hosts, their addresses and their services all move all the time. The
+# daemon persists every PERSIST seconds for MINUTES minutes; the script
+# sums what it wrote to flash (its log's snapshot and journal lines) and
+# reads its memory. It starts on a live database holding SEED_DAYS days of
+# every host's history (scripts/seedhistory; 0: a fresh one). It also gives
+# the daemon's CPU per sample under that load: the realistic figure (live
+# hosts with MACs, traffic both ways on both families, a year of history).
 # Needs root. Usage: [SEED_DAYS=365] scripts/bench-flash.sh [BINARY] [MINUTES] [PERSIST]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,27 +18,11 @@ bin=$(realpath "${1:-$here/../bin/netmon-agent}")
 minutes=${2:-6}
 persist=${3:-60}
 seed=${SEED_DAYS:-365}
-go build -o "${TMPDIR:-/tmp}/netmon-flashload" "$here/flashload"
-load="${TMPDIR:-/tmp}/netmon-flashload"
-
-# The loads this script started, stopped by their pids (never by a
-# pattern, which could match someone else's process).
-loads=()
-lab_cleanup_extra() { ((${#loads[@]} == 0)) || kill "${loads[@]}" 2>/dev/null || true; }
 # shellcheck source=scripts/lab-session.sh
 . "$here/lab-session.sh"
 lab_session nmbf
 r() { ip netns exec "$p-r" "$@"; }
-a() { ip netns exec "$p-a" "$@"; }
-i() { ip netns exec "$p-i" "$@"; }
-
-for n in $(seq 4 255); do
-	mac=$(printf '02:00:00:02:00:%02x' "$n")
-	r ip neigh add "198.18.1.$n" lladdr "$mac" dev br-lan nud permanent
-	r ip -6 neigh add "2001:db8:1::$(printf %x "$n")" lladdr "$mac" dev br-lan nud permanent
-	a ip addr add "198.18.1.$n/24" dev eth0
-	a ip addr add "2001:db8:1::$(printf %x "$n")/64" dev eth0 nodad
-done
+lab_hosts
 
 lab_config "$work/netmon" "router_in wan_in" commit_interval=10 persist_interval="$persist" leases="$work/none"
 
@@ -52,22 +36,7 @@ secs=$((minutes * 60))
 ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$work/log" 2>&1 &
 daemon=$!
 sleep 2
-for fam in 4 6; do
-	if [[ $fam == 4 ]]; then
-		pre=198.18.1. inet=198.19.0.2 top=255
-	else
-		pre=2001:db8:1:: inet='[2001:db8:ff::2]' top=ff
-	fi
-	for port in 443 9000; do
-		# Host b is .3; host a has .2 and the 252 added.
-		a "$load" -from "${pre}2-2,${pre}4-$top" -to "$inet:$port" -for "${secs}s" &
-		loads+=($!)
-		ip netns exec "$p-b" "$load" -from "${pre}3-3" -to "$inet:$port" -for "${secs}s" &
-		loads+=($!)
-		i "$load" -port "$port" -to-each "${pre}2-$top" -dport 5000 -for "${secs}s" &
-		loads+=($!)
-	done
-done
+lab_busy "$secs"
 # The daemon's CPU while the load runs: utime + stime from its stat, from
 # 20 s in (the first samples fill the sets) to 20 s before the end; it
 # samples once a second, so this is the CPU per sample with the commits
@@ -82,6 +51,7 @@ per_sample=$(awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v hz="$(ge
 rss=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "%s %.1f MiB, ", $1, $2 / 1024 }' "/proc/$daemon/status")
 hosts=$(r "$bin" --config "$work/netmon" hosts --json | grep -o '"mac"' | wc -l)
 wait "${loads[@]}"
+loads=()
 sleep 20
 kill -TERM "$daemon"
 wait "$daemon" || true

@@ -5,10 +5,14 @@
 # contrast, 254 hosts the wrtbwmon way (two linear rules each); where the
 # agent picks native nftables sets, also 254 hosts in ipsets. Runs are
 # interleaved (the order rotates each round), ROUNDS rounds of SECONDS each;
-# medians and their ratios to no accounting are printed. Then iptables/ipset
-# processes, CPU time per sample and the daemon's resident memory at 254
-# hosts. Two meters count all along
-# (INPUT and FORWARD), as on a router that has both kinds.
+# medians and their ratios to no accounting are printed. Then, at 254
+# hosts, the processes a sample starts, and the daemon's CPU per sample
+# and resident memory twice: synthetic (the sets filled by hand, no
+# traffic, a sample every 100 ms) and realistic (252 more hosts, each its
+# own namespace and MAC behind one switch port, all 254 busy both ways on
+# both families, a sample a second: lab_busy in lab-session.sh). Two
+# meters count all along (INPUT and FORWARD), as on a router that has
+# both kinds.
 # Needs root. Usage: [BACKEND=auto|nftables|nft|legacy] scripts/bench-hosts.sh [BINARY] [ROUNDS] [SECONDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -122,7 +126,27 @@ for c in "${configs[@]}"; do
 	awk -v c="$c" -v m="$m" -v b="$base" -v all="${runs[$c]}" 'BEGIN { printf "  %-10s %9d pps  %6.1f%% of none   (runs: %s)\n", c, m, 100 * m / b, all }'
 done
 
-# Processes and CPU per sample at 254 hosts.
+# cpu_per_sample LOG SECONDS LABEL: run the daemon with config $work/netmon
+# for SECONDS and print its CPU per sample (it and its children) and memory.
+cpu_per_sample() {
+	local log=$1 secs=$2 label=$3 ut st cut cst rss n
+	ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$log" 2>&1 &
+	daemon=$!
+	sleep "$secs"
+	read -r ut st cut cst < <(awk '{ print $14, $15, $16, $17 }' "/proc/$daemon/stat")
+	rss=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "%s %.1f MiB, ", $1, $2 / 1024 }' "/proc/$daemon/status")
+	kill -TERM "$daemon"
+	wait "$daemon" || true
+	daemon=
+	n=$(grep -o 'exiting after [0-9]* samples' "$log" | grep -o '[0-9]*')
+	awk -v u="$ut" -v s="$st" -v cu="$cut" -v cs="$cst" -v n="$n" -v hz="$(getconf CLK_TCK)" -v label="$label" 'BEGIN {
+		printf "  %s: CPU per sample %.2f ms (agent %.2f ms + processes %.2f ms), %d samples\n",
+			label, (u + s + cu + cs) * 1000 / hz / n, (u + s) * 1000 / hz / n, (cu + cs) * 1000 / hz / n, n }'
+	echo "    daemon memory at the end: ${rss%, }"
+}
+
+# Synthetic: 254 addresses put in the sets by hand, neighbours with MACs
+# but no hosts behind them and no traffic, a sample every 100 ms.
 setup hosts254
 fill 254 6 # and the IPv6 sets, as busy as IPv4
 # Not through r(): $! must be the process itself (ip netns exec execs).
@@ -135,17 +159,14 @@ daemon=
 n=$(grep -o 'exiting after [0-9]* samples' "$work/log1" | grep -o '[0-9]*')
 echo "at 254 hosts (IPv4 and IPv6 sets full), processes over $n samples (one is the agent; --version ones are at start):"
 grep 'execve(' "$work/strace" | grep -o 'execve("[^"]*"' | sort | uniq -c | sed 's/^/    /'
-ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$work/log2" 2>&1 &
-daemon=$!
-sleep 20
-read -r ut st cut cst < <(awk '{ print $14, $15, $16, $17 }' "/proc/$daemon/stat")
-rss=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "%s %.1f MiB, ", $1, $2 / 1024 }' "/proc/$daemon/status")
-kill -TERM "$daemon"
-wait "$daemon" || true
-daemon=
-n=$(grep -o 'exiting after [0-9]* samples' "$work/log2" | grep -o '[0-9]*')
-hz=$(getconf CLK_TCK)
-awk -v u="$ut" -v s="$st" -v cu="$cut" -v cs="$cst" -v n="$n" -v hz="$hz" 'BEGIN {
-	printf "  CPU per sample: %.2f ms (agent %.2f ms + iptables-save, nft or ipset, ip %.2f ms), %d samples\n",
-		(u + s + cu + cs) * 1000 / hz / n, (u + s) * 1000 / hz / n, (cu + cs) * 1000 / hz / n, n }'
-echo "  daemon memory after 20 s at 254 hosts: ${rss%, }"
+cpu_per_sample "$work/log2" 20 "synthetic (sets filled by hand, no traffic, every 100 ms)"
+
+# Realistic: 252 more hosts, each its own namespace and MAC behind one
+# switch port, all 254 busy both ways on both families (lab_busy), a
+# sample a second as lab.conf has it; the sets fill from the traffic.
+agent stop
+lab_hosts
+lab_config "$work/netmon" "router_in wan_in" leases="$work/none" backend="$backend"
+lab_busy 90
+sleep 5
+cpu_per_sample "$work/log3" 80 "realistic (254 hosts with MACs, traffic both ways on both families, every second)"

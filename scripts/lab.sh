@@ -6,7 +6,13 @@
 #
 #   lab.sh up PREFIX     create PREFIX-r (router), PREFIX-a and PREFIX-b (LAN
 #                        hosts) and PREFIX-i (an internet host)
-#   lab.sh down PREFIX   delete them (missing ones are fine)
+#   lab.sh hosts PREFIX N  add N more LAN hosts (N <= 252), as a home LAN
+#                        has them: each in a namespace of its own (PREFIX-hK
+#                        for address .K, K from 4) with its own MAC
+#                        (02:00:00:02:00:K), behind one switch (PREFIX-s)
+#                        on one port of br-lan (lans); the router's
+#                        neighbour table holds each one's MAC
+#   lab.sh down PREFIX   delete them all (missing ones are fine)
 #
 #        PREFIX-a 198.18.1.2  2001:db8:1::2 ─┐
 #                                           br-lan 198.18.1.1 2001:db8:1::1
@@ -26,9 +32,52 @@ if [[ -z $cmd || -z $p || ! $p =~ ^[a-z0-9]{1,10}$ ]]; then
 fi
 
 down() {
-	for ns in "$p-a" "$p-b" "$p-i" "$p-r"; do
+	local ns
+	for ns in $(ip netns list | awk -v p="$p" '$1 ~ "^" p "-h[0-9]+$" { print $1 }') "$p-s" "$p-a" "$p-b" "$p-i" "$p-r"; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
+}
+
+# hosts N: the hosts of `lab.sh hosts`, made with one `ip -batch` per
+# namespace rather than a process per step (252 hosts in seconds).
+hosts() {
+	local n=$1 k mac r="$p-r" s="$p-s"
+	if [[ ! $n =~ ^[0-9]+$ ]] || ((n < 1 || n > 252)); then
+		echo "lab.sh hosts: N must be 1 to 252" >&2
+		exit 2
+	fi
+	ip netns add "$s"
+	ip -n "$s" link set lo up
+	ip -n "$s" link add sw type bridge
+	ip -n "$s" link set sw up
+	ip -n "$r" link add lans type veth peer name uplink netns "$s"
+	ip -n "$r" link set lans master br-lan up
+	ip -n "$s" link set uplink master sw up
+	for ((k = 4; k < 4 + n; k++)); do
+		ip netns add "$p-h$k"
+	done
+	x() { printf '%x' "$1"; }
+	for ((k = 4; k < 4 + n; k++)); do
+		echo "link add p$k type veth peer name eth0 netns $p-h$k"
+		echo "link set p$k master sw up"
+	done | ip -n "$s" -batch -
+	for ((k = 4; k < 4 + n; k++)); do
+		mac=$(printf '02:00:00:02:00:%02x' "$k")
+		ip netns exec "$p-h$k" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
+			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+		ip -n "$p-h$k" -batch - >/dev/null <<-EOF
+			link set lo up
+			link set eth0 address $mac up
+			addr add 198.18.1.$k/24 dev eth0
+			addr add 2001:db8:1::$(x "$k")/64 dev eth0 nodad
+			route add default via 198.18.1.1
+			route add ::/0 via 2001:db8:1::1
+			neigh add 198.18.1.1 lladdr 02:00:00:00:01:01 dev eth0 nud permanent
+			neigh add 2001:db8:1::1 lladdr 02:00:00:00:01:01 dev eth0 nud permanent
+		EOF
+		echo "neigh replace 198.18.1.$k lladdr $mac dev br-lan nud permanent"
+		echo "neigh replace 2001:db8:1::$(x "$k") lladdr $mac dev br-lan nud permanent"
+	done | ip -n "$r" -batch -
 }
 
 up() {
@@ -80,8 +129,9 @@ up() {
 case $cmd in
 up) up ;;
 down) down ;;
+hosts) hosts "${3:-}" ;;
 *)
-	echo "usage: lab.sh up|down PREFIX" >&2
+	echo "usage: lab.sh up|down PREFIX, lab.sh hosts PREFIX N" >&2
 	exit 2
 	;;
 esac

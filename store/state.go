@@ -238,17 +238,17 @@ type Checkpoint struct {
 // State is everything the agent keeps: totals with their baselines, canaries
 // and reset events. The daemon holds it in memory and commits it as one batch.
 type State struct {
-	Boot       string
+	Boot string
 	// BaselinesBehind says the element baselines were restored from a
 	// journal record that left them out (Deferred): behind the totals
 	// within the boot Boot names.
 	BaselinesBehind bool
-	Created    time.Time
-	LastSample time.Time
-	Counters   map[string]*Counter
-	Canaries   map[string]*Canary
-	Events     []Event             // oldest first, at most MaxEvents
-	Elements   map[string]*Element // "dl/ADDR" or "ul/ADDR"
+	Created         time.Time
+	LastSample      time.Time
+	Counters        map[string]*Counter
+	Canaries        map[string]*Canary
+	Events          []Event             // oldest first, at most MaxEvents
+	Elements        map[string]*Element // "dl/ADDR" or "ul/ADDR"
 	// ServiceElements are the service sets' elements, "dl/ADDR/tcp/443".
 	ServiceElements map[string]*Element
 	Services        map[string]*ServiceUse // ServiceKey(MAC, service)

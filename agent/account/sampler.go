@@ -83,7 +83,7 @@ type Sampler struct {
 	// baselines, crediting nothing (store.State.BaselinesBehind).
 	rebasing bool
 	keys     keyCache
-	found map[string]bool
+	found    map[string]bool
 	// grown and addrs are kept for the same reason: what each host moved
 	// in this sample, and each host's addresses (foldAddresses).
 	grown map[string]Rate

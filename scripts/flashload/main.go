@@ -3,12 +3,15 @@
 // given (bound as the source, so the router sees that host upload) or to
 // each (download), a few UDP datagrams of random sizes.
 //
-//	flashload -from ADDRS -to HOST:PORT [-for 5m]
+//	flashload -from ADDRS -to HOST:PORT [-netns PATTERN] [-for 5m]
 //	flashload -port PORT -to-each ADDRS -dport PORT [-for 5m]
 //
 // ADDRS is FIRST-LAST over the last byte of an IPv4 address
 // (198.18.1.4-255) or of an IPv6 one (2001:db8:1::4-ff), or several of
-// them with commas.
+// them with commas. With -netns, each -from address sends from the network
+// namespace PATTERN names with %d as the address's last byte
+// (/run/netns/lab-h%d): hosts of their own, each with its MAC, as
+// scripts/lab-session.sh's lab_hosts makes them.
 package main
 
 import (
@@ -18,9 +21,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -30,6 +36,7 @@ func main() {
 	toEach := flag.String("to-each", "", "destination addresses, FIRST-LAST")
 	dport := flag.Int("dport", 9000, "destination port of -to-each")
 	dur := flag.Duration("for", 5*time.Minute, "how long")
+	netns := flag.String("netns", "", "namespace of each -from address, %d its last byte")
 	flag.Parse()
 	var send func() error
 	switch {
@@ -38,7 +45,9 @@ func main() {
 		check(err)
 		dst, err := net.ResolveUDPAddr("udp", *to)
 		check(err)
-		send = func() error { return fromEach(addrs, dst) }
+		conns, err := dialEach(addrs, dst, *netns)
+		check(err)
+		send = func() error { return fromEach(conns) }
 	case *toEach != "":
 		addrs, err := expand(*toEach)
 		check(err)
@@ -93,16 +102,62 @@ func expandRange(s string) ([]netip.Addr, error) {
 
 func payload() []byte { return make([]byte, 64+rand.IntN(1300)) }
 
-func fromEach(addrs []netip.Addr, dst *net.UDPAddr) error {
+// dialEach opens a socket from each address to dst, in its namespace
+// when netns names one.
+func dialEach(addrs []netip.Addr, dst *net.UDPAddr, netns string) ([]*net.UDPConn, error) {
+	var out []*net.UDPConn
 	for _, a := range addrs {
-		c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 0)), dst)
-		if err != nil {
-			return err
+		src := net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 0))
+		dial := func() (*net.UDPConn, error) { return net.DialUDP("udp", src, dst) }
+		var c *net.UDPConn
+		var err error
+		if netns == "" {
+			c, err = dial()
+		} else {
+			b := a.AsSlice()
+			c, err = inNetns(fmt.Sprintf(netns, b[len(b)-1]), dial)
 		}
+		if err != nil {
+			return nil, fmt.Errorf("from %s: %w", a, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// inNetns runs dial on a thread of its own moved into the namespace at
+// path: the socket it opens stays in that namespace. The thread is locked
+// and never unlocked, so Go ends it rather than reuse it elsewhere.
+func inNetns(path string, dial func() (*net.UDPConn, error)) (*net.UDPConn, error) {
+	type result struct {
+		c   *net.UDPConn
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		f, err := os.Open(path)
+		if err != nil {
+			done <- result{nil, err}
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- result{nil, fmt.Errorf("setns %s: %w", path, err)}
+			return
+		}
+		c, err := dial()
+		done <- result{c, err}
+	}()
+	r := <-done
+	return r.c, r.err
+}
+
+func fromEach(conns []*net.UDPConn) error {
+	for _, c := range conns {
 		for range 1 + rand.IntN(4) {
 			c.Write(payload())
 		}
-		c.Close()
 	}
 	return nil
 }
