@@ -3,15 +3,12 @@ package mail
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"mime"
-	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
-	"net/textproto"
 	"os"
 	"os/exec"
 	"strings"
@@ -19,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/config"
+	"golang.org/x/sys/unix"
 )
 
 // The mail report: the since-last report as a multipart message (a text
@@ -34,32 +32,29 @@ func Subject(now time.Time) string {
 // Compose builds the message: headers, then a multipart/alternative
 // body of the text and the HTML, each quoted-printable UTF-8.
 func Compose(m *config.MailConfig, subject string, text, html []byte, now time.Time) ([]byte, error) {
+	id := make([]byte, 12)
+	unix.Getrandom(id, 0) // the kernel's RNG; crypto/rand would add 0.14 MB
+	// A boundary that starts "=_" never occurs in quoted-printable text,
+	// where "=" is followed by two hex digits or a line end. Written out
+	// rather than with mime/multipart, which links crypto/rand and
+	// math/big into the router build for its random boundary.
+	boundary := "=_netmon_" + hex.EncodeToString(id)
 	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
 	for _, part := range []struct {
 		kind string
 		data []byte
 	}{{"text/plain", text}, {"text/html", html}} {
-		w, err := mw.CreatePart(textproto.MIMEHeader{
-			"Content-Type":              {part.kind + "; charset=utf-8"},
-			"Content-Transfer-Encoding": {"quoted-printable"},
-		})
-		if err != nil {
-			return nil, err
-		}
-		qp := quotedprintable.NewWriter(w)
+		fmt.Fprintf(&body, "--%s\r\nContent-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary, part.kind)
+		qp := quotedprintable.NewWriter(&body)
 		if _, err := qp.Write(part.data); err != nil {
 			return nil, err
 		}
 		if err := qp.Close(); err != nil {
 			return nil, err
 		}
+		body.WriteString("\r\n")
 	}
-	if err := mw.Close(); err != nil {
-		return nil, err
-	}
-	id := make([]byte, 12)
-	rand.Read(id)
+	fmt.Fprintf(&body, "--%s--\r\n", boundary)
 	host, _ := os.Hostname()
 	if host == "" || strings.ContainsAny(host, " <>@\r\n") {
 		host = "netmon-agent.invalid"
@@ -72,7 +67,7 @@ func Compose(m *config.MailConfig, subject string, text, html []byte, now time.T
 	header("Date", now.Format(time.RFC1123Z))
 	header("Message-ID", "<"+hex.EncodeToString(id)+"@"+host+">")
 	header("MIME-Version", "1.0")
-	header("Content-Type", "multipart/alternative; boundary="+mw.Boundary())
+	header("Content-Type", "multipart/alternative; boundary=\""+boundary+"\"")
 	header("X-Mailer", "netmon-agent")
 	msg.WriteString("\r\n")
 	msg.Write(body.Bytes())

@@ -1,13 +1,14 @@
 package netfilter
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Our chains are named "netmon-" + the built-in chain that jumps to them.
@@ -97,8 +98,8 @@ func ParseComment(c string) OurRule {
 // NewGeneration returns a fresh random rule generation.
 func NewGeneration() string {
 	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err)) // the kernel's RNG does not fail
+	if _, err := unix.Getrandom(b[:], 0); err != nil {
+		panic(fmt.Sprintf("getrandom: %v", err)) // the kernel's RNG does not fail
 	}
 	return hex.EncodeToString(b[:])
 }

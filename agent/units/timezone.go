@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -18,8 +17,36 @@ import (
 // OpenWrtTZ is where OpenWrt keeps the zone, as a POSIX TZ string.
 const OpenWrtTZ = "/etc/TZ"
 
-// posixTZ is the shape of a POSIX TZ string: a zone name, then an offset.
-var posixTZ = regexp.MustCompile(`^(<[A-Za-z0-9+-]{1,16}>|[A-Za-z]{3,16})[+-]?[0-9]`)
+// posixTZ reports whether tz starts as a POSIX TZ string does: a zone
+// name (3 to 16 letters, or 1 to 16 letters, digits, + and - in angle
+// brackets), then an offset (an optional sign, a digit). Written out
+// rather than as a regexp: the router build links no regexp engine.
+func posixTZ(tz string) bool {
+	name := 0
+	if strings.HasPrefix(tz, "<") {
+		end := strings.IndexByte(tz, '>')
+		if end < 2 || end > 17 || strings.IndexFunc(tz[1:end], func(r rune) bool { return !isAlnum(r) && r != '+' && r != '-' }) >= 0 {
+			return false
+		}
+		name = end + 1
+	} else {
+		for name < len(tz) && name < 17 && isLetter(rune(tz[name])) {
+			name++
+		}
+		if name < 3 || name > 16 {
+			return false
+		}
+	}
+	rest := tz[name:]
+	if rest != "" && (rest[0] == '+' || rest[0] == '-') {
+		rest = rest[1:]
+	}
+	return rest != "" && rest[0] >= '0' && rest[0] <= '9'
+}
+
+func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
+
+func isAlnum(r rune) bool { return isLetter(r) || r >= '0' && r <= '9' }
 
 // LocalZone returns the zone to cut days in, and whether it differs from
 // what Go found itself: Go's own when TZ names a zone it can load or
@@ -58,7 +85,7 @@ func LocalZone(tzFile, localtime string) (*time.Location, bool, error) {
 // "CET-1CEST,M3.5.0,M10.5.0/3". It wraps the string as the footer of a
 // zoneinfo file with no transitions, which Go applies to all of time.
 func POSIXZone(tz string) (*time.Location, error) {
-	if !posixTZ.MatchString(tz) || strings.ContainsAny(tz, "\n\x00 ") {
+	if !posixTZ(tz) || strings.ContainsAny(tz, "\n\x00 ") {
 		return nil, fmt.Errorf("malformed POSIX time zone %q (want e.g. CET-1CEST,M3.5.0,M10.5.0/3)", tz)
 	}
 	var b bytes.Buffer

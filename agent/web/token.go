@@ -1,17 +1,17 @@
 package web
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 
 	"github.com/netmon-agent/netmon-agent/agent/config"
+	"golang.org/x/sys/unix"
 )
 
 // NewToken returns a fresh web token: 128 random bits in hex.
 func NewToken() string {
 	var b [16]byte
-	rand.Read(b[:]) // never fails on Linux
+	unix.Getrandom(b[:], 0) // the kernel's RNG, as crypto/rand's, without its 0.14 MB; never fails on Linux
 	return hex.EncodeToString(b[:])
 }
 
