@@ -12,8 +12,10 @@ import (
 
 // A damaged database never stops the agent: a router that lost power
 // mid-write must not crash-loop under procd. A damaged live file is moved
-// aside and the snapshot on flash restored (its baselines make the kernel's
-// counters fill the gap exactly); a damaged snapshot is moved aside too,
+// aside and the snapshot on flash restored (its meters' baselines make the
+// kernel's counters fill the gap exactly; the hosts' ones may be behind its
+// totals, and then the sampler rebases: store.Deferred); a damaged
+// snapshot is moved aside too,
 // and counting starts afresh with an event the report shows.
 
 // checkPaths refuses database paths that name a directory or a device: a

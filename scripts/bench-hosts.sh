@@ -110,6 +110,7 @@ if [[ $backend != nftables ]] && r nft --version >/dev/null 2>&1 && r "$ipt" --v
 	configs+=(ipset254)
 fi
 declare -A runs
+# ROUNDS 0 skips the forwarding measurement: the CPU per sample only.
 for ((round = 0; round < rounds; round++)); do
 	for ((k = 0; k < ${#configs[@]}; k++)); do
 		c=${configs[$(((k + round) % ${#configs[@]}))]}
@@ -118,6 +119,7 @@ for ((round = 0; round < rounds; round++)); do
 	done
 done
 setup none
+((rounds == 0)) || {
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 base=$(echo "${runs[none]}" | median)
 echo "forwarded UDP packets/s (16-byte payloads), backend $backend, median of $rounds interleaved ${secs}s runs:"
@@ -125,23 +127,29 @@ for c in "${configs[@]}"; do
 	m=$(echo "${runs[$c]}" | median)
 	awk -v c="$c" -v m="$m" -v b="$base" -v all="${runs[$c]}" 'BEGIN { printf "  %-10s %9d pps  %6.1f%% of none   (runs: %s)\n", c, m, 100 * m / b, all }'
 done
+}
 
-# cpu_per_sample LOG SECONDS LABEL: run the daemon with config $work/netmon
-# for SECONDS and print its CPU per sample (it and its children) and memory.
+# cpu_per_sample LOG INTERVAL LABEL: run the daemon with config $work/netmon
+# and print its CPU per sample (it and its children) and memory: its CPU
+# time over 60 s from 20 s in (the first samples make the sets and rules)
+# over the samples due in that time, one every INTERVAL seconds.
 cpu_per_sample() {
-	local log=$1 secs=$2 label=$3 ut st cut cst rss n
+	local log=$1 interval=$2 label=$3 c0 c1 t0 t1 rss
 	ip netns exec "$p-r" "$bin" --config "$work/netmon" run >"$log" 2>&1 &
 	daemon=$!
-	sleep "$secs"
-	read -r ut st cut cst < <(awk '{ print $14, $15, $16, $17 }' "/proc/$daemon/stat")
+	sleep 20
+	cpu() { awk '{ print $14 + $15, $16 + $17 }' "/proc/$daemon/stat"; }
+	c0=$(cpu) t0=$(date +%s.%N)
+	sleep 60
+	c1=$(cpu) t1=$(date +%s.%N)
 	rss=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ { printf "%s %.1f MiB, ", $1, $2 / 1024 }' "/proc/$daemon/status")
 	kill -TERM "$daemon"
 	wait "$daemon" || true
 	daemon=
-	n=$(grep -o 'exiting after [0-9]* samples' "$log" | grep -o '[0-9]*')
-	awk -v u="$ut" -v s="$st" -v cu="$cut" -v cs="$cst" -v n="$n" -v hz="$(getconf CLK_TCK)" -v label="$label" 'BEGIN {
+	awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v iv="$interval" -v hz="$(getconf CLK_TCK)" -v label="$label" 'BEGIN {
+		split(c0, a, " "); split(c1, b, " "); n = (t1 - t0) / iv
 		printf "  %s: CPU per sample %.2f ms (agent %.2f ms + processes %.2f ms), %d samples\n",
-			label, (u + s + cu + cs) * 1000 / hz / n, (u + s) * 1000 / hz / n, (cu + cs) * 1000 / hz / n, n }'
+			label, (b[1] - a[1] + b[2] - a[2]) * 1000 / hz / n, (b[1] - a[1]) * 1000 / hz / n, (b[2] - a[2]) * 1000 / hz / n, n }'
 	echo "    daemon memory at the end: ${rss%, }"
 }
 
@@ -159,7 +167,7 @@ daemon=
 n=$(grep -o 'exiting after [0-9]* samples' "$work/log1" | grep -o '[0-9]*')
 echo "at 254 hosts (IPv4 and IPv6 sets full), processes over $n samples (one is the agent; --version ones are at start):"
 grep 'execve(' "$work/strace" | grep -o 'execve("[^"]*"' | sort | uniq -c | sed 's/^/    /'
-cpu_per_sample "$work/log2" 20 "synthetic (sets filled by hand, no traffic, every 100 ms)"
+cpu_per_sample "$work/log2" 0.1 "synthetic (sets filled by hand, no traffic, every 100 ms)"
 
 # Realistic: 252 more hosts, each its own namespace and MAC behind one
 # switch port, all 254 busy both ways on both families (lab_busy), a
@@ -168,5 +176,5 @@ agent stop
 lab_hosts
 lab_config "$work/netmon" "router_in wan_in" leases="$work/none" backend="$backend"
 lab_busy 90
-sleep 5
-cpu_per_sample "$work/log3" 80 "realistic (254 hosts with MACs, traffic both ways on both families, every second)"
+sleep 2
+cpu_per_sample "$work/log3" 1 "realistic (254 hosts with MACs, traffic both ways on both families, every second)"

@@ -366,3 +366,45 @@ func TestHosts_BaselinesBehindRebaseInTheSameBootOnly(t *testing.T) {
 		t.Errorf("after a reboot: %d bytes (want 1500), marker %v", got, st.BaselinesBehind)
 	}
 }
+
+// The neighbour table is read again when a set holds an address it did
+// not answer for (a new host is attributed at the sample it appears), not
+// again for an address that stays unknown, and at least every
+// NeighbourRefresh.
+func TestHosts_NeighboursReadWhenTheyMayHaveChanged(t *testing.T) {
+	r := newHostRig(t)
+	second := func() {
+		t.Helper()
+		r.Clock.Advance(time.Second)
+		if err := r.Sampler.Sample(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Sets.Traffic(store.DirDownload, "192.0.2.2", 1, 100)
+	second()
+	reads := r.Sources.Reads
+	r.Sets.Traffic(store.DirDownload, "192.0.2.2", 1, 100)
+	second()
+	if r.Sources.Reads != reads {
+		t.Errorf("a known host's traffic read the neighbours again (%d reads, want %d)", r.Sources.Reads, reads)
+	}
+	// A new host: its neighbour entry and its first packets together.
+	r.Sources.Neigh[netip.MustParseAddr("192.0.2.9")] = "02:00:00:00:00:0c"
+	r.Sets.Traffic(store.DirDownload, "192.0.2.9", 1, 700)
+	second()
+	if got := r.Host("02:00:00:00:00:0c").Download.Bytes; got != 700 || r.Sources.Reads != reads+1 {
+		t.Errorf("new host: %d bytes (want 700), %d reads (want %d)", got, r.Sources.Reads, reads+1)
+	}
+	// An address no neighbour claims: read once, then left.
+	r.Sets.Traffic(store.DirDownload, "192.0.2.77", 1, 50)
+	second()
+	second()
+	if r.Sources.Reads != reads+2 {
+		t.Errorf("an unknown address: %d reads, want %d", r.Sources.Reads, reads+2)
+	}
+	r.Clock.Advance(account.NeighbourRefresh)
+	second()
+	if r.Sources.Reads != reads+3 {
+		t.Errorf("after NeighbourRefresh: %d reads, want %d", r.Sources.Reads, reads+3)
+	}
+}

@@ -83,7 +83,9 @@ type Sampler struct {
 	// baselines, crediting nothing (store.State.BaselinesBehind).
 	rebasing bool
 	keys     keyCache
-	found    map[string]bool
+	// neigh is the neighbour table as last read (neighbours.go).
+	neigh neighbourCache
+	found map[string]bool
 	// grown and addrs are kept for the same reason: what each host moved
 	// in this sample, and each host's addresses (foldAddresses).
 	grown map[string]Rate
@@ -319,7 +321,7 @@ func (s *Sampler) holdHosts(have map[string]*netfilter.IPSet, boot string, now t
 		return err
 	}
 	s.hostsReady = true
-	neigh, err := s.Sources.Neighbours()
+	neigh, err := s.neighbours(have, now)
 	s.noteNeighbours(err) // what is known still attributes; the rest waits in unattributed
 	var elapsed time.Duration
 	if !s.last.IsZero() {

@@ -129,9 +129,11 @@ func MustConfig(t testing.TB, text string) *config.Config {
 type Sources struct {
 	Neigh map[netip.Addr]string
 	Known map[string]string // MAC to name
+	Reads int               // calls of Neighbours
 }
 
 func (s *Sources) Neighbours() (map[netip.Addr]string, error) {
+	s.Reads++
 	out := map[netip.Addr]string{}
 	for a, m := range s.Neigh {
 		out[a] = m
