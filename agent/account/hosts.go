@@ -41,20 +41,23 @@ type Rate struct {
 // accountHosts credits the growth of every element of our sets to its host.
 // elapsed is the time since the previous sample, for rates (0: none).
 func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip.Addr]string, names map[string]string, boot string, now time.Time, elapsed time.Duration) {
-	grown := s.grownHosts()
+	grown, seen := s.grownHosts(), s.seenKeys()
+	var read []setRef // the sets read: their elements that are gone go
 	for _, f := range s.hostFamilies() {
 		for _, dir := range netfilter.HostSetDirs { // the port sets while a flowtable offloads
 			set := have[netfilter.SetName(dir, f)]
 			if set == nil {
 				continue
 			}
+			read = append(read, setRef{dir, f})
 			evict := s.hostStrays(set, dir, neigh)
-			s.accountSet(set, dir, f, neigh, boot, now, grown, evict)
+			s.accountSet(set, dir, neigh, boot, now, grown, evict, seen)
 			if len(evict) > 0 {
 				s.evict(set.Name, slices.SortedFunc(maps.Keys(evict), netip.Addr.Compare), neighbourAddrs(neigh, set, f), now)
 			}
 		}
 	}
+	s.forgetGone(read, seen)
 	s.foldAddresses(names)
 	moved := make(map[string]uint64, len(grown))
 	for k, r := range grown {
@@ -69,12 +72,12 @@ func (s *Sampler) accountHosts(have map[string]*netfilter.IPSet, neigh map[netip
 	}
 }
 
-// accountSet credits the growth of set's elements (direction dir, family
-// f) to their hosts, adding the bytes to grown by host. The strays in evict
-// are credited and then forgotten: they leave the set at this sample.
-func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Family, neigh map[netip.Addr]string, boot string, now time.Time, grown map[string]Rate, evict map[netip.Addr]bool) {
+// accountSet credits the growth of set's elements (direction dir) to their
+// hosts, adding the bytes to grown by host and the elements' keys to seen.
+// The strays in evict are credited and then forgotten: they leave the set
+// at this sample.
+func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, neigh map[netip.Addr]string, boot string, now time.Time, grown map[string]Rate, evict map[netip.Addr]bool, seen map[string]bool) {
 	st := s.State
-	seen := s.seenKeys()
 	setBoot := setBootOf(set, boot)
 	for addr, c := range set.Elements {
 		key := s.keys.element(dir, addr)
@@ -87,9 +90,13 @@ func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Famil
 		if mac == "" {
 			mac = e.MAC // the last one known: neighbour entries expire
 		}
+		if e.MAC != mac {
+			s.addrsStale = true // a new host address, or a MAC that moved
+		}
 		e.Counts, e.Boot, e.MAC = c, setBoot, mac
 		if evict[addr] {
 			delete(st.Elements, key)
+			s.addrsStale = true
 		}
 		if d.Packets == 0 && d.Bytes == 0 {
 			continue
@@ -101,12 +108,29 @@ func (s *Sampler) accountSet(set *netfilter.IPSet, dir string, f netfilter.Famil
 		e.Changed = now
 		s.creditHost(mac, netfilter.HostDir(dir), d, now, grown)
 	}
-	// An element gone from its set (pruned, or the set was recreated)
-	// counts from zero when it comes back.
-	prefix := dir + "/"
-	for key := range st.Elements {
-		if !seen[key] && strings.HasPrefix(key, prefix) && elementFamily(key) == f {
-			delete(st.Elements, key)
+}
+
+// A setRef is a host set by direction and family.
+type setRef struct {
+	dir string
+	f   netfilter.Family
+}
+
+// forgetGone deletes the elements of the sets read that the read did not
+// find (pruned, or the set was recreated): one that comes back counts from
+// zero. One pass over the elements, whatever the number of sets.
+func (s *Sampler) forgetGone(read []setRef, seen map[string]bool) {
+	if len(read) == 0 {
+		return
+	}
+	for key := range s.State.Elements {
+		if seen[key] {
+			continue
+		}
+		dir, _, _ := strings.Cut(key, "/")
+		if slices.Contains(read, setRef{dir, elementFamily(key)}) {
+			delete(s.State.Elements, key)
+			s.addrsStale = true
 		}
 	}
 }
@@ -160,6 +184,7 @@ func (s *Sampler) creditHost(mac, dir string, d store.Counts, now time.Time, gro
 	if h == nil {
 		h = &store.Host{MAC: hostKey, FirstSeen: now}
 		st.Hosts[hostKey] = h
+		s.addrsStale = true // its addresses
 	}
 	h.LastSeen = now
 	h.Add(dir, d, day, month)
@@ -174,14 +199,20 @@ func (s *Sampler) creditHost(mac, dir string, d store.Counts, now time.Time, gro
 }
 
 // foldAddresses gives each host the addresses its elements have now, and
-// the name names knows it by. A host's list is new only when its addresses
-// changed: the lists it is built in are the sampler's, kept from sample to
-// sample.
+// the name names knows it by. The addresses are gathered again only when an
+// element came, went or changed its MAC, or a host is new (addrsStale), and
+// a host's list is new only when its addresses changed: the lists it is
+// built in are the sampler's, kept from sample to sample.
 func (s *Sampler) foldAddresses(names map[string]string) {
 	st := s.State
 	if s.addrs == nil || len(s.addrs) > 2*len(st.Hosts)+64 {
-		s.addrs = map[string][]string{}
+		s.addrs, s.addrsStale = map[string][]string{}, true
 	}
+	if !s.addrsStale {
+		s.nameHosts(names)
+		return
+	}
+	s.addrsStale = false
 	for mac, list := range s.addrs {
 		s.addrs[mac] = list[:0]
 	}
@@ -203,6 +234,13 @@ func (s *Sampler) foldAddresses(names map[string]string) {
 		case !slices.Equal(list, h.Addresses):
 			h.Addresses = slices.Clone(list)
 		}
+	}
+	s.nameHosts(names)
+}
+
+// nameHosts gives each host the name names knows it by.
+func (s *Sampler) nameHosts(names map[string]string) {
+	for mac, h := range s.State.Hosts {
 		if n := names[mac]; n != "" {
 			h.Name = n
 		}
@@ -222,6 +260,7 @@ func (s *Sampler) pruneIdle(now time.Time, idle time.Duration) {
 		dir, addr, ok := store.ParseElementKey(key)
 		if !ok {
 			delete(s.State.Elements, key)
+			s.addrsStale = true
 			continue
 		}
 		if err := s.Sets.Del(netfilter.SetName(dir, netfilter.AddrFamily(addr)), addr); err != nil {
@@ -229,6 +268,7 @@ func (s *Sampler) pruneIdle(now time.Time, idle time.Duration) {
 			continue
 		}
 		delete(s.State.Elements, key)
+		s.addrsStale = true
 	}
 }
 

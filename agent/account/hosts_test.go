@@ -408,3 +408,37 @@ func TestHosts_NeighboursReadWhenTheyMayHaveChanged(t *testing.T) {
 		t.Errorf("after NeighbourRefresh: %d reads, want %d", r.Sources.Reads, reads+3)
 	}
 }
+
+// A host's addresses follow its elements: a new address joins at the
+// sample it appears, one whose MAC moves to another host leaves, and one
+// pruned as idle goes.
+func TestHosts_AddressesFollowTheElements(t *testing.T) {
+	r := newHostRig(t)
+	r.Sets.Traffic(store.DirDownload, "192.0.2.2", 1, 100)
+	r.Sets.Traffic(store.DirDownload, "192.0.2.3", 1, 100)
+	r.Sample()
+	a, b := "02:00:00:00:00:0a", "02:00:00:00:00:0b"
+	addrs := func(mac string) string { return strings.Join(r.Host(mac).Addresses, ",") }
+	if addrs(a) != "192.0.2.2" || addrs(b) != "192.0.2.3" {
+		t.Fatalf("a %s, b %s", addrs(a), addrs(b))
+	}
+	r.Sources.Neigh[netip.MustParseAddr("192.0.2.4")] = a
+	r.Sets.Traffic(store.DirUpload, "192.0.2.4", 1, 100)
+	r.Sample()
+	if addrs(a) != "192.0.2.2,192.0.2.4" {
+		t.Errorf("a after a new address: %s", addrs(a))
+	}
+	r.Sources.Neigh[netip.MustParseAddr("192.0.2.4")] = b // DHCP gave it to b
+	r.Sets.Traffic(store.DirUpload, "192.0.2.4", 1, 100)
+	r.Sample()
+	if addrs(a) != "192.0.2.2" || addrs(b) != "192.0.2.3,192.0.2.4" {
+		t.Errorf("after the address moved: a %s, b %s", addrs(a), addrs(b))
+	}
+	r.Clock.Advance(account.IdleElement)
+	r.Sets.Traffic(store.DirDownload, "192.0.2.3", 1, 100)
+	r.Sample()
+	r.Sample()
+	if addrs(b) != "192.0.2.3" || addrs(a) != "" {
+		t.Errorf("after the idle ones were pruned: a %q, b %q", addrs(a), addrs(b))
+	}
+}

@@ -90,6 +90,9 @@ type Sampler struct {
 	// in this sample, and each host's addresses (foldAddresses).
 	grown map[string]Rate
 	addrs map[string][]string
+	// addrsStale says an element came, went or changed its MAC since
+	// addrs were gathered.
+	addrsStale bool
 }
 
 // IdleElement is how long an address may send nothing before it leaves our
