@@ -46,9 +46,12 @@ type civilDate struct {
 	day   int
 }
 
-// maxCachedKeys bounds the cache: every element of our eight sets at
-// netfilter.MaxElements, and a series for each.
-const maxCachedKeys = 16 * netfilter.MaxElements
+// maxCachedKeys bounds the cache: twice what 254 busy hosts need (an
+// element key per address and direction, a service element key per port
+// they use, a series and a service use per host). A flood of made-up
+// addresses makes it start over at every sample or so, which costs what
+// building the keys cost before, and never more memory than this.
+const maxCachedKeys = 8192
 
 func (c *keyCache) element(dir string, a netip.Addr) string {
 	r := elementRef{dir, a}

@@ -50,8 +50,15 @@ func (s *Sampler) neighbours(have map[string]*netfilter.IPSet, now time.Time) (m
 			}
 		}
 	}
+	if len(c.missing) > maxMissing {
+		c.missing = nil // a flood: read at every sample, as before, rather than hold them
+	}
 	return c.table, c.err
 }
+
+// maxMissing bounds the addresses remembered as unknown: the strays a set
+// keeps (KeepStrays in each of four) and some.
+const maxMissing = 8 * KeepStrays
 
 // unknownIn reports whether a host set holds an address the table did not
 // answer for at its last read.
