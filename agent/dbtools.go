@@ -31,8 +31,10 @@ type DBResult struct {
 
 // BackupDatabase writes a consistent copy of the database to dest: through
 // the running daemon (what it counted so far is committed first), else from
-// the live file or the snapshot on flash.
-func BackupDatabase(cfg *config.Config, dest string) (*DBResult, error) {
+// the live file or the snapshot on flash. A portable one (store's
+// portable.go) restores on a machine of either byte order; the default is
+// the snapshot, which restores faster on its own kind.
+func BackupDatabase(cfg *config.Config, dest string, portable bool) (*DBResult, error) {
 	dest, err := filepath.Abs(dest)
 	if err != nil {
 		return nil, err
@@ -40,7 +42,7 @@ func BackupDatabase(cfg *config.Config, dest string) (*DBResult, error) {
 	if err := backupTarget(cfg, dest); err != nil {
 		return nil, err
 	}
-	res, err := control.Ask[DBResult](cfg.SocketPath(), control.Request{Op: control.OpBackup, Path: dest}, time.Minute)
+	res, err := control.Ask[DBResult](cfg.SocketPath(), control.Request{Op: control.OpBackup, Path: dest, Portable: portable}, time.Minute)
 	if err == nil {
 		return res, nil
 	}
@@ -52,7 +54,7 @@ func BackupDatabase(cfg *config.Config, dest string) (*DBResult, error) {
 		if db == nil {
 			return fmt.Errorf("no database yet at %s or %s", cfg.LiveDatabase(), cfg.Database)
 		}
-		n, err = db.Snapshot(dest)
+		n, err = writeBackup(db, dest, portable)
 		return err
 	})
 	if err != nil {
@@ -61,10 +63,18 @@ func BackupDatabase(cfg *config.Config, dest string) (*DBResult, error) {
 	return &DBResult{Path: dest, Bytes: n}, nil
 }
 
+// writeBackup writes db's snapshot, or its portable backup, to dest.
+func writeBackup(db *store.DB, dest string, portable bool) (int64, error) {
+	if portable {
+		return db.WritePortableFile(dest)
+	}
+	return db.Snapshot(dest)
+}
+
 // WriteBackup writes a backup to w (db backup -, for LuCI's download):
 // by way of a file in the runtime directory, RAM rather than flash,
 // removed after. It returns the bytes written.
-func WriteBackup(cfg *config.Config, w io.Writer) (int64, error) {
+func WriteBackup(cfg *config.Config, w io.Writer, portable bool) (int64, error) {
 	if err := os.MkdirAll(cfg.RuntimeDir, 0o700); err != nil {
 		return 0, fmt.Errorf("runtime_dir %s: %w", cfg.RuntimeDir, err)
 	}
@@ -73,7 +83,7 @@ func WriteBackup(cfg *config.Config, w io.Writer) (int64, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	r, err := BackupDatabase(cfg, filepath.Join(dir, "netmon-backup.db"))
+	r, err := BackupDatabase(cfg, filepath.Join(dir, "netmon-backup.db"), portable)
 	if err != nil {
 		return 0, err
 	}
@@ -283,14 +293,15 @@ func CompactDatabase(cfg *config.Config, opts Options) (*DBResult, error) {
 // a's batch must be committed.
 func (a *Agent) Compact() (*DBResult, error) { return compact(a.db, a.cfg) }
 
-// Backup writes a snapshot of the live database a holds to dest, refusing
+// Backup writes a snapshot (or a portable backup) of the live database a
+// holds to dest, refusing
 // one of the database's own files or a directory; a's batch must be
 // committed.
-func (a *Agent) Backup(dest string) (*DBResult, error) {
+func (a *Agent) Backup(dest string, portable bool) (*DBResult, error) {
 	if err := backupTarget(a.cfg, dest); err != nil {
 		return nil, err
 	}
-	n, err := a.db.Snapshot(dest)
+	n, err := writeBackup(a.db, dest, portable)
 	return &DBResult{Path: dest, Bytes: n}, err
 }
 

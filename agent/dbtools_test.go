@@ -42,11 +42,11 @@ func TestBackup_RefusesTheDatabasesOwnFiles(t *testing.T) {
 	os.Symlink(cfg.LiveDatabase(), link)
 	check := func(when string) {
 		for _, dest := range []string{cfg.LiveDatabase(), cfg.Database, link, filepath.Join(dir, "run", "..", "run", "live.db")} {
-			if _, err := agent.BackupDatabase(cfg, dest); !errors.Is(err, agent.ErrOwnFile) {
+			if _, err := agent.BackupDatabase(cfg, dest, false); !errors.Is(err, agent.ErrOwnFile) {
 				t.Errorf("%s: backup to %s: %v, want ErrOwnFile", when, dest, err)
 			}
 		}
-		if _, err := agent.BackupDatabase(cfg, dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		if _, err := agent.BackupDatabase(cfg, dir, false); err == nil || !strings.Contains(err.Error(), "is a directory") {
 			t.Errorf("%s: backup to a directory: %v", when, err)
 		}
 		for _, c := range agent.CheckDatabases(cfg, nil) {

@@ -117,7 +117,7 @@ func Check(path string) error {
 	if fi.Size() == 0 {
 		return fmt.Errorf("check %s: %w: the file is empty", path, ErrCorrupt)
 	}
-	if isSnapshot(path) {
+	if isSnapshot(path) || IsPortable(path) {
 		tmp, err := os.MkdirTemp("", "netmon-check-")
 		if err != nil {
 			return fmt.Errorf("check: %w", err)

@@ -84,9 +84,10 @@ func (db *DB) snapshot(dest string, flash bool) (int64, error) {
 // follows.
 const generationPrefix = "netmon generation "
 
-// Restore unpacks the snapshot (or copies the plain database file) at src
-// into a new live database at dest, replaying the snapshot's journal,
-// verifying it before it takes dest's place.
+// Restore unpacks the snapshot (or copies the plain database file, or
+// applies the portable backup: portable.go) at src into a new live
+// database at dest, replaying the snapshot's journal, verifying it before
+// it takes dest's place.
 func Restore(src, dest string) error {
 	_, err := RestoreReplaying(src, dest)
 	return err
@@ -104,7 +105,13 @@ func RestoreReplaying(src, dest string) (Replay, error) {
 		return Replay{}, fmt.Errorf("restore: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	gen, err := unpack(src, tmp)
+	var gen string
+	if IsPortable(src) {
+		tmp.Close()
+		err = unpackPortable(src, tmp.Name())
+	} else {
+		gen, err = unpack(src, tmp)
+	}
 	if err != nil {
 		return Replay{}, err
 	}

@@ -59,6 +59,8 @@ type Request struct {
 	Checkpoint *store.Checkpoint `json:"checkpoint,omitempty"`
 	// Path is where OpBackup writes, or what OpRestore reads; absolute.
 	Path string `json:"path,omitempty"`
+	// Portable asks OpBackup for a portable backup rather than a snapshot.
+	Portable bool `json:"portable,omitempty"`
 }
 
 // Kinds of Restriction.

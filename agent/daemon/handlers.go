@@ -81,7 +81,7 @@ func handleBackup(d *daemon, req control.Request) control.Response {
 	if err := d.commit(); err != nil {
 		return answer(nil, errors.New("backup: "+err.Error()))
 	}
-	return answer(d.a.Backup(req.Path))
+	return answer(d.a.Backup(req.Path, req.Portable))
 }
 
 func handleCompact(d *daemon, _ control.Request) control.Response {

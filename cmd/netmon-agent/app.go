@@ -88,7 +88,9 @@ func commands(stdout, stderr io.Writer) *cli.App {
 			}},
 			{Name: "db", Usage: "database upkeep", Subcommands: []*cli.Command{
 				{Name: "check", Usage: "verify database files (default: the live one and the snapshot)", ArgsUsage: "[FILE...]", Action: withConfig(cmdDBCheck)},
-				{Name: "backup", Usage: "write a consistent copy of the database to FILE (- for standard output), also while the daemon runs", ArgsUsage: "FILE", Action: withConfig(cmdDBBackup)},
+				{Name: "backup", Usage: "write a consistent copy of the database to FILE (- for standard output), also while the daemon runs", ArgsUsage: "FILE", Action: withConfig(cmdDBBackup), Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "portable", Usage: "write a backup any router restores, whatever its byte order (moving to a new router); the default snapshot restores only on one of the same kind"},
+				}},
 				{Name: "restore", Usage: "replace the database with a verified backup (through the daemon when it runs)", ArgsUsage: "FILE", Action: withConfig(cmdDBRestore), Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "remove", Usage: "remove FILE once it is restored (an upload in /tmp)"},
 				}},

@@ -49,7 +49,7 @@ func cmdDBBackup(c *cli.Context, cfg *config.Config) error {
 	if dest == "-" {
 		return backupToStdout(c, cfg)
 	}
-	r, err := agent.BackupDatabase(cfg, dest)
+	r, err := agent.BackupDatabase(cfg, dest, c.Bool("portable"))
 	if err != nil {
 		return err
 	}
@@ -95,6 +95,6 @@ func backupToStdout(c *cli.Context, cfg *config.Config) error {
 			return errors.New("db backup -: standard output is a terminal; redirect it to a file, or give a FILE")
 		}
 	}
-	_, err := agent.WriteBackup(cfg, c.App.Writer)
+	_, err := agent.WriteBackup(cfg, c.App.Writer, c.Bool("portable"))
 	return err
 }

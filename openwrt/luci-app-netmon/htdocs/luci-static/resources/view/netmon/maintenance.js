@@ -7,8 +7,8 @@
 
 // Status > Traffic maintenance: what `netmon-agent doctor --json` finds,
 // each check with its fix, the history as a CSV file to download
-// (`netmon-agent export --hosts`), a backup of the database (`db backup
-// -`) and its restore: the file goes up through cgi-io's upload to one
+// (`netmon-agent export --hosts`), a portable backup of the database (`db
+// backup --portable -`) and its restore: the file goes up through cgi-io's upload to one
 // path in /tmp, and `db restore --remove` swaps it in under the running
 // daemon once it is verified whole. Agent values go in as text nodes only.
 
@@ -47,10 +47,12 @@ return view.extend({
 		});
 	},
 
-	// handleBackup downloads `db backup -`: a snapshot (gzip'ed bbolt) that
-	// `netmon-agent db restore FILE` takes back.
+	// handleBackup downloads `db backup --portable -`: a backup any router
+	// restores, whatever its byte order (the download is for keeping, or
+	// for the next router), that `netmon-agent db restore FILE` and the
+	// restore below take back.
 	handleBackup: function() {
-		return fs.exec_direct(agent, [ 'db', 'backup', '-' ], 'blob').then(function(blob) {
+		return fs.exec_direct(agent, [ 'db', 'backup', '--portable', '-' ], 'blob').then(function(blob) {
 			if (!blob.size)
 				throw new Error(_('the backup is empty'));
 			download('netmon-backup', 'netmon-backup.db', blob);
