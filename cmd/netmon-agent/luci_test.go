@@ -199,7 +199,8 @@ func TestLuCIACL_GrantsWhatTheViewRuns(t *testing.T) {
 		{[]string{"report", "--top", "--json"}, true, true},
 		{[]string{"doctor", "--json"}, true, true},
 		{[]string{"export", "--by", "day", "--format", "csv", "--hosts"}, true, true},
-		{[]string{"db", "backup", "-"}, true, true},
+		{[]string{"db", "backup", "--portable", "-"}, true, true},
+		{[]string{"db", "backup", "-"}, false, false}, // the native kind: LuCI downloads the portable one
 		{[]string{"db", "backup", "/etc/config/netmon"}, false, false},
 		{[]string{"report", "--days", "--json", "--host", "laptop"}, false, false},
 		{[]string{"report", "--days", "--json", "--host", "02:00:00:00:01:02", "--since-last"}, false, false},
