@@ -54,58 +54,37 @@ type civilDate struct {
 const maxCachedKeys = 8192
 
 func (c *keyCache) element(dir string, a netip.Addr) string {
-	r := elementRef{dir, a}
-	if k, ok := c.elements[r]; ok {
-		return k
-	}
-	k := store.ElementKey(dir, a)
-	c.room()
-	c.elements[r] = k
-	return k
+	return cachedKey(c, &c.elements, elementRef{dir, a}, func(r elementRef) string { return store.ElementKey(r.dir, r.addr) })
 }
 
 func (c *keyCache) service(dir string, sk netfilter.ServiceKey) string {
-	r := serviceRef{dir, sk}
-	if k, ok := c.services[r]; ok {
-		return k
-	}
-	k := serviceElementKey(dir, sk)
-	c.room()
-	c.services[r] = k
-	return k
+	return cachedKey(c, &c.services, serviceRef{dir, sk}, func(r serviceRef) string { return serviceElementKey(r.dir, r.key) })
 }
 
 func (c *keyCache) hostSeries(mac, dir string) string {
-	r := seriesRef{mac, dir}
-	if k, ok := c.series[r]; ok {
-		return k
-	}
-	k := store.HostSeries(mac, dir)
-	c.room()
-	c.series[r] = k
-	return k
+	return cachedKey(c, &c.series, seriesRef{mac, dir}, func(r seriesRef) string { return store.HostSeries(r.mac, r.what) })
 }
 
 // serviceUse is store.ServiceKey(mac, service).
 func (c *keyCache) serviceUse(mac, service string) string {
-	r := seriesRef{mac, service}
-	if k, ok := c.uses[r]; ok {
-		return k
-	}
-	k := store.ServiceKey(mac, service)
-	c.room()
-	c.uses[r] = k
-	return k
+	return cachedKey(c, &c.uses, seriesRef{mac, service}, func(r seriesRef) string { return store.ServiceKey(r.mac, r.what) })
 }
 
-// room makes room for one more string: the maps are made on first use
-// and start over when full.
-func (c *keyCache) room() {
-	if c.elements == nil || c.n >= maxCachedKeys {
+// cachedKey is the string *m holds for r, made by build and kept if it
+// holds none. The maps are made on first use and all start over when the
+// cache holds maxCachedKeys strings.
+func cachedKey[R comparable](c *keyCache, m *map[R]string, r R, build func(R) string) string {
+	if k, ok := (*m)[r]; ok {
+		return k
+	}
+	if *m == nil || c.n >= maxCachedKeys {
 		c.elements, c.services, c.n = map[elementRef]string{}, map[serviceRef]string{}, 0
 		c.series, c.uses = map[seriesRef]string{}, map[seriesRef]string{}
 	}
+	k := build(r)
+	(*m)[r] = k
 	c.n++
+	return k
 }
 
 // dayMonth is the day ("2006-01-02") and month ("2006-01") of t, in t's
