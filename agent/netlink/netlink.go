@@ -194,26 +194,16 @@ func Attrs(b []byte) ([]Attr, error) {
 	return out, nil
 }
 
-// Walk calls f with each attribute of b in turn, allocating nothing: what
-// the per-element reads use, thousands of times a sample.
+// Walk calls f with each attribute of b in turn: an AttrIter with a
+// callback, for parsers that read a few messages a sample.
 func Walk(b []byte, f func(Attr) error) error {
-	for len(b) >= attrHeaderLen {
-		l := int(binary.NativeEndian.Uint16(b[0:]))
-		if l < attrHeaderLen || l > len(b) {
-			return fmt.Errorf("netlink: attribute length %d out of 4..%d", l, len(b))
-		}
-		if err := f(Attr{Type: binary.NativeEndian.Uint16(b[2:]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER), Data: b[attrHeaderLen:l]}); err != nil {
+	it := Iter(b)
+	for it.Next() {
+		if err := f(it.Attr()); err != nil {
 			return err
 		}
-		if align(l) >= len(b) {
-			return nil
-		}
-		b = b[align(l):]
 	}
-	if len(b) != 0 {
-		return fmt.Errorf("netlink: %d bytes after the last attribute", len(b))
-	}
-	return nil
+	return it.Err()
 }
 
 // An AttrIter steps through attributes in a loop, with no closure to
