@@ -372,6 +372,16 @@ func walkEntries(tx *bolt.Tx, f func(path [][]byte, kind byte, key, value []byte
 	return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk([][]byte{name}, b) })
 }
 
+// entryChange is the change that puts an entry walkEntries gave: a key
+// with its value, or a bucket with its sequence (what walkEntries passes
+// as a bucket's hash). It copies what bbolt lends only for the walk.
+func entryChange(path [][]byte, kind byte, key, value []byte, hash uint64) change {
+	if kind == 'b' {
+		return change{op: opBucket, path: clonePath(path), seq: hash}
+	}
+	return change{op: opPut, path: clonePath(path), key: clone(key), value: clone(value)}
+}
+
 // seenIn hashes every entry of tx: the state a base just written holds.
 func seenIn(tx *bolt.Tx) (map[string]uint64, error) {
 	seen := map[string]uint64{}
@@ -408,11 +418,7 @@ func diffSince(tx *bolt.Tx, before map[string]uint64, deferFine bool) ([]change,
 		if had && old == h {
 			return nil
 		}
-		c := change{op: opPut, path: clonePath(path), key: clone(key), value: clone(value)}
-		if kind == 'b' {
-			c = change{op: opBucket, path: c.path, seq: h}
-		}
-		changes = append(changes, c)
+		changes = append(changes, entryChange(path, kind, key, value, h))
 		return nil
 	})
 	if err != nil {

@@ -56,11 +56,7 @@ func (db *DB) WritePortable(w io.Writer) (int64, error) {
 			return err
 		}
 		err := walkEntries(tx, func(path [][]byte, kind byte, key, value []byte, seq uint64) error {
-			c := change{op: opPut, path: clonePath(path), key: clone(key), value: clone(value)}
-			if kind == 'b' {
-				c = change{op: opBucket, path: c.path, seq: seq}
-			}
-			if batch = append(batch, c); len(batch) == portableChunk {
+			if batch = append(batch, entryChange(path, kind, key, value, seq)); len(batch) == portableChunk {
 				return flush()
 			}
 			return nil
