@@ -18,8 +18,10 @@ import (
 // HoldRules makes each family's chain hold exactly the rules r asks for,
 // and while the kernel has a flowtable, the port chains (nftports.go)
 // count and restrict in place of the forward chain: every change in one
-// transaction, so no packet is counted twice or missed as counting moves.
-// Chains the last List found so cost no process.
+// transaction, each chain kept hooked while its hook stays (see
+// writeHostChain). When counting moves between the hooks (a flowtable's
+// first sight) only a packet between them at the commit may be counted
+// twice or not at all. Chains the last List found so cost no process.
 func (s *nftSets) HoldRules(fams []Family, r HostRules) ([]string, error) {
 	ports, err := s.layout(r.LAN)
 	if err != nil {
@@ -33,19 +35,20 @@ func (s *nftSets) HoldRules(fams []Family, r HostRules) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		want := texts(rules, nftComment)
-		if have := s.rules[f]; have != nil && slices.Equal(have, want) {
+		want := ruleComments(hostHook, rules)
+		have := s.rules[f]
+		if have != nil && slices.Equal(have, want) {
 			continue
 		}
 		if err := s.guard(f); err != nil {
 			return nil, err
 		}
-		writeHostChain(&b, f, rules, want)
+		writeHostChain(&b, f, rules, want, hookedAs(have, hostHook))
 		wants[f] = want
 		done = append(done, fmt.Sprintf("installed %d rules in nftables chain %s %s %s", len(rules), nftFamily(f), nftTable, nftHostChain))
 	}
 	var pb strings.Builder
-	portWant := portScript(&pb, fams, ports, r)
+	portWant := portScript(&pb, fams, ports, r, s.ports)
 	portsChange := !slices.Equal(s.ports, portWant) && (ports != nil || s.ports != nil)
 	if portsChange {
 		if err := s.guard(familyPorts); err != nil {
@@ -76,15 +79,31 @@ func (s *nftSets) HoldRules(fams []Family, r HostRules) ([]string, error) {
 	return done, nil
 }
 
-// writeHostChain writes family f's forward chain anew with rules: a chain
-// of an older version, hooked at another priority, takes ours; its rules
-// go, the sets' counters stay.
-func writeHostChain(b *strings.Builder, f Family, rules, comments []string) {
+// hostHook is how the host chain is hooked, as its rules' comments say.
+var hostHook = fmt.Sprintf("forward %d", nftPriority)
+
+// writeHostChain makes family f's forward chain hold rules. hooked says
+// the chain is there, hooked as ours goes: its rules are replaced in
+// place. Otherwise (none yet, or an older version's at another priority)
+// the chain is made anew; the sets' counters stay either way.
+//
+// Why in place: deleting a hooked chain and adding it again in one
+// transaction is not atomic for a packet. The kernel hooks the new chain
+// before the commit and unhooks the old one after it, and each chain
+// reads the generation for itself, so a packet passing both at the commit
+// is counted twice (seen in the VM lab: one 64-byte upload ACK in a run of
+// four changes) or not at all. A chain that stays hooked runs one
+// generation's rules for a packet, all old or all new.
+func writeHostChain(b *strings.Builder, f Family, rules, comments []string, hooked bool) {
 	fam := nftFamily(f)
 	chain := fmt.Sprintf("%s %s %s", fam, nftTable, nftHostChain)
 	fmt.Fprintf(b, "%s\n", addTable(f))
-	fmt.Fprintf(b, "add chain %s\nflush chain %s\ndelete chain %s\n", chain, chain, chain)
-	fmt.Fprintf(b, "add chain %s { type filter hook forward priority %d; policy accept; }\n", chain, nftPriority)
+	if hooked {
+		fmt.Fprintf(b, "flush chain %s\n", chain)
+	} else {
+		fmt.Fprintf(b, "add chain %s\nflush chain %s\ndelete chain %s\n", chain, chain, chain)
+		fmt.Fprintf(b, "add chain %s { type filter hook forward priority %d; policy accept; }\n", chain, nftPriority)
+	}
 	for i, r := range rules {
 		fmt.Fprintf(b, "add rule %s %s %s %s comment %q\n", fam, nftTable, nftHostChain, r, comments[i])
 	}
@@ -158,10 +177,30 @@ func validMAC(m string) bool {
 	return err == nil && len(hw) == 6 && hw.String() == m
 }
 
-// nftComment names a rule by its text and its chain's priority, so a chain
-// hooked elsewhere by an older version is seen as changed.
-func nftComment(rule string) string {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%d %s", nftPriority, rule)
-	return fmt.Sprintf("%s%016x", nftCommentPrefix, h.Sum64())
+// nftComment names a rule by how its chain is hooked (hook: the hook,
+// priority and devices) and by its text: "netmon:HOOK-RULE", two hashes.
+// The first part tells that a chain in the kernel is hooked as ours goes
+// (hookedAs), the second a change of rule.
+func nftComment(hook, rule string) string {
+	h, r := fnv.New32a(), fnv.New64a()
+	h.Write([]byte(hook))
+	r.Write([]byte(rule))
+	return fmt.Sprintf("%s%08x-%016x", nftCommentPrefix, h.Sum32(), r.Sum64())
+}
+
+// ruleComments are the comments of rules in a chain hooked as hook says.
+func ruleComments(hook string, rules []string) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = nftComment(hook, r)
+	}
+	return out
+}
+
+// hookedAs reports whether the chain whose rules bear comments have is
+// hooked as hook says: our rules are only ever written into a chain made
+// with the hook their comments name, and kept there when it stays.
+func hookedAs(have []string, hook string) bool {
+	head, _, _ := strings.Cut(nftComment(hook, ""), "-")
+	return slices.ContainsFunc(have, func(c string) bool { return strings.HasPrefix(c, head+"-") })
 }

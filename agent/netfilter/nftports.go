@@ -25,8 +25,8 @@ import (
 // netmon-pul4/6 (by source, at ingress) and netmon-pdl4/6 (by
 // destination, at egress), with the throttles and blocks beside them; the
 // forward chain keeps its blocks and drops its counting and throttles, in
-// the same nft transaction, so no packet is counted twice or missed at the
-// switch. The ip and ip6 sets keep what they counted; their elements age
+// the same nft transaction (only a packet between the two hooks at its
+// commit can be counted twice or missed). The ip and ip6 sets keep what they counted; their elements age
 // out as idle ones do.
 //
 // A port sees what the router does not forward too: traffic between LAN
@@ -224,10 +224,12 @@ func portBlocks(f Family, r HostRules, toWorld, fromWorld string) (up, down []st
 func nftSet(elems []string) string { return "{ " + strings.Join(elems, ", ") + " }" }
 
 // portScript writes the netdev table as l asks: its sets (kept, with their
-// counters, when they exist) and its chains made anew; with l nil, the
-// chains go and the sets stay. want are the rules' comments, as the last
-// List read them, to tell a change.
-func portScript(b *strings.Builder, fams []Family, l *portLayout, r HostRules) (want []string) {
+// counters, when they exist) and its chains. A chain already hooked as l
+// asks (have, the comments the last List read or HoldRules wrote, say so)
+// keeps its hook and has its rules replaced, as writeHostChain says why;
+// another is made anew. With l nil, the chains go and the sets stay. It
+// returns the rules' comments, to tell a change.
+func portScript(b *strings.Builder, fams []Family, l *portLayout, r HostRules, have []string) (want []string) {
 	fmt.Fprintf(b, "%s\n", addTable(familyPorts))
 	for _, f := range fams {
 		typ := map[Family]string{IPv4: "ipv4_addr", IPv6: "ipv6_addr"}[f]
@@ -239,40 +241,50 @@ func portScript(b *strings.Builder, fams []Family, l *portLayout, r HostRules) (
 			}
 		}
 	}
-	for _, c := range []string{portUpChain, portDownChain} {
-		ref := fmt.Sprintf("netdev %s %s", nftTable, c)
-		fmt.Fprintf(b, "add chain %s\nflush chain %s\ndelete chain %s\n", ref, ref, ref)
-	}
-	if l == nil {
-		return nil
-	}
-	devices := `"` + strings.Join(l.devices, `", "`) + `"`
-	chains := [][2]string{{portUpChain, "ingress"}}
-	if l.egress {
-		chains = append(chains, [2]string{portDownChain, "egress"})
-	}
 	rules := map[string][]string{}
 	for _, f := range fams {
+		if l == nil {
+			break
+		}
 		up, down := portRules(f, l, r)
 		rules[portUpChain] = append(rules[portUpChain], up...)
 		rules[portDownChain] = append(rules[portDownChain], down...)
 	}
-	for _, c := range chains {
-		fmt.Fprintf(b, "add chain netdev %s %s { type filter hook %s devices = { %s } priority %d; policy accept; }\n",
-			nftTable, c[0], c[1], devices, portPriority)
-		for _, rule := range rules[c[0]] {
-			comment := portComment(l, c[0], rule)
-			want = append(want, comment)
-			fmt.Fprintf(b, "add rule netdev %s %s %s comment %q\n", nftTable, c[0], rule, comment)
-		}
+	for _, c := range []string{portUpChain, portDownChain} {
+		hook, on := l.hook(c)
+		want = append(want, writePortChain(b, c, hook, rules[c], on && hookedAs(have, hook))...)
 	}
 	return want
 }
 
-// portComment names a port rule by its text, its chain and the devices
-// the chain hooks, so a port added to the bridge is seen as a change.
-func portComment(l *portLayout, chain, rule string) string {
-	return nftComment(strings.Join(l.devices, ",") + " " + chain + " " + rule)
+// hook is how chain c is hooked in l: its hook, priority and devices; on
+// is false when l has no such chain.
+func (l *portLayout) hook(c string) (hook string, on bool) {
+	if l == nil || (c == portDownChain && !l.egress) {
+		return "", false
+	}
+	name := map[string]string{portUpChain: "ingress", portDownChain: "egress"}[c]
+	return fmt.Sprintf("%s devices = { \"%s\" } priority %d", name, strings.Join(l.devices, `", "`), portPriority), true
+}
+
+// writePortChain writes chain c of the netdev table hooked as hook says,
+// holding rules, or with hook "" deletes it; hooked keeps it in place.
+func writePortChain(b *strings.Builder, c, hook string, rules []string, hooked bool) (comments []string) {
+	ref := fmt.Sprintf("netdev %s %s", nftTable, c)
+	if hooked {
+		fmt.Fprintf(b, "flush chain %s\n", ref)
+	} else {
+		fmt.Fprintf(b, "add chain %s\nflush chain %s\ndelete chain %s\n", ref, ref, ref)
+		if hook == "" {
+			return nil
+		}
+		fmt.Fprintf(b, "add chain %s { type filter hook %s; policy accept; }\n", ref, hook)
+	}
+	comments = ruleComments(hook, rules)
+	for i, rule := range rules {
+		fmt.Fprintf(b, "add rule %s %s comment %q\n", ref, rule, comments[i])
+	}
+	return comments
 }
 
 // offloading reports whether the kernel has a flowtable, in any table of

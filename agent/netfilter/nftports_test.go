@@ -140,6 +140,36 @@ func TestNftSets_CountingMovesToThePortsInOneTransaction(t *testing.T) {
 	}
 }
 
+// A block replaces the port chains' rules where they are hooked; a port
+// added to the bridge hooks them anew, on both ports.
+func TestNftSets_PortChainsStayHookedWhileTheirPortsDo(t *testing.T) {
+	sysfs := t.TempDir()
+	os.MkdirAll(filepath.Join(sysfs, "br-lan", "brif", "lana"), 0o755)
+	n := &nftScript{lists: map[string]string{}}
+	s := &nftSets{fams: []Family{IPv4}, nftTool: textTool(n.run), sysfs: sysfs, local: testLocal, flowtables: func() (bool, error) { return true, nil }}
+	if _, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"}); err != nil {
+		t.Fatal(err)
+	}
+	blocked := HostRules{LAN: "br-lan", Blocking: true, BlockedAddrs: []netip.Addr{netip.MustParseAddr("198.18.1.3")}}
+	if _, err := s.HoldRules([]Family{IPv4}, blocked); err != nil {
+		t.Fatal(err)
+	}
+	script := n.calls[len(n.calls)-1]
+	if strings.Contains(script, "chain netdev netmon netmon-up {") || strings.Contains(script, "delete chain netdev netmon netmon-up") ||
+		!strings.Contains(script, "flush chain netdev netmon netmon-up\n") || !strings.Contains(script, "198.18.1.3 } drop") {
+		t.Errorf("a block:\n%s", script)
+	}
+	os.MkdirAll(filepath.Join(sysfs, "br-lan", "brif", "lanb"), 0o755)
+	if _, err := s.HoldRules([]Family{IPv4}, blocked); err != nil {
+		t.Fatal(err)
+	}
+	script = n.calls[len(n.calls)-1]
+	if !strings.Contains(script, "delete chain netdev netmon netmon-up\n") ||
+		!strings.Contains(script, `hook ingress devices = { "lana", "lanb" } priority -500`) {
+		t.Errorf("a port added:\n%s", script)
+	}
+}
+
 // A kernel without the egress hook refuses the down chain: the daemon
 // says so once, and from then on the ports count the uploads while the
 // forward chain keeps counting the downloads.

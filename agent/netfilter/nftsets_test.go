@@ -52,7 +52,7 @@ func TestParseNftTable_RealCapture(t *testing.T) {
 		}
 		var comments []string
 		for _, r := range want {
-			comments = append(comments, nftComment(r))
+			comments = append(comments, nftComment(hostHook, r))
 		}
 		if !slices.Equal(rules, comments) {
 			t.Errorf("%s: rules %v, want %v", c.file, rules, comments)
@@ -160,20 +160,45 @@ func TestNftSets_HoldRulesRunsNothingWhenInPlace(t *testing.T) {
 	if err != nil || len(changes) != 0 || len(n.calls) != 2 {
 		t.Fatalf("rules in place: changes %v, err %v, calls %q", changes, err, n.calls)
 	}
-	// The block lifted: the chain is rewritten in one transaction; whose
-	// the table is, List found out already.
+	// The block lifted: the chain's rules are replaced in one transaction,
+	// the chain staying hooked (deleting and adding it again would count a
+	// packet passing at the commit twice); whose the table is, List found
+	// out already.
 	changes, err = s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"})
 	if err != nil || len(changes) != 1 || len(n.calls) != 3 {
 		t.Fatalf("block lifted: changes %v, err %v, calls %q", changes, err, n.calls)
 	}
 	script := n.calls[2]
 	if !strings.HasPrefix(script, "-f -\n") || !strings.Contains(script, "flush chain ip netmon forward\n") ||
-		strings.Contains(script, "drop") || strings.Count(script, "add rule") != 2 {
+		strings.Contains(script, "drop") || strings.Count(script, "add rule") != 2 ||
+		strings.Contains(script, "delete chain") || strings.Contains(script, "add chain") {
 		t.Errorf("script:\n%s", script)
 	}
 	// Now in place: nothing more runs.
 	if _, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"}); err != nil || len(n.calls) != 3 {
 		t.Errorf("second hold ran %d processes (%v)", len(n.calls)-3, err)
+	}
+}
+
+// A forward chain an older version made (its comments name no hook, or
+// another priority) is made anew at our priority.
+func TestNftSets_ChainOfAnOlderVersionIsMadeAnew(t *testing.T) {
+	out, err := os.ReadFile("testdata/nft-list-ip-netmon-meters.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &nftScript{lists: map[string]string{"ip": string(out)}}
+	s := &nftSets{fams: []Family{IPv4}, nftTool: textTool(n.run), flowtables: noFlowtable}
+	if _, err := s.List(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"}); err != nil {
+		t.Fatal(err)
+	}
+	script := n.calls[len(n.calls)-1]
+	if !strings.Contains(script, "delete chain ip netmon forward\n") ||
+		!strings.Contains(script, "add chain ip netmon forward { type filter hook forward priority 10; policy accept; }") {
+		t.Errorf("script:\n%s", script)
 	}
 }
 
