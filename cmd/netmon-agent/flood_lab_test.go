@@ -200,7 +200,10 @@ func TestLab_FloodOfMadeUpAddresses(t *testing.T) {
 		if perSample > 50*time.Millisecond {
 			t.Errorf("%s of CPU per sample after the flood (%d samples)", perSample, n1-n0)
 		}
-		if rssAfter-rssBefore > 2048 {
+		// Bounded is 1.0-1.2 MiB on a quiet machine and up to 2.2 MiB on a
+		// busy one (the collector lags); unbounded, 70000 addresses would
+		// be 14 MB and more.
+		if rssAfter-rssBefore > 3072 {
 			t.Errorf("VmRSS went from %d to %d KiB", rssBefore, rssAfter)
 		}
 		if _, err := l.exec("r", l.agentArgs("report")...); err != nil {
