@@ -13,7 +13,7 @@ import (
 var ErrNoRestriction = errors.New("the request names no restriction")
 
 // Changes a person makes: blocks and throttles, their lifting, the
-// since-last checkpoint. Each is one entry of changes, which the daemon's
+// since-last checkpoint, an import of nlbwmon's history. Each is one entry of changes, which the daemon's
 // loop (package daemon) and a command with no daemon (MakeChange) both run: apply
 // it to the Agent, then write it to flash at once, since a power cut must
 // not undo a person's decision (counting data waits for persist_interval).
@@ -47,6 +47,9 @@ var changes = map[string]Change{
 	}},
 	control.OpCheckpoint: {"the report's checkpoint", false, func(a *Agent, r control.Request) (any, error) {
 		return nil, a.MoveCheckpoint(r.Checkpoint)
+	}},
+	control.OpImport: {"the imported history", false, func(a *Agent, r control.Request) (any, error) {
+		return a.Import(r.Paths)
 	}},
 }
 

@@ -264,7 +264,7 @@ func (a *Agent) usedSince(mac string, t time.Time) (uint64, error) {
 		}
 	}
 	for k, d := range a.sampler.State.Deltas {
-		if slices.Contains(series, k.Series) && k.Slot >= t.Unix() {
+		if slices.Contains(series, k.Series) && k.Slot >= t.Unix() && k.From == store.FiveMinutes {
 			n += d.Bytes
 		}
 	}

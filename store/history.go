@@ -99,22 +99,32 @@ func MeterSeries(meter string) string { return "m/" + meter }
 // HostSeries names the history of one direction of a host.
 func HostSeries(mac, dir string) string { return "h/" + mac + "/" + dir }
 
-// A DeltaKey files a delta not yet committed: its series, and the start of
-// the five-minute bucket it fell in (Unix seconds).
+// A DeltaKey files a delta not yet committed: its series, the start of
+// the five-minute bucket it fell in (Unix seconds), and the finest
+// resolution it goes into (FiveMinutes, every one, but for an import:
+// AddDeltaFrom).
 type DeltaKey struct {
 	Series string
 	Slot   int64
+	From   Resolution
 }
 
 // AddDelta files d under series at t. Deltas wait in memory until Commit.
 func (s *State) AddDelta(series string, t time.Time, d Counts) {
+	s.AddDeltaFrom(series, t, d, FiveMinutes)
+}
+
+// AddDeltaFrom files d under series at t in the rows of resolution from
+// and coarser only: what is known for a month and not for its days (an
+// imported period) makes no day's row.
+func (s *State) AddDeltaFrom(series string, t time.Time, d Counts, from Resolution) {
 	if d.Packets == 0 && d.Bytes == 0 {
 		return
 	}
 	if s.Deltas == nil {
 		s.Deltas = map[DeltaKey]Counts{}
 	}
-	k := DeltaKey{Series: series, Slot: FiveMinutes.Start(t).Unix()}
+	k := DeltaKey{Series: series, Slot: FiveMinutes.Start(t).Unix(), From: from}
 	s.Deltas[k] = s.Deltas[k].Add(d)
 	s.Touch()
 	if len(s.Deltas) > MaxPendingDeltas {
@@ -190,7 +200,7 @@ func writeHistory(tx *bolt.Tx, deltas map[DeltaKey]Counts, loc *time.Location, k
 			return err
 		}
 		t := time.Unix(k.Slot, 0).In(loc)
-		for _, r := range Resolutions {
+		for _, r := range Resolutions[k.From:] {
 			sl := slot{r, r.Start(t).Unix()}
 			if add[sl] == nil {
 				add[sl] = map[uint64]Counts{}

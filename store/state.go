@@ -255,6 +255,9 @@ type State struct {
 	Hosts           map[string]*Host       // by MAC, and Unattributed
 	Blocks          map[string]*Block      // by Target
 	Quotas          map[string]*QuotaUse   // "QUOTA/MAC"
+	// Imports are the periods of other tools' history filed into ours, by
+	// ImportKey; never deleted.
+	Imports map[string]*Import
 	// Checkpoint is where the last `report --since-last` (or mail) ended;
 	// nil before the first.
 	Checkpoint *Checkpoint
@@ -277,7 +280,8 @@ func (s *State) Touch() { s.dirty = true }
 func NewState() *State {
 	return &State{Counters: map[string]*Counter{}, Canaries: map[string]*Canary{},
 		Elements: map[string]*Element{}, Hosts: map[string]*Host{}, Blocks: map[string]*Block{},
-		Quotas: map[string]*QuotaUse{}, ServiceElements: map[string]*Element{}, Services: map[string]*ServiceUse{}}
+		Quotas: map[string]*QuotaUse{}, ServiceElements: map[string]*Element{}, Services: map[string]*ServiceUse{},
+		Imports: map[string]*Import{}}
 }
 
 // Dirty reports whether the state changed since MarkCommitted.

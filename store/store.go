@@ -66,7 +66,7 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 		return nil, openError(path, err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts, bucketBlocks, bucketQuotas, bucketSeries, bucketSvcElems, bucketServices} {
+		for _, name := range [][]byte{bucketCounters, bucketCanaries, bucketEvents, bucketMeta, bucketElements, bucketHosts, bucketBlocks, bucketQuotas, bucketSeries, bucketSvcElems, bucketServices, bucketImports} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -165,6 +165,9 @@ func (db *DB) Load() (*State, error) {
 		if err := loadMap(tx, bucketBlocks, s.Blocks); err != nil {
 			return err
 		}
+		if err := loadMap(tx, bucketImports, s.Imports); err != nil {
+			return err
+		}
 		if b := tx.Bucket(bucketEvents); b != nil {
 			if err := b.ForEach(func(k, v []byte) error {
 				var e Event
@@ -214,6 +217,7 @@ func (db *DB) Commit(s *State) error {
 			func() error { return replaceJSON(tx, bucketServices, s.Services) },
 			func() error { return replaceJSON(tx, bucketBlocks, s.Blocks) },
 			func() error { return replaceJSON(tx, bucketQuotas, s.Quotas) },
+			func() error { return putJSON(tx.Bucket(bucketImports), s.Imports) },
 			func() error { return appendEvents(tx.Bucket(bucketEvents), s.Pending) },
 			func() error { return writeHistory(tx, s.Deltas, db.loc, db.keep) },
 			func() error { return putMeta(tx.Bucket(bucketMeta), s) },

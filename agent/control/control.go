@@ -46,6 +46,7 @@ const (
 	OpCompact    = "compact" // commit, compact the live database, snapshot
 	OpRestore    = "restore" // replace the database with the backup at Path, under the running daemon
 	OpMetrics    = "metrics" // totals, hosts, blocks and the daemon's own figures, for /metrics
+	OpImport     = "import"  // file another tool's history (Paths) into ours
 )
 
 // A Request is one question to the daemon.
@@ -61,6 +62,9 @@ type Request struct {
 	Path string `json:"path,omitempty"`
 	// Portable asks OpBackup for a portable backup rather than a snapshot.
 	Portable bool `json:"portable,omitempty"`
+	// Paths are what OpImport reads: nlbwmon's directories or files;
+	// absolute.
+	Paths []string `json:"paths,omitempty"`
 }
 
 // Kinds of Restriction.
@@ -205,7 +209,7 @@ func Send(calls chan<- Call, done <-chan struct{}, req Request, wait time.Durati
 func known(op string) bool {
 	switch op {
 	case OpReport, OpStart, OpSample, OpStop, OpHosts, OpServices, OpRestrict, OpBlocks, OpHistory,
-		OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact, OpRestore, OpMetrics:
+		OpSinceLast, OpCheckpoint, OpVerify, OpBackup, OpCompact, OpRestore, OpMetrics, OpImport:
 		return true
 	}
 	return false

@@ -102,6 +102,9 @@ type HistoryRow struct {
 	// bucket's length, in bytes per second; the bucket still running counts
 	// up to now.
 	AverageRate float64 `json:"average_rate"`
+	// Imported names the tools whose history the row includes (`import
+	// nlbwmon`): "nlbwmon"; empty for our own counting only.
+	Imported string `json:"imported,omitempty"`
 }
 
 // BuildHistory builds q's table from buckets (as the store returned them,
@@ -137,6 +140,9 @@ func withPending(buckets []store.Bucket, pending map[store.DeltaKey]store.Counts
 		byStart[buckets[i].Start.Unix()] = i
 	}
 	for k, d := range pending {
+		if k.From > res {
+			continue // an import's, not in this resolution's rows
+		}
 		start := res.Start(time.Unix(k.Slot, 0).In(loc))
 		if (!q.Begin.IsZero() && start.Before(q.Begin)) || (!q.End.IsZero() && !start.Before(q.End)) {
 			continue
@@ -277,8 +283,12 @@ func (r *HistoryReport) WriteText(w io.Writer) error {
 		busiest = max(busiest, rowBytes(r, row))
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	imported := ""
 	for i, row := range r.Rows {
 		cols := []string{bucketLabel(r.Resolution, row.Start)}
+		if row.Imported != "" {
+			cols[0], imported = "*"+cols[0], row.Imported
+		}
 		if r.Top {
 			cols = append([]string{fmt.Sprint(i + 1)}, cols...)
 		}
@@ -299,7 +309,11 @@ func (r *HistoryReport) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintln(tw, line)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil || imported == "" {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "* with history imported from %s: its periods, without their days\n", imported)
+	return err
 }
 
 func rowBytes(r *HistoryReport, row HistoryRow) uint64 {

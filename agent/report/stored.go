@@ -1,6 +1,8 @@
 package report
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/config"
@@ -49,6 +51,9 @@ func BuildHistoryFrom(db *store.DB, st *store.State, sources hosts.Sources, q Hi
 		}
 	}
 	r, err := BuildHistory(q, mac, buckets, st.Deltas, time.Local, now, source)
+	if err == nil {
+		markImported(r, st, res)
+	}
 	if err == nil && q.PerHost {
 		r.Names = map[string]string{}
 		for _, m := range r.Hosts {
@@ -68,4 +73,22 @@ func ChartQuery(now time.Time) HistoryQuery {
 // MonthHostsQuery asks for every host's days of this billing month.
 func MonthHostsQuery(cfg *config.Config, now time.Time) HistoryQuery {
 	return HistoryQuery{Resolution: "day", Begin: config.PeriodStart(now, "month", cfg.PeriodStart), Limit: AllRows, PerHost: true}
+}
+
+// markImported names, in each row, the tools whose imported history it
+// includes.
+func markImported(r *HistoryReport, st *store.State, res store.Resolution) {
+	if len(st.Imports) == 0 {
+		return
+	}
+	for i, row := range r.Rows {
+		var sources []string
+		for _, im := range st.ImportedIn(res, row.Start) {
+			if !slices.Contains(sources, im.Source) {
+				sources = append(sources, im.Source)
+			}
+		}
+		slices.Sort(sources)
+		r.Rows[i].Imported = strings.Join(sources, ", ")
+	}
 }

@@ -96,6 +96,12 @@ func commands(stdout, stderr io.Writer) *cli.App {
 				}},
 				{Name: "compact", Usage: "shrink the live database to what it holds, and snapshot it", Action: withConfig(cmdDBCompact)},
 			}},
+			{Name: "import", Usage: "file another tool's history into ours", Subcommands: []*cli.Command{
+				{Name: "nlbwmon", Usage: "nlbwmon's periods (default: its database_directory, /var/lib/nlbwmon): per host by MAC, HTTPS and the like into usage by service; periods we counted are skipped, one that runs past our first sample is split there; twice changes nothing", ArgsUsage: "[DIR|FILE...]", Action: withConfig(cmdImportNlbwmon), Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "list", Usage: "only read and check the periods found, importing nothing"},
+					&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+				}},
+			}},
 			{Name: "config", Usage: "about the config file", Subcommands: []*cli.Command{
 				{Name: "check", Usage: "check the config file as the daemon reads it, or the sections given as @TYPE[=NAME] NAME=VALUE NAME+=VALUE... (what LuCI is about to save); prints ok or the first problem", ArgsUsage: "[SECTIONS...]", SkipFlagParsing: true, Action: cmdConfigCheck},
 			}},
