@@ -22,7 +22,8 @@ import (
 // login with write access blocks host a (its next TCP connection fails)
 // and unblocks it. History shows host b's bytes exactly as b's own
 // counters have them; maintenance shows doctor's findings and downloads
-// the export and a backup that db check passes. Every file grant of the
+// the export and a backup that db check passes, and imports nlbwmon's
+// history for a login with write access. Every file grant of the
 // ACL is used by a call a view made, so the ACL grants nothing the views
 // do not run.
 func TestLab_LuCIViews(t *testing.T) {
@@ -38,6 +39,7 @@ func TestLab_LuCIViews(t *testing.T) {
 		"\toption server 'mail.example.org'\n\toption username 'router'\n\toption password 'pw SECRET hunter2'\n")
 	var execMu sync.Mutex
 	var execs [][]string
+	nlbwmonOnRouter(t, l)
 	l.startDaemon()
 	l.hostOracle("b")
 	l.helper("b", "udp", "198.19.0.2:9000", "20", "100")
@@ -62,6 +64,7 @@ func TestLab_LuCIViews(t *testing.T) {
 	luciHistory(t, ctx, h, l)
 	backup := luciMaintenance(t, ctx, h, l)
 	luciRestore(t, ctx, h, l, backup)
+	luciImport(t, ctx, h, l)
 	luciSettings(t, ctx, h, l)
 	execMu.Lock()
 	for _, params := range execs {

@@ -23,14 +23,24 @@ function svg(tag, attrs) {
 }
 
 // label names a row's bucket in the router's time, as the agent wrote
-// it (RFC 3339 with the router's offset), whatever the browser's zone.
+// it (RFC 3339 with the router's offset), whatever the browser's zone; a
+// row with imported history (`import nlbwmon`) ends in a star.
 function label(row, resolution) {
-	var start = String(row.start || '');
+	var start = String(row.start || ''), star = row.imported ? ' *' : '';
 	if (resolution === 'hour')
-		return start.substring(11, 13) + ':00';
+		return start.substring(11, 13) + ':00' + star;
 	if (resolution === 'month')
-		return start.substring(0, 7);
-	return start.substring(0, 10);
+		return start.substring(0, 7) + star;
+	return start.substring(0, 10) + star;
+}
+
+// importedNote says which tools' history the starred rows include.
+function importedNote(h) {
+	var from = (h.rows || []).filter(function(r) { return r.imported; }).map(function(r) { return r.imported; });
+	if (!from.length)
+		return '';
+	return E('p', { 'id': 'netmon-imported', 'class': 'cbi-section-descr' },
+		[ txt(_('* with history imported from %s: its periods, without their days.').format(from[0])) ]);
 }
 
 function legend(meter) {
@@ -109,7 +119,8 @@ return view.extend({
 				E('p', { 'id': 'netmon-total', 'data-bytes': total, 'data-rows': (h.rows || []).length, 'data-view': view, 'data-subject': subject },
 					[ txt(_('In all: %s.').format(bytes(total))) ]),
 				legend(meter),
-				chart(h, meter));
+				chart(h, meter),
+				importedNote(h));
 		}).catch(function(e) {
 			if (seq === self.seq)
 				self.box.replaceChildren(E('p', { 'class': 'alert-message warning' }, [ txt(_('netmon-agent did not answer: %s').format(e.message)) ]));

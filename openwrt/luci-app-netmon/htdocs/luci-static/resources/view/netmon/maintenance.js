@@ -10,7 +10,9 @@
 // (`netmon-agent export --hosts`), a portable backup of the database (`db
 // backup --portable -`) and its restore: the file goes up through cgi-io's upload to one
 // path in /tmp, and `db restore --remove` swaps it in under the running
-// daemon once it is verified whole. Agent values go in as text nodes only.
+// daemon once it is verified whole. When nlbwmon's database is on the
+// router (`import nlbwmon --list` finds its periods), the page offers to
+// import its history. Agent values go in as text nodes only.
 
 var agent = common.agent, txt = common.txt;
 
@@ -33,9 +35,30 @@ function download(id, name, blob) {
 return view.extend({
 	load: function() {
 		// doctor exits 1 or 2 when it finds something: its JSON is the
-		// answer all the same.
-		return fs.exec_direct(agent, [ 'doctor', '--json' ], 'json').catch(function(e) {
-			return { error: e.message };
+		// answer all the same. No nlbwmon database: no import offered.
+		return Promise.all([
+			fs.exec_direct(agent, [ 'doctor', '--json' ], 'json').catch(function(e) {
+				return { error: e.message };
+			}),
+			fs.exec_direct(agent, [ 'import', 'nlbwmon', '--list', '--json' ], 'json').catch(function() {
+				return [];
+			})
+		]);
+	},
+
+	// handleImport files nlbwmon's periods into the history and says what
+	// became of them; the agent skips what it counted itself and what an
+	// earlier import filed.
+	handleImport: function() {
+		return fs.exec(agent, [ 'import', 'nlbwmon', '--json' ]).then(function(res) {
+			if (res.code !== 0)
+				throw new Error((res.stderr || '').trim() || _('exit status %d').format(res.code));
+			var periods = JSON.parse(res.stdout).periods || [], n = {};
+			periods.forEach(function(p) { n[p.status] = (n[p.status] || 0) + 1; });
+			var said = Object.keys(n).sort().map(function(s) { return '%d %s'.format(n[s], s); }).join(', ');
+			ui.addNotification(null, E('p', { 'id': 'netmon-imported' }, [ txt(_('nlbwmon\'s periods: %s.').format(said)) ]), 'info');
+		}).catch(function(e) {
+			ui.addNotification(null, E('p', {}, [ txt(_('Import failed: %s').format(e.message)) ]), 'danger');
 		});
 	},
 
@@ -83,22 +106,34 @@ return view.extend({
 			if (res.code !== 0)
 				throw new Error((res.stderr || '').trim() || _('exit status %d').format(res.code));
 			ui.addNotification(null, E('p', { 'id': 'netmon-restored' }, [ txt(_('Restored the database from %s.').format(file.name)) ]), 'info');
-			return self.load().then(function(report) {
-				self.root.replaceChild(self.draw(report), self.root.firstChild);
+			return self.load().then(function(data) {
+				self.root.replaceChild(self.draw(data), self.root.firstChild);
 			});
 		}).catch(function(e) {
 			ui.addNotification(null, E('p', {}, [ txt(_('Restore failed: %s').format(e.message)) ]), 'danger');
 		});
 	},
 
-	render: function(report) {
+	render: function(data) {
 		// The file chooser lives across redraws.
 		this.restoreFile = E('input', { 'type': 'file', 'id': 'netmon-restore-file', 'accept': '.db,.gz,application/octet-stream' });
-		this.root = E('div', {}, [ this.draw(report) ]);
+		this.root = E('div', {}, [ this.draw(data) ]);
 		return this.root;
 	},
 
-	draw: function(report) {
+	// drawImport offers nlbwmon's periods, when there are any.
+	drawImport: function(periods) {
+		if (!Array.isArray(periods) || !periods.length)
+			return [];
+		return [ E('h3', {}, [ txt(_('Import nlbwmon\'s history')) ]),
+			E('p', { 'class': 'cbi-section-descr', 'id': 'netmon-nlbwmon' }, [ txt(_('nlbwmon\'s database holds %d periods, from %s to %s. Importing adds them to the hosts\' totals and the monthly history, marked as imported (nlbwmon has no days); what netmon-agent counted itself is left as it is, and importing twice changes nothing.')
+				.format(periods.length, periods[0].start, periods[periods.length - 1].end)) ]),
+			E('p', {}, [ E('button', { 'class': 'btn cbi-button cbi-button-action', 'id': 'netmon-import', 'click': ui.createHandlerFn(this, 'handleImport') },
+				[ txt(_('Import from nlbwmon')) ]) ]) ];
+	},
+
+	draw: function(data) {
+		var report = data[0];
 		var nodes = [ E('h2', {}, [ txt(_('Traffic maintenance')) ]) ];
 		if (report.error)
 			nodes.push(E('p', { 'class': 'alert-message warning', 'id': 'netmon-error' },
@@ -127,7 +162,7 @@ return view.extend({
 			E('p', {}, [ this.restoreFile, txt(' '),
 				E('button', { 'class': 'btn cbi-button cbi-button-action', 'id': 'netmon-restore', 'click': ui.createHandlerFn(this, 'handleRestore') },
 					[ txt(_('Upload and restore')) ]) ]));
-		return E('div', {}, nodes);
+		return E('div', {}, nodes.concat(this.drawImport(data[1])));
 	},
 
 	handleSaveApply: null,
