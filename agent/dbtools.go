@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/netmon-agent/netmon-agent/agent/account"
 	"github.com/netmon-agent/netmon-agent/agent/config"
 	"github.com/netmon-agent/netmon-agent/agent/control"
 	"github.com/netmon-agent/netmon-agent/store"
@@ -27,6 +28,11 @@ type DBResult struct {
 	Snapshot int64 `json:"snapshot,omitempty"`
 	// Kept names what a restore set aside rather than delete.
 	Kept []string `json:"kept,omitempty"`
+	// OtherBoot says the restored database was last counting in another
+	// boot (another router, or before a reboot): its baselines are not
+	// used, the kernel's counters start afresh here, and counting goes on
+	// from the restored totals.
+	OtherBoot bool `json:"other_boot,omitempty"`
 }
 
 // BackupDatabase writes a consistent copy of the database to dest: through
@@ -128,7 +134,8 @@ func backupTarget(cfg *config.Config, dest string) error {
 // force until the new one is whole on flash. Counting goes on from the backup's
 // totals: the kernel's counters fill in what they still hold since it was
 // taken.
-func RestoreDatabase(cfg *config.Config, src string) (*DBResult, error) {
+func RestoreDatabase(cfg *config.Config, opts Options, src string) (*DBResult, error) {
+	opts.Defaults()
 	abs, err := filepath.Abs(src)
 	if err != nil {
 		return nil, err
@@ -140,7 +147,14 @@ func RestoreDatabase(cfg *config.Config, src string) (*DBResult, error) {
 	if err := stageRestore(cfg, abs); err != nil {
 		return nil, err
 	}
-	return swapRestored(cfg, abs)
+	return swapRestored(cfg, abs, bootNow(opts.BootIDPath))
+}
+
+// bootNow is the id of this boot, "" when unreadable (then no restore is
+// said to come from another boot).
+func bootNow(path string) string {
+	id, _ := account.BootID(path)
+	return id
 }
 
 // restoringPath is where a verified backup waits to become the live file.
@@ -170,7 +184,7 @@ func stageRestore(cfg *config.Config, src string) error {
 // old one and its journal as they were. What is replaced is kept as
 // *.before-restore: on flash by hard links, which take no room. The
 // database must be closed.
-func swapRestored(cfg *config.Config, src string) (*DBResult, error) {
+func swapRestored(cfg *config.Config, src, boot string) (*DBResult, error) {
 	live, staged := cfg.LiveDatabase(), restoringPath(cfg)
 	defer os.Remove(staged) // gone by its rename once it is in force
 	if err := roomForRestore(cfg, src); err != nil {
@@ -185,6 +199,9 @@ func swapRestored(cfg *config.Config, src string) (*DBResult, error) {
 	if err != nil {
 		links.drop()
 		return nil, fmt.Errorf("restore: %w", err)
+	}
+	if st, err := db.Load(); err == nil {
+		res.OtherBoot = st.Boot != "" && boot != "" && st.Boot != boot
 	}
 	p, err := db.Persist(cfg.Database, true)
 	db.Close()
@@ -318,7 +335,7 @@ func (a *Agent) Restore(src string) (*Agent, *DBResult, error) {
 	if err := a.Close(); err != nil {
 		a.opts.Logf("restore: closing the live database: %v", err)
 	}
-	res, err := swapRestored(a.cfg, src)
+	res, err := swapRestored(a.cfg, src, bootNow(a.opts.BootIDPath))
 	next, oerr := Open(a.cfg, a.opts)
 	if oerr != nil {
 		return nil, res, fmt.Errorf("reopen the database after the restore: %w", oerr)

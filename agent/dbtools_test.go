@@ -77,7 +77,7 @@ func TestOpen_DatabaseThatIsADirectory(t *testing.T) {
 	if _, err := agent.ReadReport(cfg, time.Now()); !errors.Is(err, store.ErrNotRegular) {
 		t.Errorf("ReadReport: %v", err)
 	}
-	if _, err := agent.RestoreDatabase(cfg, cfg.Database); !errors.Is(err, store.ErrNotRegular) {
+	if _, err := agent.RestoreDatabase(cfg, agent.Options{}, cfg.Database); !errors.Is(err, store.ErrNotRegular) {
 		t.Errorf("RestoreDatabase: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ var layers = map[string]int{
 	"agent/netlink":                 1,
 	"agent/netlink/netlinktest":     1,
 	"agent/netfilter":               2,
+	"agent/nlbwmon":                 2,
 	"agent/netfilter/netfiltertest": 3, // test helpers sit just above what they fake
 	"agent/hosts":                   6,
 	"agent/config":                  8,

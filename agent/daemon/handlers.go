@@ -108,6 +108,9 @@ func handleRestore(d *daemon, req control.Request) control.Response {
 	}
 	d.a = a
 	d.logf("restored the database from %s", req.Path)
+	if res != nil && res.OtherBoot {
+		d.logf("the restored database was counting in another boot: the kernel's counters start afresh here, counting goes on from its totals")
+	}
 	d.sample()
 	d.commit()
 	return answer(res, err)

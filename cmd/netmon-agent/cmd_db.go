@@ -62,11 +62,14 @@ func cmdDBRestore(c *cli.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	r, err := agent.RestoreDatabase(cfg, src)
+	r, err := agent.RestoreDatabase(cfg, options(stderrLogger(c, false)), src)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "restored %s from %s; snapshot written to %s (%d bytes)\n", r.Path, src, cfg.Database, r.Snapshot)
+	if r.OtherBoot {
+		fmt.Fprintln(c.App.Writer, "the backup was counting in another boot (another router, or before a reboot): the kernel's counters start afresh here, and counting goes on from the restored totals")
+	}
 	for _, k := range r.Kept {
 		fmt.Fprintf(c.App.Writer, "kept the replaced file as %s\n", k)
 	}
