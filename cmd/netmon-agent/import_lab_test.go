@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"maps"
 	"os"
@@ -20,7 +21,13 @@ func nlbwDir() string { return filepath.Join(repoRoot, "agent", "nlbwmon", "test
 // day: per MAC, download and upload bytes, in all and on tcp/443.
 func nlbwCSV(t *testing.T, day string) (all, https map[string][2]uint64) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(nlbwDir(), strings.ReplaceAll(day, "-", "")+".csv"))
+	return nlbwCSVAt(t, filepath.Join(nlbwDir(), strings.ReplaceAll(day, "-", "")+".csv"))
+}
+
+// nlbwCSVAt reads nlbw's CSV of a period from path, as nlbwCSV does.
+func nlbwCSVAt(t *testing.T, path string) (all, https map[string][2]uint64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +163,38 @@ func (l *lab) checkImportedHosts(want, https map[string][2]uint64) {
 	}
 	if len(https) == 0 || !maps.Equal(got, https) {
 		l.t.Errorf("usage of https %v; nlbw says %v", got, https)
+	}
+}
+
+// A week nlbwmon was counting when netmon-agent took over (its header's
+// date moved to yesterday, the file written just now): the import files
+// only what nlbwmon counted before our first sample. Host a moved data
+// after it, which both counted: a ends with what nlbwmon says for the
+// week, to the byte, not that plus our share.
+func TestLab_ImportSplitsAtOurFirstSample(t *testing.T) {
+	l := newLab(t, "nftables")
+	l.startDaemon()
+	l.helper("a", "tcp", "198.19.0.2:7000", "100000")
+	l.waitFor(func() bool { return l.hosts()[macA].UploadBytes > 100000 }, "a's upload counted")
+	ours := l.hosts()[macA]
+
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "agent", "nlbwmon", "testdata", "fixed", "20261005.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, m, d := time.Now().AddDate(0, 0, -1).Date()
+	day := uint32(y*10000 + int(m)*100 + d)
+	binary.BigEndian.PutUint32(raw[8:], day)
+	file := filepath.Join(l.dir, strconv.Itoa(int(day))+".db")
+	os.WriteFile(file, raw, 0o600)
+	out := l.agent("import", "nlbwmon", file)
+	if !strings.Contains(out, "imported up to our first sample") {
+		t.Fatalf("import:\n%s", out)
+	}
+	all, _ := nlbwCSVAt(t, filepath.Join(repoRoot, "agent", "nlbwmon", "testdata", "fixed", "20261005.csv"))
+	a := l.hosts()[macA]
+	if a.DownloadBytes != all[macA][0] || a.UploadBytes != all[macA][1] {
+		t.Errorf("a: %d down %d up after the import (%d and %d by our own counting); nlbw says the week was %d and %d",
+			a.DownloadBytes, a.UploadBytes, ours.DownloadBytes, ours.UploadBytes, all[macA][0], all[macA][1])
 	}
 }
