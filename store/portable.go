@@ -154,8 +154,8 @@ func applyPortable(r io.Reader, left int64, db *bolt.DB) error {
 }
 
 // WritePortableFile writes a portable backup of db to dest, through a
-// temporary file beside it that is synced and renamed: dest is the whole
-// backup or what it was.
+// temporary file beside it that is synced and renamed, the directory
+// synced after: dest is the whole backup or what it was.
 func (db *DB) WritePortableFile(dest string) (int64, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(dest), ".netmon-portable-*")
 	if err != nil {
@@ -175,5 +175,6 @@ func (db *DB) WritePortableFile(dest string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("portable backup to %s: %w", dest, err)
 	}
+	syncDir(filepath.Dir(dest)) // the rename, too, survives a power cut
 	return n, nil
 }
