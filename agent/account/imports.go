@@ -90,7 +90,7 @@ func (im *Importer) Import(periods []*nlbwmon.Period) ([]PeriodImport, error) {
 		}
 		use := usesOf(p, im.ServiceOf)
 		res.Status = ImportDone
-		if until := countedUntil(p, end); until.After(first) {
+		if until := countingEnd(p, end); until.After(first) {
 			ours, err := im.Counted(until)
 			if err != nil {
 				return nil, fmt.Errorf("what netmon-agent counted from %s to %s: %w", first.Format(time.DateTime), until.Format(time.DateTime), err)
@@ -114,10 +114,10 @@ func (im *Importer) Import(periods []*nlbwmon.Period) ([]PeriodImport, error) {
 	return out, nil
 }
 
-// countedUntil is when nlbwmon stopped counting period p, which ends at
+// countingEnd is when nlbwmon stopped counting period p, which ends at
 // end: when it last wrote the file, or the end if that was later (or is
 // unknown).
-func countedUntil(p *nlbwmon.Period, end time.Time) time.Time {
+func countingEnd(p *nlbwmon.Period, end time.Time) time.Time {
 	if !p.Written.IsZero() && p.Written.Before(end) {
 		return p.Written
 	}

@@ -144,8 +144,11 @@ func (n *nftScript) run(stdin string, args ...string) ([]byte, error) {
 	return []byte(n.list), nil
 }
 
-func TestNftSets_HoldRulesRunsNothingWhenInPlace(t *testing.T) {
-	out, err := os.ReadFile("testdata/nft-list-ip-netmon.txt")
+// listedIPv4 is nftSets of IPv4 whose List read table ip netmon as
+// fixture has it, on a kernel without flowtables.
+func listedIPv4(t *testing.T, fixture string) (*nftScript, *nftSets) {
+	t.Helper()
+	out, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +157,11 @@ func TestNftSets_HoldRulesRunsNothingWhenInPlace(t *testing.T) {
 	if _, err := s.List(); err != nil {
 		t.Fatal(err)
 	}
+	return n, s
+}
+
+func TestNftSets_HoldRulesRunsNothingWhenInPlace(t *testing.T) {
+	n, s := listedIPv4(t, "testdata/nft-list-ip-netmon.txt")
 	changes, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan", Blocking: true, BlockedMACs: []string{"02:00:00:00:01:03"}})
 	// The first List reads the netdev table too (there is none, so later
 	// ones do not).
@@ -183,15 +191,7 @@ func TestNftSets_HoldRulesRunsNothingWhenInPlace(t *testing.T) {
 // A forward chain an older version made (its comments name no hook, or
 // another priority) is made anew at our priority.
 func TestNftSets_ChainOfAnOlderVersionIsMadeAnew(t *testing.T) {
-	out, err := os.ReadFile("testdata/nft-list-ip-netmon-meters.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &nftScript{lists: map[string]string{"ip": string(out)}}
-	s := &nftSets{fams: []Family{IPv4}, nftTool: textTool(n.run), flowtables: noFlowtable}
-	if _, err := s.List(); err != nil {
-		t.Fatal(err)
-	}
+	n, s := listedIPv4(t, "testdata/nft-list-ip-netmon-meters.txt")
 	if _, err := s.HoldRules([]Family{IPv4}, HostRules{LAN: "br-lan"}); err != nil {
 		t.Fatal(err)
 	}
