@@ -51,20 +51,16 @@ func (a *Agent) Import(paths []string) (*ImportReport, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("import: %w", ErrNothingToImport)
 	}
-	periods, err := nlbwmon.Read(paths)
-	if err != nil {
-		return nil, fmt.Errorf("%w; nothing was imported", err)
-	}
 	// What we counted is read from committed history.
 	if err := a.Commit(); err != nil {
 		return nil, err
 	}
 	im := &account.Importer{State: a.sampler.State, Now: a.opts.Clock.Now(), Loc: time.Local,
 		ServiceOf: a.cfg.ServiceOf, Counted: a.countedUntil}
-	done, err := im.Import(periods)
-	if err != nil {
+	if err := nlbwmon.Each(paths, im.Plan); err != nil {
 		return nil, fmt.Errorf("%w; nothing was imported", err)
 	}
+	done := im.File()
 	if err := a.Commit(); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package account
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/netmon-agent/netmon-agent/agent/netfilter"
@@ -40,6 +41,8 @@ type Importer struct {
 	// Counted is what each host (by MAC) moved by our own counting up to
 	// until, from our first sample on.
 	Counted func(until time.Time) (map[string]store.Directions, error)
+
+	plans []plannedImport
 }
 
 // A PeriodImport says what became of one period.
@@ -47,7 +50,7 @@ type PeriodImport struct {
 	File          string    `json:"file"`
 	Start         time.Time `json:"start"`
 	End           time.Time `json:"end"`
-	Status        string    `json:"status"` // imported, split, already imported, counted here
+	Status        string    `json:"status"` // one of the statuses below
 	Hosts         int       `json:"hosts"`
 	DownloadBytes uint64    `json:"download_bytes"`
 	UploadBytes   uint64    `json:"upload_bytes"`
@@ -61,57 +64,69 @@ const (
 	ImportCounted = "counted here"
 )
 
-// Import files periods into the state, in order, and says what became of
-// each. Nothing is filed when an error is returned.
+// A plannedImport is what Plan made of a period, for File.
+type plannedImport struct {
+	use  periodUse
+	res  PeriodImport
+	from store.Resolution
+}
+
+// Import plans each of periods, then files them (Plan, File).
 func (im *Importer) Import(periods []*nlbwmon.Period) ([]PeriodImport, error) {
-	type planned struct {
-		p    *nlbwmon.Period
-		use  periodUse
-		res  PeriodImport
-		from store.Resolution
+	for _, p := range periods {
+		if err := im.Plan(p); err != nil {
+			return nil, err
+		}
 	}
-	var plans []planned
+	return im.File(), nil
+}
+
+// Plan decides what becomes of period p and adds its records up, keeping
+// no record: one period's records are held at a time. Nothing is filed
+// before File.
+func (im *Importer) Plan(p *nlbwmon.Period) error {
 	first := im.State.Created
 	if first.IsZero() {
 		first = im.Now
 	}
-	for _, p := range periods {
-		start, end := p.Start.In(im.Loc), p.Interval.End(p.Start).In(im.Loc)
-		res := PeriodImport{File: p.Path, Start: start, End: end}
-		switch {
-		case im.State.Imports[store.ImportKey(SourceNlbwmon, start)] != nil:
-			res.Status = ImportAgain
-		case !start.Before(first):
-			res.Status = ImportCounted
-		}
-		if res.Status != "" {
-			plans = append(plans, planned{p: p, res: res})
-			continue
-		}
-		use := usesOf(p, im.ServiceOf)
-		res.Status = ImportDone
+	start, end := p.Start.In(im.Loc), p.Interval.End(p.Start).In(im.Loc)
+	plan := plannedImport{res: PeriodImport{File: p.Path, Start: start, End: end}, from: store.Month}
+	switch {
+	case im.State.Imports[store.ImportKey(SourceNlbwmon, start)] != nil:
+		plan.res.Status = ImportAgain
+	case !start.Before(first):
+		plan.res.Status = ImportCounted
+	default:
+		plan.use, plan.res.Status = usesOf(p, im.ServiceOf), ImportDone
 		if until := countingEnd(p, end); until.After(first) {
 			ours, err := im.Counted(until)
 			if err != nil {
-				return nil, fmt.Errorf("what netmon-agent counted from %s to %s: %w", first.Format(time.DateTime), until.Format(time.DateTime), err)
+				return fmt.Errorf("what netmon-agent counted from %s to %s: %w", first.Format(time.DateTime), until.Format(time.DateTime), err)
 			}
-			use.without(ours)
-			res.Status, res.End = ImportSplit, first
+			plan.use.without(ours)
+			plan.res.Status, plan.res.End = ImportSplit, first
 		}
-		from := store.Month
 		if !p.Interval.Monthly && p.Interval.Days == 1 {
-			from = store.Day
+			plan.from = store.Day
 		}
-		plans = append(plans, planned{p, use, res, from})
 	}
-	out := make([]PeriodImport, 0, len(plans))
-	for _, pl := range plans {
+	im.plans = append(im.plans, plan)
+	return nil
+}
+
+// File files what Plan planned, in the order of the periods' starts, and
+// says what became of each.
+func (im *Importer) File() []PeriodImport {
+	slices.SortFunc(im.plans, func(a, b plannedImport) int { return a.res.Start.Compare(b.res.Start) })
+	out := make([]PeriodImport, 0, len(im.plans))
+	for _, pl := range im.plans {
 		if pl.res.Status == ImportDone || pl.res.Status == ImportSplit {
 			im.file(pl.use, &pl.res, pl.from)
 		}
 		out = append(out, pl.res)
 	}
-	return out, nil
+	im.plans = nil
+	return out
 }
 
 // countingEnd is when nlbwmon stopped counting period p, which ends at

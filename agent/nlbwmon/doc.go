@@ -19,7 +19,8 @@
 //     magic, interval, date (and its name's, when it has one), an exact
 //     record count with nothing after the last, each record's family. A
 //     damaged or foreign file is an error naming it, and Read returns no
-//     period at all when any file is bad.
-//   - Memory is bounded: a header may claim at most MaxEntries records, and
-//     no more than it claims is read from a (possibly compressed) file.
+//     period at all when any file is bad (Each stops there).
+//   - Memory is bounded: a header may claim at most MaxEntries records, no
+//     more than it claims is read from a (possibly compressed) file, and
+//     Each holds one file's records at a time.
 package nlbwmon

@@ -23,54 +23,69 @@ func periodName(name string) (uint32, bool) {
 	return uint32(n), err == nil
 }
 
-// Read reads every period in paths: a directory's files named as nlbwmon
-// names them, or a file of any name. Any file that does not read whole
-// fails it all, naming the file; so does a period found twice.
+// Read reads every period in paths (as Each), all of them held at once,
+// in the order of their starts.
 func Read(paths []string) ([]*Period, error) {
-	var files []string
+	var out []*Period
+	if err := Each(paths, func(p *Period) error { out = append(out, p); return nil }); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b *Period) int { return a.Start.Compare(b.Start) })
+	return out, nil
+}
+
+// Each reads the periods in paths, a directory's files named as nlbwmon
+// names them or a file of any name, one at a time, and hands each to fn:
+// one file's records are held at a time, whatever a router's nlbwmon kept.
+// A file that does not read whole stops it with an error naming the file;
+// so does a period found twice, or fn's error.
+func Each(paths []string, fn func(*Period) error) error {
+	files, err := periodFiles(paths)
+	if err != nil {
+		return err
+	}
+	seen := map[Date]string{}
+	for _, f := range files {
+		p, err := ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if other, ok := seen[p.Start]; ok {
+			return fmt.Errorf("%s and %s: both hold the period from %s", other, f, p.Start)
+		}
+		seen[p.Start] = f
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// periodFiles lists the files of paths: a file as it is, a directory's
+// files named as nlbwmon names periods.
+func periodFiles(paths []string) ([]string, error) {
+	var out []string
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
 			return nil, err
 		}
 		if !fi.IsDir() {
-			files = append(files, p)
+			out = append(out, p)
 			continue
 		}
-		found, err := periodFiles(p)
+		entries, err := os.ReadDir(p)
 		if err != nil {
 			return nil, err
 		}
-		if len(found) == 0 {
+		n := len(out)
+		for _, e := range entries {
+			if _, ok := periodName(e.Name()); ok && e.Type().IsRegular() {
+				out = append(out, filepath.Join(p, e.Name()))
+			}
+		}
+		if len(out) == n {
 			return nil, fmt.Errorf("%s: no nlbwmon database (YYYYMMDD.db.gz or .db) in it", p)
-		}
-		files = append(files, found...)
-	}
-	var out []*Period
-	for _, f := range files {
-		p, err := ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if i := slices.IndexFunc(out, func(o *Period) bool { return o.Start == p.Start }); i >= 0 {
-			return nil, fmt.Errorf("%s and %s: both hold the period from %s", out[i].Path, f, p.Start)
-		}
-		out = append(out, p)
-	}
-	slices.SortFunc(out, func(a, b *Period) int { return a.Start.Compare(b.Start) })
-	return out, nil
-}
-
-// periodFiles lists dir's files named as nlbwmon names periods.
-func periodFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if _, ok := periodName(e.Name()); ok && e.Type().IsRegular() {
-			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
 	return out, nil
@@ -79,15 +94,19 @@ func periodFiles(dir string) ([]string, error) {
 // ReadFile reads one period's file, gzip'ed or not. A file named as
 // nlbwmon names them must hold the period its name says.
 func ReadFile(path string) (*Period, error) {
+	// Asked before opening: opening a FIFO would wait for a writer.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w: not a regular file", path, ErrForeign)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	p, err := parse(decompressed(bufio.NewReader(f)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

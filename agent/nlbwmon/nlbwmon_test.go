@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -218,5 +219,19 @@ func TestRead_IPv4FromEitherByteOrder(t *testing.T) {
 	}
 	if g, w := rows(p), csvRows(t, "testdata/fixed/20261005.csv"); !slices.Equal(g, w) {
 		t.Errorf("%s\nnlbw says:\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
+	}
+}
+
+// A FIFO or a device named as a period is refused without a read, which
+// would wait or never end.
+func TestReadFile_RefusesWhatIsNoRegularFile(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "20261005.db")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fifo, "/dev/zero"} {
+		if _, err := ReadFile(path); !errors.Is(err, ErrForeign) || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("%s: %v", path, err)
+		}
 	}
 }

@@ -48,11 +48,12 @@ func parse(r io.Reader) (*Period, error) {
 	}
 	rec := make([]byte, recordSize)
 	p.Records = make([]Record, 0, min(entries, 4096))
+	macs := map[[6]byte]string{} // a host's records share its MAC's text
 	for i := range entries {
 		if _, err := io.ReadFull(r, rec); err != nil {
 			return nil, readShort(i, entries, err)
 		}
-		x, err := parseRecord(rec)
+		x, err := parseRecord(rec, macs)
 		if err != nil {
 			return nil, fmt.Errorf("%w: record %d of %d: %v", ErrDamaged, i+1, entries, err)
 		}
@@ -115,8 +116,8 @@ func parseHeader(h []byte) (*Period, uint32, error) {
 	return &Period{Start: start, Interval: iv}, entries, nil
 }
 
-// parseRecord reads one record.
-func parseRecord(b []byte) (Record, error) {
+// parseRecord reads one record; macs holds the MAC texts made so far.
+func parseRecord(b []byte, macs map[[6]byte]string) (Record, error) {
 	be := binary.BigEndian
 	r := Record{Proto: b[1], Port: be.Uint16(b[2:]), Conns: be.Uint64(b[32:]),
 		Upload:   store.Counts{Packets: be.Uint64(b[40:]), Bytes: be.Uint64(b[48:])},
@@ -129,8 +130,11 @@ func parseRecord(b []byte) (Record, error) {
 	default:
 		return r, fmt.Errorf("address family %d (2, IPv4, or 10, IPv6)", b[0])
 	}
-	if mac := net.HardwareAddr(b[8:14]); [6]byte(mac) != [6]byte{} {
-		r.MAC = mac.String()
+	if mac := [6]byte(b[8:14]); mac != [6]byte{} {
+		if r.MAC = macs[mac]; r.MAC == "" {
+			r.MAC = net.HardwareAddr(mac[:]).String()
+			macs[mac] = r.MAC
+		}
 	}
 	return r, nil
 }
