@@ -42,7 +42,7 @@ type Importer struct {
 	// until, from our first sample on.
 	Counted func(until time.Time) (map[string]store.Directions, error)
 
-	plans []plannedImport
+	plans []*plannedImport
 }
 
 // A PeriodImport says what became of one period.
@@ -110,14 +110,15 @@ func (im *Importer) Plan(p *nlbwmon.Period) error {
 			plan.from = store.Day
 		}
 	}
-	im.plans = append(im.plans, plan)
+	im.plans = append(im.plans, &plan)
 	return nil
 }
 
 // File files what Plan planned, in the order of the periods' starts, and
 // says what became of each.
 func (im *Importer) File() []PeriodImport {
-	slices.SortFunc(im.plans, func(a, b plannedImport) int { return a.res.Start.Compare(b.res.Start) })
+	// Pointers: the sort shares its code with every other sort of pointers.
+	slices.SortFunc(im.plans, func(a, b *plannedImport) int { return a.res.Start.Compare(b.res.Start) })
 	out := make([]PeriodImport, 0, len(im.plans))
 	for _, pl := range im.plans {
 		if pl.res.Status == ImportDone || pl.res.Status == ImportSplit {

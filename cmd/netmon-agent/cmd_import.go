@@ -68,9 +68,9 @@ type foundPeriod struct {
 
 // listNlbwmon reads and checks the periods at paths, filing nothing.
 func listNlbwmon(c *cli.Context, paths []string) error {
-	found := []foundPeriod{}
+	found := []*foundPeriod{}
 	err := nlbwmon.Each(paths, func(p *nlbwmon.Period) error {
-		f := foundPeriod{File: p.Path, Start: p.Start.String(), End: p.Interval.End(p.Start).String(), Interval: p.Interval.String(), Records: len(p.Records)}
+		f := &foundPeriod{File: p.Path, Start: p.Start.String(), End: p.Interval.End(p.Start).String(), Interval: p.Interval.String(), Records: len(p.Records)}
 		for _, r := range p.Records {
 			f.DownloadBytes += r.Download.Bytes
 			f.UploadBytes += r.Upload.Bytes
@@ -81,7 +81,7 @@ func listNlbwmon(c *cli.Context, paths []string) error {
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(found, func(a, b foundPeriod) int { return strings.Compare(a.Start, b.Start) })
+	slices.SortFunc(found, func(a, b *foundPeriod) int { return strings.Compare(a.Start, b.Start) })
 	return output(c, found, func() error {
 		for _, f := range found {
 			fmt.Fprintf(c.App.Writer, "%s to %s  %d records, %s down, %s up  %s\n", f.Start, f.End, f.Records, units.FormatBytes(f.DownloadBytes), units.FormatBytes(f.UploadBytes), f.File)
