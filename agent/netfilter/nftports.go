@@ -243,12 +243,11 @@ func portScript(b *strings.Builder, fams []Family, l *portLayout, r HostRules, h
 	}
 	rules := map[string][]string{}
 	for _, f := range fams {
-		if l == nil {
-			break
+		if l != nil {
+			up, down := portRules(f, l, r)
+			rules[portUpChain] = append(rules[portUpChain], up...)
+			rules[portDownChain] = append(rules[portDownChain], down...)
 		}
-		up, down := portRules(f, l, r)
-		rules[portUpChain] = append(rules[portUpChain], up...)
-		rules[portDownChain] = append(rules[portDownChain], down...)
 	}
 	for _, c := range []string{portUpChain, portDownChain} {
 		hook, on := l.hook(c)
