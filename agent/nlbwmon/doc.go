@@ -11,7 +11,10 @@
 // packets and bytes out and in). Every count is big-endian, so a file
 // means the same from a big-endian MIPS router as from x86_64; the layout
 // is the one of every target whose 64-bit fields are 8-byte aligned, which
-// is all but 32-bit x86 (28 and 68 bytes: refused, by name).
+// is all but 32-bit x86 (28 and 68 bytes: refused, by name). IPv4
+// addresses are the exception: nlbwmon stores them in the writing router's
+// byte order, and the reader tells the orders apart by which one makes the
+// file's addresses look like a LAN's (parse.go).
 //
 // # Invariants
 //
