@@ -151,7 +151,7 @@ func (im *Importer) file(use periodUse, res *PeriodImport, from store.Resolution
 	for mac, d := range use.hosts {
 		h := st.Hosts[mac]
 		if h == nil {
-			h = &store.Host{MAC: mac, FirstSeen: res.Start, LastSeen: res.End}
+			h = &store.Host{MAC: mac, LastSeen: res.End}
 			st.Hosts[mac] = h
 		}
 		h.FirstSeen = earliest(h.FirstSeen, res.Start)
